@@ -1,0 +1,31 @@
+"""The event contract: pydantic models of the envelope and every event type, partial dates,
+canonical JSON and hashing, JSON Schema export, and schema-version upcasters."""
+
+from __future__ import annotations
+
+from events.canonical import canonical_json, event_hash, hashed_body
+from events.dates import PartialDate, Precision
+from events.exceptions import ContractError, InvalidEvent, UnknownSchemaVersion
+from events.recorded import SERVER_FIELDS, RecordedEvent, Stamp, parse_draft, seal
+from events.types import CORRECTIONS, EVENT_TYPES, PAYLOAD_OF, Draft, Envelope
+
+__all__ = [
+    "CORRECTIONS",
+    "EVENT_TYPES",
+    "PAYLOAD_OF",
+    "SERVER_FIELDS",
+    "ContractError",
+    "Draft",
+    "Envelope",
+    "InvalidEvent",
+    "PartialDate",
+    "Precision",
+    "RecordedEvent",
+    "Stamp",
+    "UnknownSchemaVersion",
+    "canonical_json",
+    "event_hash",
+    "hashed_body",
+    "parse_draft",
+    "seal",
+]

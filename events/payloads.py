@@ -1,0 +1,173 @@
+"""The payload of each event type: the fields that are the type's own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from events.dates import PartialDate
+from events.parts import (
+    MAX_LIST,
+    Actor,
+    Due,
+    Ident,
+    Issue,
+    Label,
+    Part,
+    Position,
+    Quantity,
+    Stance,
+    Term,
+    Text,
+)
+
+EventId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+]
+Role = Literal["party", "mediator", "observer", "guarantor"]
+MeetingMode = Literal["visit", "host", "third_party", "phone", "virtual"]
+AgreementForm = Literal["joint_statement", "mou", "treaty", "exchange_of_notes", "other"]
+AgreementStatus = Literal[
+    "draft", "initialled", "signed", "ratified", "in_force", "suspended", "terminated"
+]
+Outcome = Literal["agreement", "no_agreement", "superseded"]
+
+
+def _many(*, min_length: int = 0) -> Any:
+    return Field(default_factory=list, min_length=min_length, max_length=MAX_LIST)
+
+
+class NegotiationOpenedPayload(Part):
+    title: Label
+    format: Literal["bilateral", "multilateral"]
+    issues: list[Issue] = _many()
+    framework_ref: Label | None = None
+
+
+class PartyPayload(Part):
+    party: Actor
+    role: Role = "party"
+
+
+class DelegationAssignedPayload(Part):
+    delegation_id: Ident
+    party: Actor
+    head: Actor
+    members: list[Actor] = _many()
+
+
+class MeetingPayload(Part):
+    meeting_id: Ident
+    location: Label | None = None
+    mode: MeetingMode
+    level: Label | None = None
+    participants: list[Actor] = _many()
+    agenda: list[Ident] = _many()
+
+
+class StatementIssuedPayload(Part):
+    statement_id: Ident
+    speaker: Actor
+    quote: Text | None = None
+    paraphrase: Text | None = None
+    stances: list[Stance] = _many()
+
+    @model_validator(mode="after")
+    def _says_something(self) -> StatementIssuedPayload:
+        if self.quote is None and self.paraphrase is None:
+            raise ValueError("a statement needs a quote or a paraphrase")
+        return self
+
+
+class StatementRefPayload(Part):
+    statement_id: Ident
+    by: Actor
+
+
+class DemandMadePayload(Part):
+    actor: Actor
+    demand: Text
+    target: Actor | None = None
+    deadline: PartialDate | None = None
+
+
+class ProposalTabledPayload(Part):
+    proposal_id: Ident
+    by: Actor
+    terms: list[Term] = _many(min_length=1)
+    supersedes: Ident | None = None
+
+
+class ProposalAnswerPayload(Part):
+    proposal_id: Ident
+    by: Actor
+
+
+class PositionStatedPayload(Part):
+    party: Actor
+    issue_id: Ident
+    position: Position
+    text: Text
+
+
+class AgreementReachedPayload(Part):
+    agreement_id: Ident
+    title: Label
+    form: AgreementForm
+    parties: list[Actor] = _many(min_length=1)
+    terms: list[Term] = _many()
+
+
+class AgreementStatusChangedPayload(Part):
+    agreement_id: Ident
+    status: AgreementStatus
+
+
+class MilestoneScheduledPayload(Part):
+    milestone_id: Ident
+    agreement_id: Ident | None = None
+    term_id: Ident | None = None
+    obligor: Actor
+    description: Text
+    due: Due
+
+
+class MilestoneSettledPayload(Part):
+    milestone_id: Ident
+    evidence: Text | None = None
+
+
+class MilestoneRescheduledPayload(Part):
+    milestone_id: Ident
+    new_due: Due
+    evidence: Text | None = None
+
+
+class ContextNotedPayload(Part):
+    topic: Label
+    text: Text
+    quantity: Quantity | None = None
+
+
+class TalksPayload(Part):
+    by: Actor | None = None
+    reason: Text | None = None
+
+
+class TalksConcludedPayload(TalksPayload):
+    outcome: Outcome
+
+
+class EventCorrectedPayload(Part):
+    target_event_id: EventId
+    patch: dict[Annotated[str, StringConstraints(max_length=64)], Any] = Field(
+        min_length=1, max_length=50
+    )
+    reason: Text
+
+
+class EventRetractedPayload(Part):
+    target_event_id: EventId
+    reason: Text

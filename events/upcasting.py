@@ -1,0 +1,58 @@
+"""Schema versions and upcasters.
+
+Each event type has a current ``schema_version`` (``Envelope.SCHEMA_VERSION``). An event
+published or stored at an older version is brought up to date by upcasters registered for
+``(type, from_version)``; each returns the event one version newer. Stored bytes are never
+rewritten: hashes are always checked against the bytes as stored, and upcasting happens on read.
+
+To change a type's schema: bump its ``SCHEMA_VERSION``, register an upcaster from the previous
+version, and add a test with an event at the old version (see tests/unit/events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from events.exceptions import UnknownSchemaVersion
+from events.types import EVENT_TYPES
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    def register(fn: Upcaster) -> Upcaster:
+        UPCASTERS[(event_type, from_version)] = fn
+        return fn
+
+    return register
+
+
+def upcast(event: dict[str, Any]) -> dict[str, Any]:
+    """Returns ``event`` at its type's current schema version (unknown types pass through)."""
+    cls = EVENT_TYPES.get(event.get("type", ""))
+    version = event.get("schema_version")
+    if cls is None or version is None or not isinstance(version, int):
+        return event
+    while version < cls.SCHEMA_VERSION:
+        step = UPCASTERS.get((cls.__name__, version))
+        if step is None:
+            raise UnknownSchemaVersion(
+                "unknown_schema_version",
+                f"no upcaster from version {version} of {cls.__name__}",
+                field="schema_version",
+            )
+        event = step(dict(event))
+        version = event["schema_version"]
+    return event
+
+
+@upcaster("ContextNoted", 1)
+def _context_quantity_as_object(event: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 carried ``quantity`` as a bare number; version 2 as ``{value, unit?,
+    approximate}``."""
+    payload = dict(event.get("payload") or {})
+    if isinstance(payload.get("quantity"), int | float):
+        payload["quantity"] = {"value": payload["quantity"], "approximate": False}
+    return {**event, "payload": payload, "schema_version": 2}

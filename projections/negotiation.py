@@ -1,0 +1,327 @@
+"""The ``negotiation`` reducer: a negotiation's current state, as plain JSON-able data.
+
+``fold(state, events)`` returns a new state and never mutates its input; ``apply(state,
+event)`` is a fold of one. The state keeps a registry of every visible event's effective
+payload: a correction patches its target there and a retraction marks it, and the view is then
+re-derived from the registry, so a corrected event reads as if it had been right all along.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from events import CORRECTIONS, RecordedEvent
+from events.lifecycle import next_status
+
+State = dict[str, Any]
+View = dict[str, Any]
+
+
+def empty() -> State:
+    return {"registry": {}, "view": _blank_view()}
+
+
+def apply(state: State | None, event: RecordedEvent) -> State:
+    return fold(state, [event])
+
+
+def fold(state: State | None, events: Iterable[RecordedEvent]) -> State:
+    out = copy.deepcopy(state) if state is not None else empty()
+    for event in events:
+        _step(out, event)
+    return out
+
+
+def view(state: State) -> View:
+    result: View = state["view"]
+    return result
+
+
+def record_of(event: RecordedEvent) -> dict[str, Any]:
+    draft = event.draft
+    return {
+        "type": event.type,
+        "payload": draft.payload.model_dump(mode="json", exclude_none=True),
+        "occurred_at": str(draft.occurred_at),
+        "occurred_until": str(draft.occurred_until) if draft.occurred_until else None,
+        "position": event.position,
+        "version": event.stamp.version,
+        "recorded_at": event.wire["recorded_at"],
+        "verification": draft.verification,
+        "modality": draft.modality,
+        "sources": [s.model_dump(mode="json", exclude_none=True) for s in draft.sources],
+        "corrected_by": [],
+        "retracted_by": None,
+    }
+
+
+def _step(state: State, event: RecordedEvent) -> None:
+    registry: dict[str, Any] = state["registry"]
+    rec = record_of(event)
+    view_ = state["view"]
+    view_["negotiation_id"] = event.draft.negotiation_id
+    view_["version"] = event.stamp.version
+    view_["position"] = event.position
+    if event.type not in CORRECTIONS:
+        registry[event.event_id] = rec
+        _derive(view_, event.event_id, rec)
+        return
+    target = registry.get(rec["payload"]["target_event_id"])
+    if target is None:
+        return  # its target is outside this fold (as_of), so there is nothing to correct
+    registry[event.event_id] = rec
+    if event.type == "EventCorrected":
+        target["payload"] = {**target["payload"], **rec["payload"]["patch"]}
+        target["corrected_by"].append(event.event_id)
+    else:
+        target["retracted_by"] = event.event_id
+    state["view"] = _rederive(registry, view_)
+
+
+def _rederive(registry: dict[str, Any], old: View) -> View:
+    fresh = _blank_view()
+    for key in ("negotiation_id", "version", "position"):
+        fresh[key] = old[key]
+    for event_id, rec in registry.items():
+        if rec["type"] in CORRECTIONS:
+            fresh["corrections"].append(_correction_entry(event_id, rec))
+        elif rec["retracted_by"] is None:
+            _derive(fresh, event_id, rec)
+        else:
+            fresh["retracted"].append(event_id)
+    return fresh
+
+
+def _correction_entry(event_id: str, rec: dict[str, Any]) -> dict[str, Any]:
+    p = rec["payload"]
+    return {
+        "event_id": event_id,
+        "type": rec["type"],
+        "target_event_id": p["target_event_id"],
+        "fields": sorted(p.get("patch", {})),
+        "reason": p["reason"],
+        "recorded_at": rec["recorded_at"],
+    }
+
+
+def _blank_view() -> View:
+    return {
+        "negotiation_id": None,
+        "title": None,
+        "format": None,
+        "framework_ref": None,
+        "status": None,
+        "opened_at": None,
+        "version": 0,
+        "position": None,
+        "issues": {},
+        "parties": {},
+        "delegations": {},
+        "meetings": {},
+        "statements": {},
+        "demands": {},
+        "proposals": {},
+        "agreements": {},
+        "milestones": {},
+        "context": {},
+        "corrections": [],
+        "retracted": [],
+    }
+
+
+def _derive(v: View, event_id: str, rec: dict[str, Any]) -> None:
+    kind, p = rec["type"], rec["payload"]
+    v["status"] = next_status(v["status"], kind, p)
+    handler = _HANDLERS.get(kind)
+    if handler is not None:
+        handler(v, p, _origin(event_id, rec))
+
+
+def _origin(event_id: str, rec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "occurred_at": rec["occurred_at"],
+        "occurred_until": rec["occurred_until"],
+        "verification": rec["verification"],
+        "corrected": bool(rec["corrected_by"]),
+    }
+
+
+Handler = Callable[[View, dict[str, Any], dict[str, Any]], None]
+
+
+def _opened(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v.update(title=p["title"], format=p["format"], framework_ref=p.get("framework_ref"))
+    v["opened_at"] = o["occurred_at"]
+    for issue in p.get("issues", []):
+        v["issues"][issue["issue_id"]] = {"title": issue["title"], "positions": {}}
+
+
+def _joined(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v["parties"][p["party"]["name"]] = {
+        "actor": p["party"],
+        "role": p["role"],
+        "active": True,
+        "joined": o,
+        "delegation": None,
+    }
+
+
+def _left(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    party = v["parties"].get(p["party"]["name"])
+    if party is not None:
+        party.update(active=False, left=o)
+
+
+def _delegation(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v["delegations"][p["delegation_id"]] = {
+        "party": p["party"]["name"],
+        "head": p["head"],
+        "members": p.get("members", []),
+        **o,
+    }
+    party = v["parties"].get(p["party"]["name"])
+    if party is not None:
+        party["delegation"] = p["delegation_id"]
+
+
+def _meeting(status: str) -> Handler:
+    def handle(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+        meeting = v["meetings"].setdefault(p["meeting_id"], {"history": []})
+        meeting.update({k: val for k, val in p.items() if k != "meeting_id"})
+        meeting.update(
+            status=status, occurred_at=o["occurred_at"], occurred_until=o["occurred_until"]
+        )
+        meeting["history"].append({"status": status, **o})
+
+    return handle
+
+
+def _statement(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v["statements"][p["statement_id"]] = {
+        **{k: val for k, val in p.items() if k != "statement_id"},
+        "withdrawn": False,
+        "denied": False,
+        **o,
+    }
+
+
+def _statement_flag(flag: str) -> Handler:
+    def handle(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+        statement = v["statements"].get(p["statement_id"])
+        if statement is not None:
+            statement[flag] = True
+            statement[f"{flag}_by"] = p["by"]
+
+    return handle
+
+
+def _demand(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v["demands"][o["event_id"]] = {**p, **o}
+
+
+def _proposal(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v["proposals"][p["proposal_id"]] = {
+        "by": p["by"],
+        "terms": p["terms"],
+        "supersedes": p.get("supersedes"),
+        "fate": "tabled",
+        "accepted_by": [],
+        "rejected_by": [],
+        **o,
+    }
+    old = v["proposals"].get(p.get("supersedes") or "")
+    if old is not None:
+        old["fate"] = "superseded"
+
+
+def _answer(fate: str) -> Handler:
+    def handle(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+        proposal = v["proposals"].get(p["proposal_id"])
+        if proposal is not None:
+            proposal[f"{fate}_by"].append(p["by"]["name"])
+            proposal["fate"] = fate
+
+    return handle
+
+
+def _position(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    issue = v["issues"].get(p["issue_id"])
+    if issue is not None:
+        issue["positions"][p["party"]["name"]] = {"position": p["position"], "text": p["text"], **o}
+
+
+def _agreement(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v["agreements"][p["agreement_id"]] = {
+        "title": p["title"],
+        "form": p["form"],
+        "parties": [a["name"] for a in p["parties"]],
+        "terms": p.get("terms", []),
+        "status": "draft",
+        "history": [{"status": "draft", **o}],
+        **o,
+    }
+
+
+def _agreement_status(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    agreement = v["agreements"].get(p["agreement_id"])
+    if agreement is not None:
+        agreement["status"] = p["status"]
+        agreement["history"].append({"status": p["status"], **o})
+
+
+def _milestone(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v["milestones"][p["milestone_id"]] = {
+        **{k: val for k, val in p.items() if k != "milestone_id"},
+        "status": "scheduled",
+        "history": [{"status": "scheduled", **o}],
+        **o,
+    }
+
+
+def _milestone_status(status: str) -> Handler:
+    def handle(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+        milestone = v["milestones"].get(p["milestone_id"])
+        if milestone is None:
+            return
+        milestone["status"] = status
+        if p.get("new_due"):
+            milestone["due"] = p["new_due"]
+        entry = {"status": status, **o}
+        if p.get("evidence"):
+            entry["evidence"] = p["evidence"]
+        milestone["history"].append(entry)
+
+    return handle
+
+
+def _context(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    v["context"][o["event_id"]] = {**p, **o}
+
+
+_HANDLERS: dict[str, Handler] = {
+    "NegotiationOpened": _opened,
+    "PartyJoined": _joined,
+    "PartyLeft": _left,
+    "DelegationAssigned": _delegation,
+    "MeetingScheduled": _meeting("scheduled"),
+    "MeetingHeld": _meeting("held"),
+    "MeetingCancelled": _meeting("cancelled"),
+    "StatementIssued": _statement,
+    "StatementWithdrawn": _statement_flag("withdrawn"),
+    "StatementDenied": _statement_flag("denied"),
+    "DemandMade": _demand,
+    "ProposalTabled": _proposal,
+    "ProposalAccepted": _answer("accepted"),
+    "ProposalRejected": _answer("rejected"),
+    "PositionStated": _position,
+    "AgreementReached": _agreement,
+    "AgreementStatusChanged": _agreement_status,
+    "MilestoneScheduled": _milestone,
+    "MilestoneMet": _milestone_status("met"),
+    "MilestoneMissed": _milestone_status("missed"),
+    "MilestoneRescheduled": _milestone_status("scheduled"),
+    "ContextNoted": _context,
+}

@@ -1,0 +1,1 @@
+"""Runnable parts and the write side: recorder, runtime settings and the ``talkstream`` CLI."""

@@ -1,0 +1,146 @@
+"""``talkstream bench``: throughput measured against a raw baseline in the same process."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+import typer
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from events import Envelope, parse_draft
+from services import render
+from services.bootstrap import build_application
+from services.runtime.settings import Settings
+
+NEGOTIATIONS = 10
+
+
+class PlainNote(Aggregate):
+    """The raw baseline: an eventsourcing aggregate recording the same data, no rules."""
+
+    @event("Opened")
+    def __init__(self, wire: dict[str, Any]) -> None:
+        self.notes: list[dict[str, Any]] = [wire]
+
+    @event("Noted")
+    def note(self, wire: dict[str, Any]) -> None:
+        self.notes.append(wire)
+
+
+class PlainApp(Application[Any]):
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "256"}
+
+
+def _opening(i: int) -> Envelope:
+    return parse_draft(
+        {
+            "type": "NegotiationOpened",
+            "negotiation_id": f"bench-{i}",
+            "occurred_at": "2024",
+            "sources": [{"outlet": "bench", "kind": "other"}],
+            "verification": "reported",
+            "payload": {
+                "title": f"Bench {i}",
+                "format": "bilateral",
+                "issues": [{"issue_id": "i1", "title": "Issue"}],
+            },
+        }
+    )
+
+
+def _note(i: int, n: int) -> Envelope:
+    return parse_draft(
+        {
+            "type": "ContextNoted",
+            "negotiation_id": f"bench-{i}",
+            "occurred_at": "2024-09-27",
+            "sources": [{"outlet": "Wire service", "kind": "wire", "published_at": "2024-09-27"}],
+            "verification": "reported",
+            "payload": {
+                "topic": "Troop presence",
+                "text": f"About 2,500 troops (note {n}).",
+                "quantity": {"value": 2500, "unit": "troops", "approximate": True},
+            },
+        }
+    )
+
+
+def _rate(count: int, fn: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    fn()
+    return count / (time.perf_counter() - started)
+
+
+def bench_record(events: int, batch: int, directory: Path) -> dict[str, float]:
+    settings = Settings(home=directory / "app", store="sqlite")
+    app = build_application(settings)
+    app.record_many([_opening(i) for i in range(NEGOTIATIONS)], principal="bench")
+    drafts = [_note(n % NEGOTIATIONS, n) for n in range(events)]
+    wires = [d.model_dump(mode="json", exclude_none=True) for d in drafts]
+
+    raw = PlainApp(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(directory / "raw.db"),
+        }
+    )
+    plains = [PlainNote(wires[i]) for i in range(NEGOTIATIONS)]
+    raw.save(*plains)
+    ids = [p.id for p in plains]
+
+    def app_single() -> None:
+        for d in drafts:
+            app.record(d, principal="bench")
+
+    def app_batches() -> None:
+        for start in range(0, events, batch):
+            app.record_many(drafts[start : start + batch], principal="bench")
+
+    def raw_single() -> None:
+        for n, w in enumerate(wires):
+            agg: PlainNote = raw.repository.get(ids[n % NEGOTIATIONS])
+            agg.note(w)
+            raw.save(agg)
+
+    def raw_batches() -> None:
+        for start in range(0, events, batch):
+            touched: dict[Any, PlainNote] = {}
+            for n in range(start, min(start + batch, events)):
+                key = ids[n % NEGOTIATIONS]
+                agg = touched.get(key) or raw.repository.get(key)
+                agg.note(wires[n])
+                touched[key] = agg
+            raw.save(*touched.values())
+
+    return {
+        "app_single": _rate(events, app_single),
+        "raw_single": _rate(events, raw_single),
+        "app_batch": _rate(events, app_batches),
+        "raw_batch": _rate(events, raw_batches),
+    }
+
+
+def register(bench_app: typer.Typer) -> None:
+    @bench_app.command("record")
+    def record(
+        events: Annotated[int, typer.Option(min=10, help="Events per measurement.")] = 2000,
+        batch: Annotated[int, typer.Option(min=1, help="Events per save in batch mode.")] = 10,
+    ) -> None:
+        """Events/s recorded through the application vs raw eventsourcing saves (SQLite)."""
+        console = render.console()
+        console.print(f"recording {events} events 4 ways on fresh SQLite files…")
+        with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+            r = bench_record(events, batch, Path(tmp))
+        console.print(
+            f"one event per save: app {r['app_single']:.0f}/s, raw "
+            f"{r['raw_single']:.0f}/s, ratio {r['app_single'] / r['raw_single']:.2f}"
+        )
+        console.print(
+            f"batches of {batch}:   app {r['app_batch']:.0f}/s, raw "
+            f"{r['raw_batch']:.0f}/s, ratio {r['app_batch'] / r['raw_batch']:.2f}"
+        )

@@ -1,0 +1,257 @@
+"""The ``talkstream`` command."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from events import ContractError, PartialDate, parse_draft
+from events.schema import export
+from projections import timeline
+from projections.asof import fold_at
+from projections.negotiation import State, view
+from services import render
+from services.bootstrap import build_application
+from services.recorder.application import Negotiations
+from services.recorder.audit import verify
+from services.recorder.exceptions import BatchRejected, RecorderError
+from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
+from services.runtime.settings import Settings
+
+app = typer.Typer(
+    help="Record negotiation developments once; read them back any way.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+schema_app = typer.Typer(help="The event contract's JSON Schemas.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check and read the audit history.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: ratios against raw baselines in the same run.", no_args_is_help=True
+)
+app.add_typer(schema_app, name="schema")
+app.add_typer(audit_app, name="audit")
+app.add_typer(bench_app, name="bench")
+
+F = TypeVar("F", bound=Callable[..., Any])
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="World time: YYYY[-MM[-DD]] or a timestamp.")
+]
+KnownAt = Annotated[
+    str | None, typer.Option("--known-at", help="Record time: what was known then.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    render.console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def clean_errors(fn: F) -> F:
+    """Turns the project's errors into one readable line and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ContractError as e:
+            _fail(f"{e.code}: {e}")
+        except RecorderError as e:
+            _fail(f"{e.code}: {e.message}", 3 if e.status == 503 else 1)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _app() -> Negotiations:
+    return build_application(Settings())
+
+
+def _date(text: str | None, option: str) -> PartialDate | None:
+    if text is None:
+        return None
+    try:
+        return PartialDate.parse(text)
+    except ValueError as e:
+        raise ContractError("invalid_option", str(e), field=option) from None
+
+
+def _state(negotiation_id: str, as_of: str | None, known_at: str | None) -> State:
+    events = _app().history(negotiation_id)
+    return fold_at(events, as_of=_date(as_of, "--as-of"), known_at=_date(known_at, "--known-at"))
+
+
+def _caption(as_of: str | None, known_at: str | None) -> str:
+    parts = [f"as of {as_of}" if as_of else "", f"known at {known_at}" if known_at else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+@clean_errors
+def show(
+    negotiation_id: str, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
+) -> None:
+    """A negotiation's state, now or at a point in time."""
+    state = _state(negotiation_id, as_of, known_at)
+    if as_json:
+        _print_json(view(state))
+        return
+    today = datetime.now(UTC).date()
+    render.console().print(
+        render.negotiation_panel(view(state), today=today, caption=_caption(as_of, known_at))
+    )
+
+
+@app.command("timeline")
+@clean_errors
+def timeline_cmd(
+    negotiation_id: str, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
+) -> None:
+    """A negotiation's developments in the order they happened."""
+    rows = timeline.entries(_state(negotiation_id, as_of, known_at))
+    if as_json:
+        _print_json(rows)
+        return
+    title = f"Timeline of {negotiation_id} {_caption(as_of, known_at)}".strip()
+    render.console().print(render.timeline_table(rows, title))
+
+
+def _read_json_arg(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8")
+    except OSError as e:
+        raise ContractError(
+            "unreadable_input", f"cannot read {source}: {e.strerror}", field="--json"
+        ) from None
+    except UnicodeDecodeError:
+        raise ContractError("unreadable_input", f"{source} is not UTF-8 text", field="--json") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ContractError(
+            "invalid_json", f"not JSON ({e.msg} at line {e.lineno})", field="--json"
+        ) from None
+
+
+@app.command()
+@clean_errors
+def record(
+    event_type: Annotated[str, typer.Argument(metavar="TYPE", help="e.g. MeetingHeld")],
+    negotiation: Annotated[str, typer.Option("--negotiation", "-n", help="Negotiation id.")],
+    json_source: Annotated[str, typer.Option("--json", help="File with the event object, or -.")],
+    expected_version: Annotated[
+        int | None, typer.Option(help="Refuse unless at this version.")
+    ] = None,
+) -> None:
+    """Record one event: envelope fields and ``payload`` from --json; type and id from here."""
+    body = _read_json_arg(json_source)
+    if not isinstance(body, dict):
+        raise ContractError("invalid_event", "expected a JSON object", field="--json")
+    for key, value in (("type", event_type), ("negotiation_id", negotiation)):
+        if body.setdefault(key, value) != value:
+            raise ContractError(
+                "conflicting_input",
+                f"is {body[key]!r} in the file but {value!r} on the command line",
+                field=key,
+            )
+    settings = Settings()
+    written = build_application(settings).record(
+        parse_draft(body), principal=settings.principal, expected_version=expected_version
+    )
+    _print_json(written.as_dict())
+
+
+@app.command("import")
+@clean_errors
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="JSON Lines: one published event per line.")],
+) -> None:
+    """Record every event of a JSON Lines file in one transaction, or none of them."""
+    try:
+        lines = file.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ContractError("unreadable_input", f"cannot read {file}: {e}", field="FILE") from None
+    _import(lines, label=str(file))
+
+
+def _import(lines: list[str], *, label: str) -> None:
+    drafts, numbers = parse_lines(lines)
+    settings = Settings()
+    console = render.console(stderr=True)
+    console.print(f"validated {len(drafts)} events from {label}; recording…")
+    try:
+        results = build_application(settings).record_many(drafts, principal=settings.principal)
+    except BatchRejected as e:
+        raise LineRejected(numbers[e.index], e.code, e.reason) from None
+    new = sum(1 for r in results if not r.duplicate)
+    console.print(f"recorded {new} new events, {len(results) - new} already present")
+
+
+@app.command()
+@clean_errors
+def demo(
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Record and print, then exit.")
+    ] = False,
+) -> None:
+    """Record the bundled U.S.–Iraq scenario (idempotent) and print its state and timeline."""
+    _import(scenario_lines(), label="the bundled U.S.–Iraq scenario")
+    negotiation_id = "us-iraq-jscd"
+    show(negotiation_id)
+    timeline_cmd(negotiation_id)
+    audit_verify()
+    if not no_serve:
+        render.console(stderr=True).print(
+            "serving the page and API is not part of this build yet; exiting"
+        )
+
+
+@schema_app.command("export")
+@clean_errors
+def schema_export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
+    """Write one JSON Schema file per event type (plus Event.json and Stamp.json)."""
+    written = export(directory)
+    render.console(stderr=True).print(f"wrote {len(written)} schema files to {directory}")
+
+
+@audit_app.command("verify")
+@clean_errors
+def audit_verify() -> None:
+    """Check every stored event's hash and each negotiation's hash chain."""
+    console = render.console(stderr=True)
+    report = verify(_app(), progress=lambda n: console.print(f"checked {n} events…"))
+    if report.ok:
+        render.console().print(
+            f"[green]audit ok[/]: {report.checked} events verified up to position "
+            f"{report.last_position}"
+        )
+        return
+    for p in report.problems[:50]:
+        console.print(f"position {p.position} ({p.negotiation_id}): {p.reason}", highlight=False)
+    _fail(f"audit failed: {len(report.problems)} of {report.checked} events have problems", 4)
+
+
+@app.command("negotiations")
+@clean_errors
+def list_negotiations() -> None:
+    """List the negotiations in the store."""
+    for negotiation_id in _app().negotiation_ids():
+        sys.stdout.write(negotiation_id + "\n")
+
+
+def main() -> None:
+    from services.bench import register
+
+    register(bench_app)
+    app()

@@ -1,0 +1,174 @@
+"""What a Negotiation remembers in order to check invariants, evolved from stored events.
+
+Facts read the stored wire form directly (no re-validation) so that loading stays cheap.
+A correction or a retraction rebuilds the derived facts from the effective events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from events import CORRECTIONS, SERVER_FIELDS, canonical_json
+from events.lifecycle import next_status
+
+
+@dataclass
+class EventFact:
+    type: str
+    payload: dict[str, Any]
+    retracted: bool = False
+
+
+@dataclass(frozen=True)
+class KeyFact:
+    event_id: str
+    version: int
+    hash: str
+    body_digest: str
+
+
+@dataclass
+class Facts:
+    negotiation_id: str = ""
+    status: str | None = None
+    version: int = 0
+    last_hash: str | None = None
+    issues: set[str] = field(default_factory=set)
+    parties: set[str] = field(default_factory=set)
+    meetings: dict[str, str] = field(default_factory=dict)
+    statements: set[str] = field(default_factory=set)
+    proposals: set[str] = field(default_factory=set)
+    agreements: dict[str, str] = field(default_factory=dict)
+    agreement_terms: dict[str, set[str]] = field(default_factory=dict)
+    milestones: dict[str, str] = field(default_factory=dict)
+    events: dict[str, EventFact] = field(default_factory=dict)
+    keys: dict[str, KeyFact] = field(default_factory=dict)
+
+    def absorb(self, wire: dict[str, Any]) -> None:
+        kind: str = wire["type"]
+        payload: dict[str, Any] = wire["payload"]
+        self.negotiation_id = wire["negotiation_id"]
+        self.version = wire["version"]
+        self.last_hash = wire["hash"]
+        if key := wire.get("idempotency_key"):
+            self.keys[key] = KeyFact(
+                wire["event_id"], wire["version"], wire["hash"], body_digest(wire)
+            )
+        self.events[wire["event_id"]] = EventFact(kind, payload)
+        if kind in CORRECTIONS:
+            amend(self.events, kind, payload)
+            self.rederive()
+        else:
+            self.derive(kind, payload)
+
+    def derive(self, kind: str, payload: dict[str, Any]) -> None:
+        """Takes one effective event into the derived facts (status, ids and their states)."""
+        self.status = next_status(self.status, kind, payload)
+        handler = _ABSORB.get(kind)
+        if handler is not None:
+            handler(self, payload)
+
+    def rederive(self) -> None:
+        """Rebuilds the derived facts from the effective events, so that after a correction
+        or a retraction they read as if the history had been right all along."""
+        fresh = Facts(negotiation_id=self.negotiation_id)
+        for fact in effective(self.events):
+            fresh.derive(fact.type, fact.payload)
+        for name in DERIVED:
+            setattr(self, name, getattr(fresh, name))
+
+
+DERIVED = (
+    "status",
+    "issues",
+    "parties",
+    "meetings",
+    "statements",
+    "proposals",
+    "agreements",
+    "agreement_terms",
+    "milestones",
+)
+
+
+def effective(events: dict[str, EventFact]) -> list[EventFact]:
+    """The events that still count: not corrections themselves, not retracted."""
+    return [f for f in events.values() if f.type not in CORRECTIONS and not f.retracted]
+
+
+def amend(events: dict[str, EventFact], kind: str, payload: dict[str, Any]) -> None:
+    """Applies a correction (patch) or a retraction (mark) to its target in ``events``."""
+    target = events[payload["target_event_id"]]
+    if kind == "EventCorrected":
+        target.payload = {**target.payload, **payload["patch"]}
+    else:
+        target.retracted = True
+
+
+def body_digest(event: dict[str, Any]) -> str:
+    """Digest of what the publisher sent (normalised), to compare idempotent re-sends."""
+    body = {k: v for k, v in event.items() if k not in SERVER_FIELDS}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def _opened(f: Facts, p: dict[str, Any]) -> None:
+    f.issues.update(i["issue_id"] for i in p.get("issues", []))
+
+
+def _joined(f: Facts, p: dict[str, Any]) -> None:
+    f.parties.add(p["party"]["name"])
+
+
+def _left(f: Facts, p: dict[str, Any]) -> None:
+    f.parties.discard(p["party"]["name"])
+
+
+def _meeting(state: str) -> Any:
+    def absorb(f: Facts, p: dict[str, Any]) -> None:
+        f.meetings[p["meeting_id"]] = state
+
+    return absorb
+
+
+def _statement(f: Facts, p: dict[str, Any]) -> None:
+    f.statements.add(p["statement_id"])
+
+
+def _proposal(f: Facts, p: dict[str, Any]) -> None:
+    f.proposals.add(p["proposal_id"])
+
+
+def _agreement(f: Facts, p: dict[str, Any]) -> None:
+    f.agreements[p["agreement_id"]] = "draft"
+    f.agreement_terms[p["agreement_id"]] = {t["term_id"] for t in p.get("terms", [])}
+
+
+def _agreement_status(f: Facts, p: dict[str, Any]) -> None:
+    f.agreements[p["agreement_id"]] = p["status"]
+
+
+def _milestone(state: str) -> Any:
+    def absorb(f: Facts, p: dict[str, Any]) -> None:
+        f.milestones[p["milestone_id"]] = state
+
+    return absorb
+
+
+_ABSORB: dict[str, Any] = {
+    "NegotiationOpened": _opened,
+    "PartyJoined": _joined,
+    "PartyLeft": _left,
+    "MeetingScheduled": _meeting("scheduled"),
+    "MeetingHeld": _meeting("held"),
+    "MeetingCancelled": _meeting("cancelled"),
+    "StatementIssued": _statement,
+    "ProposalTabled": _proposal,
+    "AgreementReached": _agreement,
+    "AgreementStatusChanged": _agreement_status,
+    "MilestoneScheduled": _milestone("scheduled"),
+    "MilestoneRescheduled": _milestone("scheduled"),
+    "MilestoneMet": _milestone("met"),
+    "MilestoneMissed": _milestone("missed"),
+}

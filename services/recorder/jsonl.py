@@ -1,0 +1,46 @@
+"""Reading published events from JSON Lines: validate every line before anything is written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from importlib import resources
+
+from events import ContractError, Envelope, parse_draft
+from services.recorder.exceptions import RecorderError
+
+SCENARIO = "us-iraq-jscd-2024.jsonl"
+
+
+class LineRejected(RecorderError):
+    """A line of an import file that is not a valid event; nothing was recorded."""
+
+    status = 422
+
+    def __init__(self, line: int, code: str, message: str) -> None:
+        super().__init__(code, f"line {line}: {message}", details={"line": line})
+        self.line = line
+
+
+def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
+    """All events of a JSON Lines text and their line numbers; blank lines are skipped."""
+    drafts: list[Envelope] = []
+    numbers: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            drafts.append(parse_draft(json.loads(line)))
+        except json.JSONDecodeError as e:
+            raise LineRejected(
+                number, "invalid_json", f"not JSON ({e.msg} at column {e.colno})"
+            ) from None
+        except ContractError as e:
+            raise LineRejected(number, e.code, str(e)) from None
+        numbers.append(number)
+    return drafts, numbers
+
+
+def scenario_lines() -> list[str]:
+    text = resources.files("services.recorder").joinpath("scenarios", SCENARIO).read_text("utf-8")
+    return text.splitlines()

@@ -1,0 +1,258 @@
+"""The invariants of a negotiation: one guard per event type, each failure with its own code.
+
+Guards run before anything is recorded and raise InvariantViolation (HTTP 409) or, for a
+correction whose patch does not fit its target, InvalidEvent (HTTP 422).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from events import CORRECTIONS, PAYLOAD_OF, Envelope
+from events.lifecycle import CLOSED, agreement_move_error
+from events.parts import Due, Term
+from events.recorded import invalid_event
+from services.recorder.exceptions import InvariantViolation
+from services.recorder.facts import EventFact, Facts, amend, effective
+
+Guard = Callable[[Facts, Any], None]
+
+
+def check(facts: Facts, draft: Envelope, now: datetime) -> None:
+    if draft.modality != "planned" and draft.occurred_at.start > now:
+        raise InvariantViolation(
+            "occurred_after_recorded",
+            f"occurred_at {draft.occurred_at} is in the future; use modality 'planned'",
+        )
+    if draft.type == "NegotiationOpened":
+        if facts.status is not None:
+            raise InvariantViolation(
+                "negotiation_exists", f"negotiation {draft.negotiation_id!r} is already open"
+            )
+        return
+    if facts.status in CLOSED and draft.type not in CORRECTIONS:
+        raise InvariantViolation(
+            "negotiation_closed",
+            f"the negotiation is {facts.status}; only corrections and retractions are accepted",
+        )
+    guard = GUARDS.get(draft.type)
+    if guard is not None:
+        guard(facts, draft.payload)
+
+
+def _fail(code: str, message: str) -> None:
+    raise InvariantViolation(code, message)
+
+
+def _known(kind: str, ids: Iterable[str], known: Iterable[str]) -> None:
+    known_set = set(known)
+    for item in ids:
+        if item not in known_set:
+            _fail(f"unknown_{kind}", f"{kind} {item!r} is not part of this negotiation")
+
+
+def _new(kind: str, item: str, existing: Iterable[str]) -> None:
+    if item in set(existing):
+        _fail("duplicate_id", f"{kind} {item!r} already exists")
+
+
+def _terms(f: Facts, terms: list[Term]) -> None:
+    _known("issue", [t.issue_id for t in terms], f.issues)
+
+
+def _party_joined(f: Facts, p: Any) -> None:
+    if p.party.name in f.parties:
+        _fail("duplicate_party", f"{p.party.name!r} is already a party")
+
+
+def _party(f: Facts, p: Any) -> None:
+    _known("party", [p.party.name], f.parties)
+
+
+def _meeting_scheduled(f: Facts, p: Any) -> None:
+    _new("meeting", p.meeting_id, f.meetings)
+    _known("issue", p.agenda, f.issues)
+
+
+def _meeting_held(f: Facts, p: Any) -> None:
+    if f.meetings.get(p.meeting_id, "scheduled") != "scheduled":
+        _fail(
+            "meeting_not_open", f"meeting {p.meeting_id!r} was already {f.meetings[p.meeting_id]}"
+        )
+    _known("issue", p.agenda, f.issues)
+
+
+def _meeting_cancelled(f: Facts, p: Any) -> None:
+    _known("meeting", [p.meeting_id], f.meetings)
+    _meeting_held(f, p)
+
+
+def _statement(f: Facts, p: Any) -> None:
+    _new("statement", p.statement_id, f.statements)
+    _known("issue", [s.issue_id for s in p.stances], f.issues)
+
+
+def _statement_ref(f: Facts, p: Any) -> None:
+    _known("statement", [p.statement_id], f.statements)
+
+
+def _proposal(f: Facts, p: Any) -> None:
+    _new("proposal", p.proposal_id, f.proposals)
+    _known("party", [p.by.name], f.parties)
+    _terms(f, p.terms)
+    if p.supersedes is not None:
+        _known("proposal", [p.supersedes], f.proposals)
+
+
+def _proposal_answer(f: Facts, p: Any) -> None:
+    _known("proposal", [p.proposal_id], f.proposals)
+    _known("party", [p.by.name], f.parties)
+
+
+def _position(f: Facts, p: Any) -> None:
+    _known("party", [p.party.name], f.parties)
+    _known("issue", [p.issue_id], f.issues)
+
+
+def _delegation(f: Facts, p: Any) -> None:
+    _known("party", [p.party.name], f.parties)
+
+
+def _agreement(f: Facts, p: Any) -> None:
+    _new("agreement", p.agreement_id, f.agreements)
+    _known("party", [a.name for a in p.parties], f.parties)
+    _terms(f, p.terms)
+
+
+def _agreement_status(f: Facts, p: Any) -> None:
+    _known("agreement", [p.agreement_id], f.agreements)
+    problem = agreement_move_error(f.agreements[p.agreement_id], p.status)
+    if problem is not None:
+        _fail(*problem)
+
+
+def _due(f: Facts, due: Due) -> None:
+    if due.anchor_milestone is not None:
+        _known("milestone", [due.anchor_milestone], f.milestones)
+
+
+def _milestone_scheduled(f: Facts, p: Any) -> None:
+    _new("milestone", p.milestone_id, f.milestones)
+    if p.term_id is not None and p.agreement_id is None:
+        _fail("unknown_term", f"term {p.term_id!r} needs the agreement_id it belongs to")
+    if p.agreement_id is not None:
+        _known("agreement", [p.agreement_id], f.agreements)
+        if p.term_id is not None:
+            _known("term", [p.term_id], f.agreement_terms[p.agreement_id])
+    _due(f, p.due)
+
+
+def _milestone_settled(f: Facts, p: Any) -> None:
+    state = f.milestones.get(p.milestone_id)
+    if state is None:
+        _fail("milestone_not_scheduled", f"milestone {p.milestone_id!r} was never scheduled")
+    if state in ("met", "missed"):
+        _fail(
+            "milestone_already_settled",
+            f"milestone {p.milestone_id!r} was already {state}; reschedule it first",
+        )
+
+
+def _milestone_rescheduled(f: Facts, p: Any) -> None:
+    state = f.milestones.get(p.milestone_id)
+    if state is None:
+        _fail("milestone_not_scheduled", f"milestone {p.milestone_id!r} was never scheduled")
+    _due(f, p.new_due)
+
+
+def _suspended(f: Facts, p: Any) -> None:
+    if f.status not in ("pre_negotiation", "active"):
+        _fail("talks_not_active", f"talks that are {f.status} cannot be suspended")
+
+
+def _resumed(f: Facts, p: Any) -> None:
+    if f.status != "suspended":
+        _fail("talks_not_suspended", f"talks that are {f.status} cannot be resumed")
+
+
+def _target(f: Facts, target_id: str) -> None:
+    target = f.events.get(target_id)
+    if target is None:
+        _fail(
+            "correction_target_unknown",
+            f"event {target_id} is not an event of negotiation {f.negotiation_id!r}",
+        )
+    elif target.retracted:
+        _fail("correction_target_retracted", f"event {target_id} was already retracted")
+    elif target.type in CORRECTIONS:
+        _fail("correction_target_invalid", "corrections and retractions cannot be targeted")
+
+
+def _corrected(f: Facts, p: Any) -> None:
+    _target(f, p.target_event_id)
+    target = f.events[p.target_event_id]
+    for name in p.patch:
+        if name.endswith("_id"):
+            _fail(
+                "correction_patch_invalid",
+                f"identifier {name!r} cannot be corrected; retract the event and record it anew",
+            )
+    try:
+        PAYLOAD_OF[target.type].model_validate({**target.payload, **p.patch})
+    except ValidationError as e:
+        raise invalid_event(e, prefix="payload.patch") from None
+    _replay(f, "EventCorrected", p, "this correction")
+
+
+def _retracted(f: Facts, p: Any) -> None:
+    _target(f, p.target_event_id)
+    _replay(f, "EventRetracted", p, "this retraction")
+
+
+def _replay(f: Facts, kind: str, p: Any, what: str) -> None:
+    """A correction or retraction is accepted only if the history it leaves still satisfies
+    every invariant (no orphaned reference, no status moving backward)."""
+    trial_events = {k: EventFact(v.type, v.payload, v.retracted) for k, v in f.events.items()}
+    amend(trial_events, kind, p.model_dump(mode="json"))
+    trial = Facts(negotiation_id=f.negotiation_id)
+    for fact in effective(trial_events):
+        guard = GUARDS.get(fact.type)
+        if guard is not None:
+            try:
+                guard(trial, PAYLOAD_OF[fact.type].model_validate(fact.payload))
+            except InvariantViolation as e:
+                raise InvariantViolation(
+                    e.code, f"{what} would leave a history that breaks a rule: {e.message}"
+                ) from None
+        trial.derive(fact.type, fact.payload)
+
+
+GUARDS: dict[str, Guard] = {
+    "PartyJoined": _party_joined,
+    "PartyLeft": _party,
+    "DelegationAssigned": _delegation,
+    "MeetingScheduled": _meeting_scheduled,
+    "MeetingHeld": _meeting_held,
+    "MeetingCancelled": _meeting_cancelled,
+    "StatementIssued": _statement,
+    "StatementWithdrawn": _statement_ref,
+    "StatementDenied": _statement_ref,
+    "ProposalTabled": _proposal,
+    "ProposalAccepted": _proposal_answer,
+    "ProposalRejected": _proposal_answer,
+    "PositionStated": _position,
+    "AgreementReached": _agreement,
+    "AgreementStatusChanged": _agreement_status,
+    "MilestoneScheduled": _milestone_scheduled,
+    "MilestoneMet": _milestone_settled,
+    "MilestoneMissed": _milestone_settled,
+    "MilestoneRescheduled": _milestone_rescheduled,
+    "TalksSuspended": _suspended,
+    "TalksResumed": _resumed,
+    "EventCorrected": _corrected,
+    "EventRetracted": _retracted,
+}

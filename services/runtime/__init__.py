@@ -1,0 +1,1 @@
+"""Runtime wiring: settings from TALKSTREAM_* variables (later: embedded Redis, the runner)."""

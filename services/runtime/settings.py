@@ -1,0 +1,49 @@
+"""Settings from ``TALKSTREAM_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_principal() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TALKSTREAM_", extra="ignore")
+
+    home: Path = Path(".talkstream")
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    sqlite_path: Path | None = None
+    postgres_dbname: str = "talkstream"
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str = "postgres"
+    postgres_password: str = ""
+    postgres_schema: str = ""
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    prefix: str = Field(default="talkstream", pattern=r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$")
+    principal: str = Field(default_factory=_default_principal, min_length=1, max_length=200)
+
+    @property
+    def events_db(self) -> Path:
+        return self.sqlite_path or self.home / "events.db"
+
+    def postgres_value(self, name: str) -> str:
+        """A PostgreSQL setting: TALKSTREAM_POSTGRES_X if set, else eventsourcing's POSTGRES_X,
+        else our default."""
+        field = f"postgres_{name}"
+        if field not in self.model_fields_set and f"POSTGRES_{name.upper()}" in os.environ:
+            return os.environ[f"POSTGRES_{name.upper()}"]
+        return str(getattr(self, field))

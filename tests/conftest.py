@@ -1,0 +1,89 @@
+"""Shared fixtures: settings per store (SQLite file, real PostgreSQL), applications, drafts."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.bootstrap import build_application
+from services.recorder.application import Negotiations
+from services.runtime.settings import Settings
+
+REQUIRE_POSTGRES = os.environ.get("TALKSTREAM_REQUIRE_POSTGRES", "") not in ("", "0")
+PG = {
+    "host": os.environ.get("TALKSTREAM_TEST_PG_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("TALKSTREAM_TEST_PG_PORT", "5432")),
+    "dbname": os.environ.get("TALKSTREAM_TEST_PG_DBNAME", "test"),
+    "user": os.environ.get("TALKSTREAM_TEST_PG_USER", "postgres"),
+    "password": os.environ.get("TALKSTREAM_TEST_PG_PASSWORD", ""),
+}
+
+
+def _postgres_or_skip() -> None:
+    import psycopg
+
+    try:
+        psycopg.connect(**PG, connect_timeout=3).close()  # type: ignore[arg-type]
+    except psycopg.OperationalError as e:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required here (TALKSTREAM_REQUIRE_POSTGRES) but: {e}")
+        pytest.skip(f"no PostgreSQL server reachable: {e}")
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema in the test database, dropped afterwards."""
+    _postgres_or_skip()
+    import psycopg
+
+    schema = f"ts_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(**PG, autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield schema
+    with psycopg.connect(**PG, autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", store="sqlite")
+
+
+def postgres_settings(tmp_path: Path, schema: str) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        store="postgres",
+        postgres_host=PG["host"],
+        postgres_port=PG["port"],
+        postgres_dbname=PG["dbname"],
+        postgres_user=PG["user"],
+        postgres_password=PG["password"],
+        postgres_schema=schema,
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for a fresh store: a real SQLite file, or a fresh schema on real PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_settings(tmp_path)
+    schema = request.getfixturevalue("pg_schema")
+    return postgres_settings(tmp_path, schema)
+
+
+@pytest.fixture
+def store_app(store_settings: Settings) -> Iterator[Negotiations]:
+    app = build_application(store_settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def memory_app() -> Iterator[Negotiations]:
+    """An application on eventsourcing's in-memory store: for unit tests (no I/O)."""
+    app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    yield app
+    app.close()

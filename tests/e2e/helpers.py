@@ -1,0 +1,50 @@
+"""Assertions and file builders shared by the e2e modules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+SCENARIO_ID = "us-iraq-jscd"
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    )
+    return result
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(ok(result).stdout)
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """Asserts a clean failure: non-zero exit, nothing on stdout, one ``error:`` line on
+    stderr (no traceback); returns that line."""
+    assert result.returncode != 0, f"expected a failure, got exit 0\nstdout:\n{result.stdout}"
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{result.stderr}"
+    assert lines[0].startswith("error: "), lines[0]
+    assert result.stdout == "", result.stdout
+    return lines[0]
+
+
+def write_jsonl(path: Path, lines: list[Any]) -> Path:
+    """Writes JSON Lines: dicts are dumped, strings are written as they are."""
+    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def the_error(result: subprocess.CompletedProcess[str]) -> str:
+    """Asserts a clean failure that may follow progress lines (as ``import`` prints): non-zero
+    exit, no traceback, exactly one ``error:`` line on stderr; returns it."""
+    assert result.returncode != 0, f"expected a failure, got exit 0\nstderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, f"expected one error line:\n{result.stderr}"
+    return errors[0]

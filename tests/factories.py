@@ -1,0 +1,134 @@
+"""Builders of published events for tests: valid by default, any field overridable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events import Envelope, parse_draft
+
+NID = "talks-a"
+SOURCE = {"outlet": "Test Wire", "kind": "wire", "published_at": "2024-07-22"}
+IRAQ = {"name": "Iraq", "country": "IRQ", "sector": "GOV"}
+USA = {"name": "United States", "country": "USA", "sector": "GOV"}
+ISSUES = ["transition", "timeline"]
+
+
+def body(kind: str, payload: dict[str, Any], nid: str = NID, **envelope: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "negotiation_id": nid,
+        "occurred_at": "2024-07-22",
+        "sources": [SOURCE],
+        "verification": "confirmed",
+        **envelope,
+        "payload": payload,
+    }
+
+
+def draft(kind: str, payload: dict[str, Any], nid: str = NID, **envelope: Any) -> Envelope:
+    return parse_draft(body(kind, payload, nid, **envelope))
+
+
+def opened(nid: str = NID, **envelope: Any) -> Envelope:
+    issues = [{"issue_id": i, "title": i.title()} for i in ISSUES]
+    return draft(
+        "NegotiationOpened",
+        {"title": "Talks", "format": "bilateral", "issues": issues},
+        nid,
+        **{"occurred_at": "2023-08", **envelope},
+    )
+
+
+def joined(actor: dict[str, Any], nid: str = NID) -> Envelope:
+    return draft("PartyJoined", {"party": actor, "role": "party"}, nid)
+
+
+def meeting(
+    meeting_id: str, kind: str = "MeetingHeld", nid: str = NID, **envelope: Any
+) -> Envelope:
+    return draft(
+        kind, {"meeting_id": meeting_id, "mode": "host", "agenda": ISSUES}, nid, **envelope
+    )
+
+
+def statement(statement_id: str, nid: str = NID, **envelope: Any) -> Envelope:
+    payload = {
+        "statement_id": statement_id,
+        "speaker": {"name": "Pat Ryder", "office": "Press"},
+        "paraphrase": "Talks continue.",
+        "stances": [{"issue_id": "transition", "position": "support"}],
+    }
+    return draft("StatementIssued", payload, nid, **envelope)
+
+
+def agreement(agreement_id: str = "ag-1", nid: str = NID, **envelope: Any) -> Envelope:
+    terms = [
+        {
+            "term_id": "t1",
+            "issue_id": "transition",
+            "text": "Mission ends.",
+            "due": {"kind": "not_later_than", "date": "2025-09-30"},
+        }
+    ]
+    payload = {
+        "agreement_id": agreement_id,
+        "title": "Joint statement",
+        "form": "joint_statement",
+        "parties": [IRAQ, USA],
+        "terms": terms,
+    }
+    return draft("AgreementReached", payload, nid, **{"occurred_at": "2024-09-27", **envelope})
+
+
+def status(new: str, agreement_id: str = "ag-1", nid: str = NID) -> Envelope:
+    return draft(
+        "AgreementStatusChanged",
+        {"agreement_id": agreement_id, "status": new},
+        nid,
+        occurred_at="2024-09-27",
+    )
+
+
+def milestone(milestone_id: str = "m-1", nid: str = NID, **envelope: Any) -> Envelope:
+    payload = {
+        "milestone_id": milestone_id,
+        "obligor": USA,
+        "description": "Mission ends",
+        "due": {"kind": "not_later_than", "date": "2025-09-30"},
+    }
+    return draft("MilestoneScheduled", payload, nid, **{"occurred_at": "2024-09-27", **envelope})
+
+
+def settled(milestone_id: str = "m-1", kind: str = "MilestoneMet", nid: str = NID) -> Envelope:
+    return draft(kind, {"milestone_id": milestone_id}, nid, occurred_at="2025-09-30")
+
+
+def talks(kind: str, nid: str = NID, **payload: Any) -> Envelope:
+    return draft(kind, payload, nid, occurred_at="2024-08")
+
+
+def note(text: str = "About 2,500 troops.", nid: str = NID, **envelope: Any) -> Envelope:
+    return draft("ContextNoted", {"topic": "Troops", "text": text}, nid, **envelope)
+
+
+def correction(target: str, patch: dict[str, Any], nid: str = NID) -> Envelope:
+    return draft(
+        "EventCorrected",
+        {"target_event_id": target, "patch": patch, "reason": "Fixed spelling"},
+        nid,
+        occurred_at="2024-10-01",
+    )
+
+
+def retraction(target: str, nid: str = NID) -> Envelope:
+    return draft(
+        "EventRetracted",
+        {"target_event_id": target, "reason": "Wrong report"},
+        nid,
+        occurred_at="2024-10-01",
+    )
+
+
+def started(nid: str = NID) -> list[Envelope]:
+    """A negotiation opened with two parties."""
+    return [opened(nid), joined(IRAQ, nid), joined(USA, nid)]
