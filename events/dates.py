@@ -28,9 +28,13 @@ _YEAR = re.compile(r"^([0-9]{4})$")
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 _DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 _INSTANT = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}"
+    r"(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
-PATTERN = r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?$"
+PATTERN = (
+    r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?$"
+)
 
 
 class Precision(IntEnum):
@@ -55,7 +59,7 @@ class PartialDate:
         if not isinstance(text, str):
             raise InvalidPartialDate(f"expected a string, got {type(text).__name__}")
         try:
-            return _parse(text.strip())
+            return _parse(text)
         except (ValueError, OverflowError) as e:
             raise InvalidPartialDate(f"{text!r} is not a valid date ({e})") from None
 
@@ -118,17 +122,17 @@ def _validate(value: Any) -> PartialDate:
 
 
 def _parse(text: str) -> PartialDate:
-    if m := _YEAR.match(text):
+    if m := _YEAR.fullmatch(text):
         start = datetime(int(m[1]), 1, 1, tzinfo=UTC)
         return PartialDate(text, Precision.YEAR, start, start.replace(year=start.year + 1))
-    if m := _MONTH.match(text):
+    if m := _MONTH.fullmatch(text):
         start = datetime(int(m[1]), int(m[2]), 1, tzinfo=UTC)
         end = (start + timedelta(days=32)).replace(day=1)
         return PartialDate(text, Precision.MONTH, start, end)
-    if m := _DAY.match(text):
+    if m := _DAY.fullmatch(text):
         start = datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC)
         return PartialDate(text, Precision.DAY, start, start + timedelta(days=1))
-    if _INSTANT.match(text):
+    if _INSTANT.fullmatch(text):
         instant = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
         return PartialDate(text, Precision.INSTANT, instant, instant)
     raise ValueError("use YYYY, YYYY-MM, YYYY-MM-DD or a timestamp with a zone")

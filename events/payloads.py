@@ -36,7 +36,10 @@ Outcome = Literal["agreement", "no_agreement", "superseded"]
 
 
 def _many(*, min_length: int = 0) -> Any:
-    return Field(default_factory=list, min_length=min_length, max_length=MAX_LIST)
+    """A list field with the contract's length limit; required when it may not be empty."""
+    if min_length:
+        return Field(min_length=min_length, max_length=MAX_LIST)
+    return Field(default_factory=list, max_length=MAX_LIST)
 
 
 class NegotiationOpenedPayload(Part):

@@ -25,11 +25,11 @@ class PlainNote(Aggregate):
 
     @event("Opened")
     def __init__(self, wire: dict[str, Any]) -> None:
-        self.notes: list[dict[str, Any]] = [wire]
+        self.notes = 1
 
     @event("Noted")
     def note(self, wire: dict[str, Any]) -> None:
-        self.notes.append(wire)
+        self.notes += 1
 
 
 class PlainApp(Application[Any]):

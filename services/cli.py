@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from events import ContractError, PartialDate, parse_draft
-from events.schema import export
+from events.schema import export, markdown
 from projections import timeline
 from projections.asof import fold_at
 from projections.negotiation import State, view
@@ -23,7 +23,8 @@ from services.recorder.application import Negotiations
 from services.recorder.audit import verify
 from services.recorder.exceptions import BatchRejected, RecorderError
 from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
-from services.runtime.settings import Settings
+from services.runtime.exceptions import RuntimeProblem
+from services.runtime.settings import load_settings
 
 app = typer.Typer(
     help="Record negotiation developments once; read them back any way.",
@@ -50,7 +51,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tabl
 
 
 def _fail(message: str, code: int = 1) -> None:
-    render.console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
     raise typer.Exit(code)
 
 
@@ -65,13 +66,15 @@ def clean_errors(fn: F) -> F:
             _fail(f"{e.code}: {e}")
         except RecorderError as e:
             _fail(f"{e.code}: {e.message}", 3 if e.status == 503 else 1)
+        except RuntimeProblem as e:
+            _fail(f"{e.code}: {e.message}", 3)
         return None
 
     return wrapper  # type: ignore[return-value]
 
 
 def _app() -> Negotiations:
-    return build_application(Settings())
+    return build_application(load_settings())
 
 
 def _date(text: str | None, option: str) -> PartialDate | None:
@@ -85,7 +88,9 @@ def _date(text: str | None, option: str) -> PartialDate | None:
 
 def _state(negotiation_id: str, as_of: str | None, known_at: str | None) -> State:
     events = _app().history(negotiation_id)
-    return fold_at(events, as_of=_date(as_of, "--as-of"), known_at=_date(known_at, "--known-at"))
+    state = fold_at(events, as_of=_date(as_of, "--as-of"), known_at=_date(known_at, "--known-at"))
+    state["view"]["negotiation_id"] = negotiation_id  # also when nothing was known yet
+    return state
 
 
 def _caption(as_of: str | None, known_at: str | None) -> str:
@@ -135,9 +140,13 @@ def _read_json_arg(source: str) -> Any:
             "unreadable_input", f"cannot read {source}: {e.strerror}", field="--json"
         ) from None
     except UnicodeDecodeError:
-        raise ContractError("unreadable_input", f"{source} is not UTF-8 text", field="--json") from None
+        raise ContractError(
+            "unreadable_input", f"{source} is not UTF-8 text", field="--json"
+        ) from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ContractError("invalid_json", "JSON nested too deeply", field="--json") from None
     except json.JSONDecodeError as e:
         raise ContractError(
             "invalid_json", f"not JSON ({e.msg} at line {e.lineno})", field="--json"
@@ -165,7 +174,7 @@ def record(
                 f"is {body[key]!r} in the file but {value!r} on the command line",
                 field=key,
             )
-    settings = Settings()
+    settings = load_settings()
     written = build_application(settings).record(
         parse_draft(body), principal=settings.principal, expected_version=expected_version
     )
@@ -187,7 +196,7 @@ def import_cmd(
 
 def _import(lines: list[str], *, label: str) -> None:
     drafts, numbers = parse_lines(lines)
-    settings = Settings()
+    settings = load_settings()
     console = render.console(stderr=True)
     console.print(f"validated {len(drafts)} events from {label}; recording…")
     try:
@@ -223,6 +232,14 @@ def schema_export(directory: Annotated[Path, typer.Argument(help="Output directo
     """Write one JSON Schema file per event type (plus Event.json and Stamp.json)."""
     written = export(directory)
     render.console(stderr=True).print(f"wrote {len(written)} schema files to {directory}")
+
+
+@schema_app.command("docs")
+@clean_errors
+def schema_docs(file: Annotated[Path, typer.Argument(help="Markdown file to write.")]) -> None:
+    """Write the table of event types and payload fields (docs/events.md)."""
+    file.write_text(markdown(), encoding="utf-8")
+    render.console(stderr=True).print(f"wrote {file}")
 
 
 @audit_app.command("verify")

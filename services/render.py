@@ -15,7 +15,8 @@ from projections.milestones import is_overdue
 
 def negotiation_panel(view: dict[str, Any], *, today: date, caption: str = "") -> Group:
     head = Table.grid(padding=(0, 2))
-    head.add_row("Negotiation", f"[bold]{view['title']}[/] ({view['negotiation_id']})")
+    title = view["title"] or "(nothing known at this point in time)"
+    head.add_row("Negotiation", f"[bold]{title}[/] ({view['negotiation_id']})")
     head.add_row("Status", f"[bold]{view['status']}[/]")
     head.add_row("Opened", str(view["opened_at"]))
     head.add_row("Version", f"{view['version']} (position {view['position']})")

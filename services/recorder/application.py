@@ -14,7 +14,7 @@ from eventsourcing.utils import get_topic
 
 from events import ContractError, Envelope, RecordedEvent
 from events.dates import utc_now
-from services.recorder.domain import Negotiation, Repeat, negotiation_uuid
+from services.recorder.domain import Negotiation, Repeat, negotiation_uuid, wire_of
 from services.recorder.exceptions import (
     BatchRejected,
     ConflictError,
@@ -193,11 +193,8 @@ class Negotiations(Application[UUID]):
         return RecordedEvent.from_wire(wire, position=position)
 
     def wire_of(self, stored: StoredEvent) -> dict[str, Any]:
-        event = self.mapper.to_domain_event(stored)
-        wire = getattr(event, "wire", None)
-        if not isinstance(wire, dict):
-            raise ValueError(f"stored event {stored.originator_version} carries no event")
-        return wire
+        event: Any = self.mapper.to_domain_event(stored)
+        return wire_of(event.body, event.hash)
 
     def notifications(self, after: int = 0, page: int = 500) -> Iterator[Notification]:
         """Every stored event in position order."""

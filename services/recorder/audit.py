@@ -7,17 +7,19 @@ the middle of a negotiation breaks the chain; deleting the newest needs the sign
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Any
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import TopicError, get_topic
 
-from events import event_hash
+from events import canonical_json
 from events.dates import format_utc
 from services.recorder.application import OPENED_TOPIC, RECORDED_TOPIC, Negotiations
-from services.recorder.domain import Negotiation, negotiation_uuid
+from services.recorder.domain import Negotiation, negotiation_uuid, wire_of
 
 AGGREGATE_TOPIC = get_topic(Negotiation)
 
@@ -74,7 +76,7 @@ def _check(app: Negotiations, n: Notification, chains: dict[str, _Chain]) -> tup
         return f"unexpected topic {n.topic!r}", "?"
     try:
         domain_event: Any = app.mapper.to_domain_event(n)
-        wire: dict[str, Any] = domain_event.wire
+        wire = wire_of(domain_event.body, domain_event.hash)
         negotiation_id = str(wire["negotiation_id"])
         problems = _problems(n, domain_event, wire)
         canonical = app.mapper.to_stored_event(domain_event).state == n.state
@@ -106,7 +108,14 @@ def _problems(n: Notification, domain_event: Any, wire: dict[str, Any]) -> list[
             wire.get("version") == n.originator_version,
             f"version {wire.get('version')} differs from stored version {n.originator_version}",
         ),
-        (wire.get("hash") == event_hash(wire), "hash does not match the event's content"),
+        (
+            sha256(domain_event.body.encode("utf-8")).hexdigest() == domain_event.hash,
+            "hash does not match the event's content",
+        ),
+        (
+            canonical_json(json.loads(domain_event.body)) == domain_event.body.encode("utf-8"),
+            "stored body is not canonical JSON",
+        ),
         (
             format_utc(domain_event.timestamp) == wire.get("recorded_at"),
             "stored timestamp differs from recorded_at",

@@ -1,6 +1,7 @@
 """The Negotiation aggregate: checks invariants, stamps and hash-chains each event.
 
-Its two eventsourcing event classes only carry the recorded event's wire form; the contract
+Its two eventsourcing event classes carry the recorded event as ``body`` (the exact canonical
+JSON bytes that were hashed, as text) and ``hash``; the contract
 (fields and validation) lives in ``events/``. Their topics are
 ``services.recorder.domain:Negotiation.Opened`` and ``...:Negotiation.Recorded``: renaming them
 needs a registered old topic.
@@ -8,6 +9,8 @@ needs a registered old topic.
 
 from __future__ import annotations
 
+import copy
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +18,7 @@ from typing import Any, cast
 
 from eventsourcing.domain import Aggregate
 
-from events import Envelope, RecordedEvent, seal
+from events import Envelope, RecordedEvent, hashed_body, seal
 from services.recorder import rules
 from services.recorder.exceptions import ConflictError
 from services.recorder.facts import Facts, KeyFact, body_digest
@@ -38,24 +41,36 @@ class Negotiation(Aggregate):
     """One negotiation: a noun whose one imperative is ``record`` (and ``open`` to begin)."""
 
     class Opened(Aggregate.Created):
-        wire: dict[str, Any]
+        body: str
+        hash: str
 
     class Recorded(Aggregate.Event):
-        wire: dict[str, Any]
+        body: str
+        hash: str
 
         def apply(self, aggregate: Aggregate) -> None:
-            cast("Negotiation", aggregate).facts.absorb(self.wire)
+            cast("Negotiation", aggregate).facts.absorb(wire_of(self.body, self.hash))
 
-    def __init__(self, wire: dict[str, Any]) -> None:
+    def __init__(self, body: str, hash: str) -> None:
         self.facts = Facts()
-        self.facts.absorb(wire)
+        self.facts.absorb(wire_of(body, hash))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Negotiation:
+        """The repository's cache hands out deep copies; Facts knows a cheaper safe copy."""
+        clone = copy.copy(self)
+        clone.__dict__["_pending_events"] = list(self.pending_events)
+        clone.facts = self.facts.copy()
+        return clone
 
     @classmethod
     def open(cls, draft: Envelope, *, principal: str, now: datetime) -> Negotiation:
         rules.check(Facts(), draft, now)
         event = _seal(draft, principal=principal, now=now, version=1, prev_hash=None)
         return cls._create(
-            cls.Opened, id=negotiation_uuid(draft.negotiation_id), wire=event.wire, timestamp=now
+            cls.Opened,
+            id=negotiation_uuid(draft.negotiation_id),
+            timestamp=now,
+            **stored_fields(event),
         )
 
     def repeat_of(self, draft: Envelope) -> Repeat | None:
@@ -95,7 +110,7 @@ class Negotiation(Aggregate):
             version=self.version + 1,
             prev_hash=self.facts.last_hash,
         )
-        self.trigger_event(self.Recorded, wire=event.wire, timestamp=now)
+        self.trigger_event(self.Recorded, timestamp=now, **stored_fields(event))
         return event
 
 
@@ -110,3 +125,15 @@ def _seal(
         version=version,
         prev_hash=prev_hash,
     )
+
+
+def stored_fields(event: RecordedEvent) -> dict[str, str]:
+    """What the store keeps of a recorded event: the hashed bytes and their hash."""
+    return {"body": hashed_body(event.wire).decode("utf-8"), "hash": event.stamp.hash}
+
+
+def wire_of(body: str, hash: str) -> dict[str, Any]:
+    """The recorded event's wire form (without position) from what the store keeps."""
+    wire: dict[str, Any] = json.loads(body)
+    wire["hash"] = hash
+    return wire

@@ -7,15 +7,18 @@ A correction or a retraction rebuilds the derived facts from the effective event
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from events import CORRECTIONS, SERVER_FIELDS, canonical_json
 from events.lifecycle import next_status
 
 
-@dataclass
+@dataclass(frozen=True)
 class EventFact:
+    """One recorded event as the rules need it. Never changed in place: amended copies replace
+    it, so copying Facts copies references, not payloads."""
+
     type: str
     payload: dict[str, Any]
     retracted: bool = False
@@ -63,6 +66,22 @@ class Facts:
         else:
             self.derive(kind, payload)
 
+    def copy(self) -> Facts:
+        """An independent copy; payloads are shared since they are never changed in place."""
+        return replace(
+            self,
+            issues=set(self.issues),
+            parties=set(self.parties),
+            meetings=dict(self.meetings),
+            statements=set(self.statements),
+            proposals=set(self.proposals),
+            agreements=dict(self.agreements),
+            agreement_terms={k: set(v) for k, v in self.agreement_terms.items()},
+            milestones=dict(self.milestones),
+            events=dict(self.events),
+            keys=dict(self.keys),
+        )
+
     def derive(self, kind: str, payload: dict[str, Any]) -> None:
         """Takes one effective event into the derived facts (status, ids and their states)."""
         self.status = next_status(self.status, kind, payload)
@@ -100,11 +119,12 @@ def effective(events: dict[str, EventFact]) -> list[EventFact]:
 
 def amend(events: dict[str, EventFact], kind: str, payload: dict[str, Any]) -> None:
     """Applies a correction (patch) or a retraction (mark) to its target in ``events``."""
-    target = events[payload["target_event_id"]]
+    target_id = payload["target_event_id"]
+    target = events[target_id]
     if kind == "EventCorrected":
-        target.payload = {**target.payload, **payload["patch"]}
+        events[target_id] = replace(target, payload={**target.payload, **payload["patch"]})
     else:
-        target.retracted = True
+        events[target_id] = replace(target, retracted=True)
 
 
 def body_digest(event: dict[str, Any]) -> str:

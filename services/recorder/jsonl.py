@@ -31,6 +31,8 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
             continue
         try:
             drafts.append(parse_draft(json.loads(line)))
+        except RecursionError:
+            raise LineRejected(number, "invalid_json", "JSON nested too deeply") from None
         except json.JSONDecodeError as e:
             raise LineRejected(
                 number, "invalid_json", f"not JSON ({e.msg} at column {e.colno})"

@@ -17,7 +17,7 @@ from events.lifecycle import CLOSED, agreement_move_error
 from events.parts import Due, Term
 from events.recorded import invalid_event
 from services.recorder.exceptions import InvariantViolation
-from services.recorder.facts import EventFact, Facts, amend, effective
+from services.recorder.facts import Facts, amend, effective
 
 Guard = Callable[[Facts, Any], None]
 
@@ -216,7 +216,7 @@ def _retracted(f: Facts, p: Any) -> None:
 def _replay(f: Facts, kind: str, p: Any, what: str) -> None:
     """A correction or retraction is accepted only if the history it leaves still satisfies
     every invariant (no orphaned reference, no status moving backward)."""
-    trial_events = {k: EventFact(v.type, v.payload, v.retracted) for k, v in f.events.items()}
+    trial_events = dict(f.events)
     amend(trial_events, kind, p.model_dump(mode="json"))
     trial = Facts(negotiation_id=f.negotiation_id)
     for fact in effective(trial_events):

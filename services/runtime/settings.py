@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.runtime.exceptions import InvalidSettings
 
 
 def _default_principal() -> str:
@@ -31,6 +33,8 @@ class Settings(BaseSettings):
     postgres_password: str = ""
     postgres_schema: str = ""
     redis_url: str | None = None
+    redis_start_timeout: float = Field(default=10.0, gt=0)
+    redis_stop_timeout: float = Field(default=10.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     prefix: str = Field(default="talkstream", pattern=r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$")
@@ -47,3 +51,13 @@ class Settings(BaseSettings):
         if field not in self.model_fields_set and f"POSTGRES_{name.upper()}" in os.environ:
             return os.environ[f"POSTGRES_{name.upper()}"]
         return str(getattr(self, field))
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value is one readable InvalidSettings."""
+    try:
+        return Settings()
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        name = "TALKSTREAM_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise InvalidSettings(f"{name}: {first['msg']}") from None

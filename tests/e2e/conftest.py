@@ -6,50 +6,12 @@ tests never share a store unless a module-scoped fixture shares one on purpose.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-TALKSTREAM = Path(sys.executable).parent / "talkstream"
-TIMEOUT = 120
-
-
-class Runner:
-    """Runs ``talkstream ARGS`` against one store; ``env`` adds or overrides variables."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.home = base / "home"
-
-    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("TALKSTREAM_") and k not in ("FORCE_COLOR", "COLUMNS", "LINES")
-        }
-        env.update(TALKSTREAM_HOME=str(self.home), COLUMNS="200", PYTHONIOENCODING="utf-8")
-        env.update(extra or {})
-        return env
-
-    def __call__(
-        self, *args: object, input: str | None = None, env: Mapping[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(TALKSTREAM), *(str(a) for a in args)],
-            input=input,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=TIMEOUT,
-            cwd=self.base,
-            env=self.environment(env),
-            check=False,
-        )
+from tests.e2e.helpers import TALKSTREAM, Runner
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,53 @@
-"""Assertions and file builders shared by the e2e modules."""
+"""The runner of the real console script, and assertions and file builders shared by the
+e2e modules."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 SCENARIO_ID = "us-iraq-jscd"
+TALKSTREAM = Path(sys.executable).parent / "talkstream"
+TIMEOUT = 120
+
+
+class Runner:
+    """Runs ``talkstream ARGS`` against one store; ``env`` adds or overrides variables."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.home = base / "home"
+
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TALKSTREAM_") and k not in ("FORCE_COLOR", "COLUMNS", "LINES")
+        }
+        env.update(TALKSTREAM_HOME=str(self.home), COLUMNS="200", PYTHONIOENCODING="utf-8")
+        env.update(extra or {})
+        return env
+
+    def __call__(
+        self, *args: object, input: str | None = None, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(TALKSTREAM), *(str(a) for a in args)],
+            input=input,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=TIMEOUT,
+            cwd=self.base,
+            env=self.environment(env),
+            check=False,
+        )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

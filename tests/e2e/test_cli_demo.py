@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Runner
-from tests.e2e.helpers import SCENARIO_ID, as_json, ok
+from tests.e2e.helpers import SCENARIO_ID, Runner, as_json, ok
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import Runner
-from tests.e2e.helpers import ok, one_error_line, the_error, write_jsonl
+from tests.e2e.helpers import Runner, ok, one_error_line, the_error, write_jsonl
 from tests.factories import IRAQ, ISSUES, NID, USA, body
 
 
@@ -109,12 +108,19 @@ def test_missing_file_is_one_line_naming_it(cli: Runner) -> None:
     assert "no-such-file.jsonl" in line
 
 
-# Bug found while writing these tests (fails against the current code)
-
-
 def test_line_whose_type_is_not_a_string_is_one_line(cli: Runner) -> None:
     path = write_jsonl(cli.base / "talks.jsonl", [opening(), {**joined(IRAQ), "type": ["x"]}])
     line = one_error_line(cli("import", path))
     assert "line 2" in line
     assert "type" in line
+    assert negotiations(cli) == []
+
+
+# Bug found while writing these tests (fails against the current code: RecursionError traceback)
+
+
+def test_deeply_nested_line_is_one_line_naming_it(cli: Runner) -> None:
+    path = write_jsonl(cli.base / "talks.jsonl", [opening(), "[" * 100_000 + "]" * 100_000])
+    line = one_error_line(cli("import", path))
+    assert "line 2" in line
     assert negotiations(cli) == []

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Runner
-from tests.e2e.helpers import as_json, ok, one_error_line, write_jsonl
+from tests.e2e.helpers import Runner, as_json, ok, one_error_line, write_jsonl
 from tests.factories import IRAQ, ISSUES, NID, USA, body
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

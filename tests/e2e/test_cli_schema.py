@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.conftest import Runner
-from tests.e2e.helpers import ok
+from tests.e2e.helpers import Runner, ok
 
 EVENT_TYPES = {
     "NegotiationOpened", "PartyJoined", "PartyLeft", "DelegationAssigned", "MeetingScheduled",

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from events import PartialDate
-from tests.e2e.conftest import Runner
-from tests.e2e.helpers import SCENARIO_ID, as_json, ok, one_error_line
+from tests.e2e.helpers import SCENARIO_ID, Runner, as_json, ok, one_error_line
 
 IRAQ_DELEGATION = "iraq-jscd-delegation"
 OLD_HEAD = "Thabit al-Abbasi"
