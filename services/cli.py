@@ -23,6 +23,7 @@ from services.recorder.application import Negotiations
 from services.recorder.audit import verify
 from services.recorder.exceptions import BatchRejected, RecorderError
 from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
+from services.runtime import logs
 from services.runtime.exceptions import RuntimeProblem
 from services.runtime.settings import load_settings
 
@@ -265,6 +266,37 @@ def list_negotiations() -> None:
     """List the negotiations in the store."""
     for negotiation_id in _app().negotiation_ids():
         sys.stdout.write(negotiation_id + "\n")
+
+
+@app.command()
+@clean_errors
+def up() -> None:
+    """Run the relay and the intake consumer (and the embedded Redis when no URL is set)
+    until Ctrl-C."""
+    logs.configure()
+    from services.runtime import runner
+
+    runner.run_up(load_settings())
+
+
+@app.command()
+@clean_errors
+def relay() -> None:
+    """Run only the relay (store -> Redis stream) until Ctrl-C."""
+    logs.configure()
+    from services.runtime import runner
+
+    runner.run_relay(load_settings())
+
+
+@app.command()
+@clean_errors
+def intake() -> None:
+    """Run only the intake consumer (Redis intake stream -> store) until Ctrl-C."""
+    logs.configure()
+    from services.runtime import runner
+
+    runner.run_intake(load_settings())
 
 
 def main() -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
+from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
 from events import ContractError, Envelope, RecordedEvent
@@ -58,6 +58,13 @@ class Negotiations(Application[UUID]):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self._load_lock = threading.Lock()
+        self.after_save: list[Callable[[], None]] = []
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """After each committed save: wake whoever publishes (the relay) in this process."""
+        super()._notify(recordings)
+        for listener in self.after_save:
+            listener()
 
     def record(
         self, draft: Envelope, *, principal: str, expected_version: int | None = None
@@ -193,8 +200,12 @@ class Negotiations(Application[UUID]):
         return RecordedEvent.from_wire(wire, position=position)
 
     def wire_of(self, stored: StoredEvent) -> dict[str, Any]:
+        return wire_of(*self.body_of(stored))
+
+    def body_of(self, stored: StoredEvent) -> tuple[str, str]:
+        """The stored event's hashed body (canonical JSON text) and its hash."""
         event: Any = self.mapper.to_domain_event(stored)
-        return wire_of(event.body, event.hash)
+        return event.body, event.hash
 
     def notifications(self, after: int = 0, page: int = 500) -> Iterator[Notification]:
         """Every stored event in position order."""

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     prefix: str = Field(default="talkstream", pattern=r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$")
+    relay_batch: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_interval: float = Field(default=0.5, gt=0, le=5)
+    intake_max_deliveries: int = Field(default=5, ge=1)
+    intake_claim_idle_ms: int = Field(default=30_000, ge=10)
+    intake_max_bytes: int = Field(default=262_144, ge=1024)
     principal: str = Field(default_factory=_default_principal, min_length=1, max_length=200)
 
     @property

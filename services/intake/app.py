@@ -1,0 +1,155 @@
+"""The FastStream adapter of the intake: consumer group, claiming, results and dead letters.
+
+Traps handled (see DESIGN.md): the consumer group is created here at ``0`` with MKSTREAM
+before FastStream starts (FastStream would create it at ``$`` and miss earlier entries, and
+one created at ``0`` through StreamSub busy-loops after a restart); a handler that raises
+leaves its entry pending, so a second subscriber claims entries idle for
+``intake_claim_idle_ms`` and dead-letters those delivered more than ``intake_max_deliveries``
+times, with the last failure as the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from faststream import FastStream
+from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
+from redis import Redis
+from redis.exceptions import ResponseError
+
+from services.intake.entries import Outcome, record_entry, refused, reply_stream, text_fields
+from services.recorder.application import Negotiations
+from services.runtime.settings import Settings
+from services.runtime.streams import Streams, as_fields
+
+log = logging.getLogger("talkstream.intake")
+RESULTS_MAXLEN = 100_000
+REPLY_TTL_SECONDS = 3600
+
+
+def ensure_group(redis: Redis, streams: Streams) -> None:
+    """Creates the intake consumer group at 0 (MKSTREAM); an existing group is kept."""
+    try:
+        redis.xgroup_create(streams.intake, streams.intake_group, id="0", mkstream=True)
+    except ResponseError as e:
+        if "BUSYGROUP" not in str(e):
+            raise
+
+
+@dataclass
+class Intake:
+    """Handles entries: records them in a worker thread, then writes their outcome."""
+
+    app: Negotiations
+    redis: Redis
+    streams: Streams
+    settings: Settings
+
+    async def handle(self, msg: RedisStreamMessage) -> None:
+        await asyncio.to_thread(self.process, _entry_id(msg), text_fields(msg.raw_message["data"]))
+
+    async def handle_claimed(self, msg: RedisStreamMessage) -> None:
+        entry_id = _entry_id(msg)
+        fields = text_fields(msg.raw_message["data"])
+        if await msg.get_delivery_count() > self.settings.intake_max_deliveries:
+            await asyncio.to_thread(self.give_up, entry_id, fields)
+            return
+        await asyncio.to_thread(self.process, entry_id, fields)
+
+    def process(self, entry_id: str, fields: dict[str, bytes]) -> None:
+        try:
+            outcome = record_entry(
+                self.app, entry_id, fields, max_bytes=self.settings.intake_max_bytes
+            )
+        except Exception as e:
+            # Not the input's fault (store or network): remember why, leave the entry pending.
+            self.redis.hset(self.streams.intake_failures, entry_id, f"{type(e).__name__}: {e}")
+            log.warning("intake entry %s failed and stays pending: %s", entry_id, e)
+            raise
+        self.answer(entry_id, fields, outcome)
+
+    def give_up(self, entry_id: str, fields: dict[str, bytes]) -> None:
+        reason = self.redis.hget(self.streams.intake_failures, entry_id)
+        last = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else "unknown"
+        message = f"delivered more than {self.settings.intake_max_deliveries} times; last "
+        message += f"failure: {last}"
+        self.answer(entry_id, fields, refused(entry_id, "delivery_limit", message))
+
+    def answer(self, entry_id: str, fields: dict[str, bytes], outcome: Outcome) -> None:
+        """Writes the outcome (and the dead letter for a refusal) in one transaction."""
+        reply_to = reply_stream(fields, self.streams.intake_results)
+        pipe = self.redis.pipeline(transaction=True)
+        if reply_to == self.streams.intake_results:
+            pipe.xadd(reply_to, as_fields(outcome.fields), maxlen=RESULTS_MAXLEN, approximate=True)
+        else:
+            pipe.xadd(reply_to, as_fields(outcome.fields))
+            pipe.expire(reply_to, REPLY_TTL_SECONDS)
+        if not outcome.recorded:
+            pipe.xadd(self.streams.intake_dead, as_fields({**fields, **_prefixed(outcome.fields)}))
+        pipe.hdel(self.streams.intake_failures, entry_id)
+        pipe.execute()
+        level = logging.INFO if outcome.recorded else logging.WARNING
+        log.log(level, "intake entry %s %s", entry_id, outcome.fields)
+
+
+def _prefixed(fields: dict[str, str]) -> dict[str, str]:
+    """Dead-letter fields that cannot collide with the entry's own: error_code, ..."""
+    return {
+        "entry_id": fields["entry_id"],
+        "error_code": fields["code"],
+        "error_message": fields["message"],
+    }
+
+
+def _entry_id(msg: RedisStreamMessage) -> str:
+    raw = msg.raw_message["message_ids"][0]
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def build_intake(
+    settings: Settings, app: Negotiations, redis_url: str
+) -> tuple[FastStream, RedisBroker]:
+    """The FastStream app: one subscriber for new entries, one claiming stale ones."""
+    streams = Streams(settings.prefix)
+    broker = RedisBroker(redis_url, logger=log)
+    intake = Intake(app, Redis.from_url(redis_url), streams, settings)
+    consumer = consumer_name()
+
+    @broker.subscriber(
+        stream=StreamSub(streams.intake, group=streams.intake_group, consumer=consumer),
+        no_reply=True,
+        title="intake",
+        description="Publish a development: one entry with the field `event` (the JSON object "
+        "as published), optionally `reply_to` and `idempotency_key`.",
+    )
+    async def on_entry(body: object, msg: RedisStreamMessage) -> None:
+        await intake.handle(msg)
+
+    @broker.subscriber(
+        stream=StreamSub(
+            streams.intake,
+            group=streams.intake_group,
+            consumer=consumer,
+            min_idle_time=settings.intake_claim_idle_ms,
+        ),
+        no_reply=True,
+        include_in_schema=False,
+    )
+    async def on_claimed(body: object, msg: RedisStreamMessage) -> None:
+        await intake.handle_claimed(msg)
+
+    faststream_app = FastStream(broker, logger=log)
+
+    @faststream_app.on_startup
+    def create_group() -> None:
+        ensure_group(intake.redis, streams)
+
+    return faststream_app, broker

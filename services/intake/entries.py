@@ -1,0 +1,109 @@
+"""What an intake entry means: checks on the raw fields, and the outcome of recording it.
+
+This is the sync core of the intake (no Redis, no FastStream): given an entry's raw fields it
+records the event through the same application code as the CLI and returns an Outcome; the
+adapter in ``app.py`` writes the outcome to Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from events import ContractError, parse_draft
+from services.recorder.application import Negotiations
+from services.recorder.exceptions import RecorderError
+
+REPLY_TO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,199}$")
+PRINCIPAL = "intake"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an entry: ``fields`` go to the reply stream; a refused entry also goes
+    to the dead-letter stream."""
+
+    recorded: bool
+    fields: dict[str, str]
+
+
+class EntryRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def text_fields(raw: dict[Any, Any]) -> dict[str, bytes]:
+    return {
+        (k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)): (
+            v if isinstance(v, bytes) else str(v).encode("utf-8")
+        )
+        for k, v in raw.items()
+    }
+
+
+def reply_stream(fields: dict[str, bytes], default: str) -> str:
+    """Where the result goes: the entry's ``reply_to`` if it is a plausible key name."""
+    wanted = fields.get("reply_to", b"").decode("utf-8", "replace")
+    return wanted if REPLY_TO.match(wanted) else default
+
+
+def record_entry(
+    app: Negotiations, entry_id: str, fields: dict[str, bytes], *, max_bytes: int
+) -> Outcome:
+    """Records one entry; a refusal (bad input or a broken rule) is an Outcome, while a
+    failure of the store propagates so that the entry stays pending and is retried."""
+    try:
+        draft = parse_draft(_event_object(entry_id, fields, max_bytes))
+        written = app.record(draft, principal=PRINCIPAL)
+    except EntryRefused as e:
+        return refused(entry_id, e.code, e.message)
+    except ContractError as e:
+        return refused(entry_id, e.code, str(e))
+    except RecorderError as e:
+        return refused(entry_id, e.code, e.message)
+    result = {
+        k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in written.as_dict().items()
+    }
+    return Outcome(True, {"entry_id": entry_id, "status": "recorded", **result})
+
+
+def refused(entry_id: str, code: str, message: str) -> Outcome:
+    return Outcome(
+        False, {"entry_id": entry_id, "status": "refused", "code": code, "message": message}
+    )
+
+
+def _event_object(entry_id: str, fields: dict[str, bytes], max_bytes: int) -> dict[str, Any]:
+    size = sum(len(k) + len(v) for k, v in fields.items())
+    if size > max_bytes:
+        raise EntryRefused("entry_too_large", f"entry is {size} bytes; the limit is {max_bytes}")
+    raw = fields.get("event")
+    if not raw:
+        raise EntryRefused("empty_entry", "the entry has no 'event' field")
+    try:
+        event = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise EntryRefused("invalid_json", "event: not UTF-8") from None
+    except RecursionError:
+        raise EntryRefused("invalid_json", "event: JSON nested too deeply") from None
+    except json.JSONDecodeError as e:
+        raise EntryRefused("invalid_json", f"event: not JSON ({e.msg} at {e.pos})") from None
+    if not isinstance(event, dict):
+        raise EntryRefused("invalid_event", "event: expected a JSON object")
+    return _with_key(event, entry_id, fields)
+
+
+def _with_key(event: dict[str, Any], entry_id: str, fields: dict[str, bytes]) -> dict[str, Any]:
+    """The entry's ``idempotency_key`` field, else the event's, else one derived from the entry
+    ID, so that a redelivered entry records once."""
+    given = fields.get("idempotency_key", b"").decode("utf-8", "replace")
+    inner = event.get("idempotency_key")
+    if given and inner and given != inner:
+        raise EntryRefused(
+            "conflicting_input", "idempotency_key differs between the entry and the event"
+        )
+    return {**event, "idempotency_key": given or inner or f"intake:{entry_id}"}

@@ -1,0 +1,166 @@
+"""Publishes the store's notification log to the Redis stream, in order, exactly once.
+
+The entry ID is ``<position>-0``. Redis refuses an ID that is not greater than the stream's
+last, so a relay that crashed after XADD and before it knew, or two relays racing, cannot
+duplicate: the refused entry is already there and is counted as a duplicate. The relay
+resumes from the stream's last ID, never trims the stream, and sends each batch as one Lua
+script call (one round trip, one command to encode). While Redis works on a batch, the next one
+is read and decoded from the store in a second thread. It wakes promptly after an in-process
+save and polls otherwise (SQLite has no subscribe).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.recorder.application import Negotiations
+from services.relay.entries import entry_args, position_of
+
+log = logging.getLogger("talkstream.relay")
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+XADD_BATCH = """
+local added, duplicates = 0, 0
+for i = 1, #ARGV, 6 do
+  local res = redis.pcall('XADD', KEYS[1], ARGV[i], 'type', ARGV[i + 1],
+    'negotiation_id', ARGV[i + 2], 'position', ARGV[i + 3], 'hash', ARGV[i + 4],
+    'event', ARGV[i + 5])
+  if type(res) == 'table' and res.err then
+    if string.find(res.err, 'equal or smaller', 1, true) then
+      duplicates = duplicates + 1
+    else
+      return redis.error_reply(res.err)
+    end
+  else
+    added = added + 1
+  end
+end
+return {added, duplicates}
+"""
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class Batch:
+    last: int  # the position of the batch's last event
+    count: int
+    args: list[bytes | str | int]
+
+
+class Relay:
+    def __init__(
+        self,
+        app: Negotiations,
+        redis: Redis,
+        *,
+        stream: str,
+        batch: int = 500,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.app = app
+        self.redis = redis
+        self.stream = stream
+        self.batch = batch
+        self.poll_interval = min(max(poll_interval, 0.01), 5.0)
+        self.stats = RelayStats()
+        self.wake = threading.Event()
+        self._xadd_batch = redis.register_script(XADD_BATCH)
+
+    def last_position(self) -> int:
+        top = self.redis.xrevrange(self.stream, count=1)
+        return position_of(top[0][0]) if top else 0
+
+    def read(self, after: int) -> Batch | None:
+        """The next batch of stored events after ``after``, as script arguments."""
+        notifications = self.app.recorder.select_notifications(after + 1, self.batch)
+        if not notifications:
+            return None
+        args: list[bytes | str | int] = []
+        for n in notifications:
+            args += entry_args(n.id, *self.app.body_of(n))
+        return Batch(notifications[-1].id, len(notifications), args)
+
+    def send(self, batch: Batch) -> None:
+        added, duplicates = self._xadd_batch(keys=[self.stream], args=batch.args)
+        self.stats.published += int(added)
+        self.stats.duplicates += int(duplicates)
+
+    def publish_once(self) -> int:
+        """Publishes up to one batch after the stream's last position; returns how many
+        events it read from the store (0 when caught up)."""
+        batch = self.read(self.last_position())
+        if batch is None:
+            return 0
+        self.send(batch)
+        return batch.count
+
+    def catch_up(self) -> int:
+        """Publishes until the stream holds every stored event; returns the last position."""
+        while self.publish_once() == self.batch:
+            pass
+        return self.last_position()
+
+    def notify(self) -> None:
+        """Called after a save in this process: publish now rather than at the next poll."""
+        self.wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Publishes until ``stop`` is set. Survives Redis outages (backoff, one log line per
+        outage) and catches up from the stream's last ID when Redis is back."""
+        backoff = 0.0
+        with ThreadPoolExecutor(1, thread_name_prefix="relay-read") as reader:
+            while not stop.is_set():
+                try:
+                    self._stream_until_caught_up(reader, stop)
+                except REDIS_DOWN as e:
+                    if backoff == 0.0:
+                        log.warning("relay: Redis unavailable (%s); retrying with backoff", e)
+                    backoff = min(max(backoff * 2, 0.1), 5.0)
+                    stop.wait(backoff)
+                    continue
+                if backoff:
+                    log.info("relay: Redis is back; caught up to %s", self.last_position())
+                    backoff = 0.0
+                self.wake.wait(self.poll_interval)
+                self.wake.clear()
+        log.info(
+            "relay stopped: %s published, %s duplicates skipped",
+            self.stats.published,
+            self.stats.duplicates,
+        )
+
+    def _stream_until_caught_up(self, reader: ThreadPoolExecutor, stop: threading.Event) -> None:
+        """Sends batch k while batch k+1 is read from the store."""
+        after = self.last_position()
+        upcoming: Future[Batch | None] = reader.submit(self.read, after)
+        while not stop.is_set():
+            batch = upcoming.result()
+            if batch is None:
+                return
+            upcoming = reader.submit(self.read, batch.last)
+            self.send(batch)
+            if batch.count < self.batch:
+                upcoming.cancel()
+                return
+
+
+def wait_until_published(relay: Relay, position: int, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if relay.last_position() >= position:
+            return True
+        time.sleep(0.01)
+    return False

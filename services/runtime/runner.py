@@ -1,0 +1,96 @@
+"""Long-running processes: ``up`` (relay + intake + embedded Redis), ``relay``, ``intake``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from redis import Redis
+
+from services.bootstrap import build_application
+from services.intake.app import build_intake
+from services.recorder.application import Negotiations
+from services.relay.relay import Relay
+from services.runtime.redis_server import redis_for
+from services.runtime.settings import Settings
+from services.runtime.streams import Streams
+
+log = logging.getLogger("talkstream.runner")
+
+
+def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
+    relay = Relay(
+        app,
+        Redis.from_url(redis_url),
+        stream=Streams(settings.prefix).events,
+        batch=settings.relay_batch,
+        poll_interval=settings.relay_poll_interval,
+    )
+    app.after_save.append(relay.notify)
+    return relay
+
+
+@contextmanager
+def relay_thread(relay: Relay) -> Iterator[threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), name="relay", daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        relay.notify()
+        thread.join(timeout=10)
+
+
+def run_up(settings: Settings) -> None:
+    """Relay and intake in one process, on the embedded Redis unless a URL is set."""
+    with redis_for(settings) as url:
+        app = build_application(settings)
+        relay = build_relay(settings, app, url)
+        intake, _ = build_intake(settings, app, url)
+        log.info(
+            "up redis=%s events=%s intake=%s", url, relay.stream, Streams(settings.prefix).intake
+        )
+        try:
+            with relay_thread(relay):
+                asyncio.run(intake.run())
+        finally:
+            app.close()
+        log.info("stopped cleanly")
+
+
+def run_relay(settings: Settings) -> None:
+    """The relay alone, until SIGINT/SIGTERM."""
+    with redis_for(settings) as url:
+        app = build_application(settings)
+        relay = build_relay(settings, app, url)
+        stop = threading.Event()
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+            relay.notify()
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        log.info("relay redis=%s stream=%s from=%s", url, relay.stream, relay.last_position())
+        try:
+            relay.run(stop)
+        finally:
+            app.close()
+
+
+def run_intake(settings: Settings) -> None:
+    """The intake consumer alone, until SIGINT/SIGTERM."""
+    with redis_for(settings) as url:
+        app = build_application(settings)
+        intake, _ = build_intake(settings, app, url)
+        try:
+            asyncio.run(intake.run())
+        finally:
+            app.close()
