@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -297,6 +298,22 @@ def intake() -> None:
     from services.runtime import runner
 
     runner.run_intake(load_settings())
+
+
+@app.command()
+@clean_errors
+def asyncapi(
+    file: Annotated[Path | None, typer.Argument(help="Write here (default: stdout).")] = None,
+) -> None:
+    """The AsyncAPI document of talkstream's Redis streams (checked in as docs/asyncapi.json)."""
+    from services.runtime.asyncapi import asyncapi_json
+
+    document = asyncapi_json(version("talkstream"))
+    if file is None:
+        sys.stdout.write(document)
+        return
+    file.write_text(document, encoding="utf-8")
+    render.console(stderr=True).print(f"wrote {file}")
 
 
 def main() -> None:

@@ -87,3 +87,50 @@ def memory_app() -> Iterator[Negotiations]:
     app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     yield app
     app.close()
+
+
+# Redis: the shared server at 127.0.0.1:6379 when it answers, else one bundled redis-server
+# started for the test session. Each test gets its own key prefix and deletes only its keys.
+
+SHARED_REDIS = os.environ.get("TALKSTREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if _answers(SHARED_REDIS):
+        yield SHARED_REDIS
+        return
+    from services.runtime.redis_server import redis_for
+
+    home = tmp_path_factory.mktemp("session-redis")
+    with redis_for(Settings(home=home, redis_url=None)) as url:
+        yield url
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards (never FLUSHALL)."""
+    import redis
+
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{name}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_settings(tmp_path: Path, redis_url: str, prefix: str) -> Settings:
+    """Settings for a fresh SQLite store and this test's prefix on the test Redis."""
+    return Settings(home=tmp_path / "home", store="sqlite", redis_url=redis_url, prefix=prefix)

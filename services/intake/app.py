@@ -14,10 +14,13 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from faststream import FastStream
 from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
+from pydantic import BaseModel, ConfigDict, Field
 from redis import Redis
 from redis.exceptions import ResponseError
 
@@ -27,6 +30,7 @@ from services.runtime.settings import Settings
 from services.runtime.streams import Streams, as_fields
 
 log = logging.getLogger("talkstream.intake")
+RAW_FIELDS = "talkstream_raw_fields"
 RESULTS_MAXLEN = 100_000
 REPLY_TTL_SECONDS = 3600
 
@@ -50,11 +54,11 @@ class Intake:
     settings: Settings
 
     async def handle(self, msg: RedisStreamMessage) -> None:
-        await asyncio.to_thread(self.process, _entry_id(msg), text_fields(msg.raw_message["data"]))
+        await asyncio.to_thread(self.process, _entry_id(msg), _raw_fields(msg))
 
     async def handle_claimed(self, msg: RedisStreamMessage) -> None:
         entry_id = _entry_id(msg)
-        fields = text_fields(msg.raw_message["data"])
+        fields = _raw_fields(msg)
         if await msg.get_delivery_count() > self.settings.intake_max_deliveries:
             await asyncio.to_thread(self.give_up, entry_id, fields)
             return
@@ -81,7 +85,7 @@ class Intake:
 
     def answer(self, entry_id: str, fields: dict[str, bytes], outcome: Outcome) -> None:
         """Writes the outcome (and the dead letter for a refusal) in one transaction."""
-        reply_to = reply_stream(fields, self.streams.intake_results)
+        reply_to = reply_stream(fields, self.streams.intake_results, self.streams.prefix)
         pipe = self.redis.pipeline(transaction=True)
         if reply_to == self.streams.intake_results:
             pipe.xadd(reply_to, as_fields(outcome.fields), maxlen=RESULTS_MAXLEN, approximate=True)
@@ -105,6 +109,42 @@ def _prefixed(fields: dict[str, str]) -> dict[str, str]:
     }
 
 
+class IntakeEntry(BaseModel):
+    """An entry of ``<prefix>:intake`` (documentation for AsyncAPI; the intake itself checks
+    entries field by field so that nothing fails before it can dead-letter it)."""
+
+    model_config = ConfigDict(extra="allow")
+    event: str | None = Field(
+        default=None, description="The event as published: one JSON object (DESIGN.md)."
+    )
+    reply_to: str | None = Field(
+        default=None, description="A stream for the result; default <prefix>:intake:results."
+    )
+    idempotency_key: str | None = Field(
+        default=None, description="Re-sending with the same key records once."
+    )
+
+
+async def tolerant_parser(
+    message: Mapping[str, Any], original: Callable[[Any], Awaitable[Any]]
+) -> Any:
+    """FastStream JSON-encodes an entry's fields and fails on bytes that are not UTF-8, which
+    would leave the entry pending for ever; it parses a readable copy instead, and the handler
+    reads the raw fields kept beside it."""
+    data = message["data"]
+    readable = {_text(k): _text(v).encode() for k, v in data.items()}
+    return await original({**message, "data": readable, RAW_FIELDS: data})
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _raw_fields(msg: RedisStreamMessage) -> dict[str, bytes]:
+    raw: Any = msg.raw_message
+    return text_fields(raw.get(RAW_FIELDS, raw["data"]))
+
+
 def _entry_id(msg: RedisStreamMessage) -> str:
     raw = msg.raw_message["message_ids"][0]
     return raw.decode() if isinstance(raw, bytes) else str(raw)
@@ -115,22 +155,23 @@ def consumer_name() -> str:
 
 
 def build_intake(
-    settings: Settings, app: Negotiations, redis_url: str
+    settings: Settings, app: Negotiations, redis_url: str, *, consumer: str | None = None
 ) -> tuple[FastStream, RedisBroker]:
     """The FastStream app: one subscriber for new entries, one claiming stale ones."""
     streams = Streams(settings.prefix)
     broker = RedisBroker(redis_url, logger=log)
     intake = Intake(app, Redis.from_url(redis_url), streams, settings)
-    consumer = consumer_name()
+    consumer = consumer or consumer_name()
 
     @broker.subscriber(
         stream=StreamSub(streams.intake, group=streams.intake_group, consumer=consumer),
         no_reply=True,
+        parser=tolerant_parser,
         title="intake",
         description="Publish a development: one entry with the field `event` (the JSON object "
         "as published), optionally `reply_to` and `idempotency_key`.",
     )
-    async def on_entry(body: object, msg: RedisStreamMessage) -> None:
+    async def on_entry(body: IntakeEntry, msg: RedisStreamMessage) -> None:
         await intake.handle(msg)
 
     @broker.subscriber(
@@ -141,9 +182,10 @@ def build_intake(
             min_idle_time=settings.intake_claim_idle_ms,
         ),
         no_reply=True,
+        parser=tolerant_parser,
         include_in_schema=False,
     )
-    async def on_claimed(body: object, msg: RedisStreamMessage) -> None:
+    async def on_claimed(body: IntakeEntry, msg: RedisStreamMessage) -> None:
         await intake.handle_claimed(msg)
 
     faststream_app = FastStream(broker, logger=log)

@@ -45,10 +45,12 @@ def text_fields(raw: dict[Any, Any]) -> dict[str, bytes]:
     }
 
 
-def reply_stream(fields: dict[str, bytes], default: str) -> str:
-    """Where the result goes: the entry's ``reply_to`` if it is a plausible key name."""
+def reply_stream(fields: dict[str, bytes], default: str, prefix: str) -> str:
+    """Where the result goes: the entry's ``reply_to`` if it is a key name under the prefix
+    (talkstream writes no key outside its prefix), else ``default``."""
     wanted = fields.get("reply_to", b"").decode("utf-8", "replace")
-    return wanted if REPLY_TO.match(wanted) else default
+    ok = REPLY_TO.match(wanted) and wanted.startswith(f"{prefix}:")
+    return wanted if ok else default
 
 
 def record_entry(

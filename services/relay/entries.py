@@ -9,7 +9,23 @@ from __future__ import annotations
 
 import json
 
-FIELDS = ("type", "negotiation_id", "position", "hash", "event")
+from pydantic import BaseModel, Field
+
+
+class EventEntry(BaseModel):
+    """An entry of ``<prefix>:events``; its entry ID is ``<position>-0``."""
+
+    type: str = Field(description="The event type, e.g. MeetingHeld.")
+    negotiation_id: str = Field(description="The negotiation the event belongs to.")
+    position: int = Field(description="The event's global position in the store.")
+    hash: str = Field(description="sha256 hex of `event`.")
+    event: str = Field(
+        description="The event as canonical JSON without `hash` and `position`: exactly the "
+        "bytes that were hashed."
+    )
+
+
+FIELDS = tuple(EventEntry.model_fields)
 
 
 def entry_id(position: int) -> str:

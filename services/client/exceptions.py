@@ -1,0 +1,26 @@
+"""Errors a publishing client sees."""
+
+from __future__ import annotations
+
+
+class ClientError(Exception):
+    """Base of the client's errors."""
+
+
+class PublishRefused(ClientError):
+    """talkstream refused the event (bad input or a broken rule); nothing was recorded."""
+
+    def __init__(self, entry_id: str, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.entry_id = entry_id
+        self.code = code
+        self.message = message
+
+
+class PublishTimeout(ClientError):
+    """No result arrived in time: the entry is in the intake stream and may still be recorded;
+    re-send it with the same idempotency_key to learn its fate."""
+
+    def __init__(self, entry_ids: list[str], timeout: float) -> None:
+        super().__init__(f"no result for {len(entry_ids)} entries within {timeout} s")
+        self.entry_ids = entry_ids
