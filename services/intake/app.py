@@ -19,12 +19,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from faststream import FastStream
-from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
+from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMessage, StreamSub
 from pydantic import BaseModel, ConfigDict, Field
 from redis import Redis
 from redis.exceptions import ResponseError
 
-from services.intake.entries import Outcome, record_entry, refused, reply_stream, text_fields
+from services.intake.entries import (
+    Entry,
+    Outcome,
+    record_entries,
+    refused,
+    reply_stream,
+    text_fields,
+)
 from services.recorder.application import Negotiations
 from services.runtime.settings import Settings
 from services.runtime.streams import Streams, as_fields
@@ -32,6 +39,7 @@ from services.runtime.streams import Streams, as_fields
 log = logging.getLogger("talkstream.intake")
 RAW_FIELDS = "talkstream_raw_fields"
 RESULTS_MAXLEN = 100_000
+BATCH = 100
 REPLY_TTL_SECONDS = 3600
 
 
@@ -53,8 +61,11 @@ class Intake:
     streams: Streams
     settings: Settings
 
-    async def handle(self, msg: RedisStreamMessage) -> None:
-        await asyncio.to_thread(self.process, _entry_id(msg), _raw_fields(msg))
+    async def handle_batch(self, msg: RedisBatchStreamMessage) -> None:
+        raw: Any = msg.raw_message
+        ids = [_decode_id(i) for i in raw["message_ids"]]
+        fields = [text_fields(f) for f in raw.get(RAW_FIELDS, raw["data"])]
+        await asyncio.to_thread(self.process_batch, list(zip(ids, fields, strict=True)))
 
     async def handle_claimed(self, msg: RedisStreamMessage) -> None:
         entry_id = _entry_id(msg)
@@ -65,16 +76,18 @@ class Intake:
         await asyncio.to_thread(self.process, entry_id, fields)
 
     def process(self, entry_id: str, fields: dict[str, bytes]) -> None:
+        self.process_batch([(entry_id, fields)])
+
+    def process_batch(self, entries: list[Entry]) -> None:
         try:
-            outcome = record_entry(
-                self.app, entry_id, fields, max_bytes=self.settings.intake_max_bytes
-            )
+            outcomes = record_entries(self.app, entries, max_bytes=self.settings.intake_max_bytes)
         except Exception as e:
-            # Not the input's fault (store or network): remember why, leave the entry pending.
-            self.redis.hset(self.streams.intake_failures, entry_id, f"{type(e).__name__}: {e}")
-            log.warning("intake entry %s failed and stays pending: %s", entry_id, e)
+            # Not the input's fault (store or network): remember why, leave entries pending.
+            reason = f"{type(e).__name__}: {e}"
+            self.redis.hset(self.streams.intake_failures, mapping={i: reason for i, _ in entries})
+            log.warning("intake entries %s failed and stay pending: %s", [i for i, _ in entries], e)
             raise
-        self.answer(entry_id, fields, outcome)
+        self.answer_all([(f, o) for (_, f), o in zip(entries, outcomes, strict=True)])
 
     def give_up(self, entry_id: str, fields: dict[str, bytes]) -> None:
         reason = self.redis.hget(self.streams.intake_failures, entry_id)
@@ -84,20 +97,30 @@ class Intake:
         self.answer(entry_id, fields, refused(entry_id, "delivery_limit", message))
 
     def answer(self, entry_id: str, fields: dict[str, bytes], outcome: Outcome) -> None:
-        """Writes the outcome (and the dead letter for a refusal) in one transaction."""
-        reply_to = reply_stream(fields, self.streams.intake_results, self.streams.prefix)
+        self.answer_all([(fields, outcome)])
+
+    def answer_all(self, answers: list[tuple[dict[str, bytes], Outcome]]) -> None:
+        """Writes each outcome (and the dead letter of each refusal) in one transaction."""
         pipe = self.redis.pipeline(transaction=True)
-        if reply_to == self.streams.intake_results:
-            pipe.xadd(reply_to, as_fields(outcome.fields), maxlen=RESULTS_MAXLEN, approximate=True)
-        else:
-            pipe.xadd(reply_to, as_fields(outcome.fields))
-            pipe.expire(reply_to, REPLY_TTL_SECONDS)
-        if not outcome.recorded:
-            pipe.xadd(self.streams.intake_dead, as_fields({**fields, **_prefixed(outcome.fields)}))
-        pipe.hdel(self.streams.intake_failures, entry_id)
+        for fields, outcome in answers:
+            reply_to = reply_stream(fields, self.streams.intake_results, self.streams.prefix)
+            if reply_to == self.streams.intake_results:
+                pipe.xadd(
+                    reply_to, as_fields(outcome.fields), maxlen=RESULTS_MAXLEN, approximate=True
+                )
+            else:
+                pipe.xadd(reply_to, as_fields(outcome.fields))
+                pipe.expire(reply_to, REPLY_TTL_SECONDS)
+            if not outcome.recorded:
+                dead = as_fields({**fields, **_prefixed(outcome.fields)})
+                pipe.xadd(self.streams.intake_dead, dead)
+        pipe.hdel(self.streams.intake_failures, *[o.fields["entry_id"] for _, o in answers])
         pipe.execute()
-        level = logging.INFO if outcome.recorded else logging.WARNING
-        log.log(level, "intake entry %s %s", entry_id, outcome.fields)
+        for _, outcome in answers:
+            level = logging.INFO if outcome.recorded else logging.WARNING
+            log.log(
+                level, "intake entry %s", " ".join(f"{k}={v}" for k, v in outcome.fields.items())
+            )
 
 
 def _prefixed(fields: dict[str, str]) -> dict[str, str]:
@@ -132,8 +155,15 @@ async def tolerant_parser(
     would leave the entry pending for ever; it parses a readable copy instead, and the handler
     reads the raw fields kept beside it."""
     data = message["data"]
-    readable = {_text(k): _text(v).encode() for k, v in data.items()}
+    if isinstance(data, list):  # a batch
+        readable: Any = [_readable(d) for d in data]
+    else:
+        readable = _readable(data)
     return await original({**message, "data": readable, RAW_FIELDS: data})
+
+
+def _readable(data: Mapping[Any, Any]) -> dict[str, bytes]:
+    return {_text(k): _text(v).encode() for k, v in data.items()}
 
 
 def _text(value: object) -> str:
@@ -146,7 +176,10 @@ def _raw_fields(msg: RedisStreamMessage) -> dict[str, bytes]:
 
 
 def _entry_id(msg: RedisStreamMessage) -> str:
-    raw = msg.raw_message["message_ids"][0]
+    return _decode_id(msg.raw_message["message_ids"][0])
+
+
+def _decode_id(raw: object) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
@@ -164,15 +197,21 @@ def build_intake(
     consumer = consumer or consumer_name()
 
     @broker.subscriber(
-        stream=StreamSub(streams.intake, group=streams.intake_group, consumer=consumer),
+        stream=StreamSub(
+            streams.intake,
+            group=streams.intake_group,
+            consumer=consumer,
+            batch=True,
+            max_records=BATCH,
+        ),
         no_reply=True,
         parser=tolerant_parser,
         title="intake",
         description="Publish a development: one entry with the field `event` (the JSON object "
         "as published), optionally `reply_to` and `idempotency_key`.",
     )
-    async def on_entry(body: IntakeEntry, msg: RedisStreamMessage) -> None:
-        await intake.handle(msg)
+    async def on_entries(body: list[IntakeEntry], msg: RedisBatchStreamMessage) -> None:
+        await intake.handle_batch(msg)
 
     @broker.subscriber(
         stream=StreamSub(

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from events import ContractError, parse_draft
-from services.recorder.application import Negotiations
-from services.recorder.exceptions import RecorderError
+from events import ContractError, Envelope, parse_draft
+from services.recorder.application import Negotiations, Written
+from services.recorder.exceptions import BatchRejected, RecorderError
 
 REPLY_TO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,199}$")
 PRINCIPAL = "intake"
@@ -53,20 +53,50 @@ def reply_stream(fields: dict[str, bytes], default: str, prefix: str) -> str:
     return wanted if ok else default
 
 
+Entry = tuple[str, dict[str, bytes]]
+
+
 def record_entry(
     app: Negotiations, entry_id: str, fields: dict[str, bytes], *, max_bytes: int
 ) -> Outcome:
-    """Records one entry; a refusal (bad input or a broken rule) is an Outcome, while a
-    failure of the store propagates so that the entry stays pending and is retried."""
-    try:
-        draft = parse_draft(_event_object(entry_id, fields, max_bytes))
-        written = app.record(draft, principal=PRINCIPAL)
-    except EntryRefused as e:
-        return refused(entry_id, e.code, e.message)
-    except ContractError as e:
-        return refused(entry_id, e.code, str(e))
-    except RecorderError as e:
-        return refused(entry_id, e.code, e.message)
+    """Records one entry (see ``record_entries``)."""
+    return record_entries(app, [(entry_id, fields)], max_bytes=max_bytes)[0]
+
+
+def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -> list[Outcome]:
+    """Records a batch of entries in as few transactions as possible. A refusal (bad input or
+    a broken rule) is that entry's Outcome and the others are retried without it; a failure
+    of the store propagates, so that the entries stay pending and are retried."""
+    outcomes: dict[int, Outcome] = {}
+    drafts: dict[int, Envelope] = {}
+    for index, (entry_id, fields) in enumerate(entries):
+        try:
+            drafts[index] = parse_draft(_event_object(entry_id, fields, max_bytes))
+        except EntryRefused as e:
+            outcomes[index] = refused(entry_id, e.code, e.message)
+        except ContractError as e:
+            outcomes[index] = refused(entry_id, e.code, str(e))
+    while drafts:
+        order = list(drafts)
+        try:
+            written = app.record_many([drafts[i] for i in order], principal=PRINCIPAL)
+        except BatchRejected as e:
+            index = order[e.index]
+            outcomes[index] = refused(entries[index][0], e.code, e.reason)
+            del drafts[index]
+            continue
+        except (RecorderError, ContractError) as e:  # a single draft is refused unwrapped
+            index = order[0]
+            outcomes[index] = refused(entries[index][0], e.code, str(e))
+            del drafts[index]
+            continue
+        for index, result in zip(order, written, strict=True):
+            outcomes[index] = _recorded(entries[index][0], result)
+        break
+    return [outcomes[i] for i in range(len(entries))]
+
+
+def _recorded(entry_id: str, written: Written) -> Outcome:
     result = {
         k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in written.as_dict().items()
     }

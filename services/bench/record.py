@@ -1,19 +1,16 @@
-"""``talkstream bench``: throughput measured against a raw baseline in the same process."""
+"""``talkstream bench record``: events/s through the application vs raw eventsourcing."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
-import typer
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from events import Envelope, parse_draft
-from services import render
 from services.bootstrap import build_application
 from services.runtime.settings import Settings
 
@@ -123,24 +120,3 @@ def bench_record(events: int, batch: int, directory: Path) -> dict[str, float]:
         "app_batch": _rate(events, app_batches),
         "raw_batch": _rate(events, raw_batches),
     }
-
-
-def register(bench_app: typer.Typer) -> None:
-    @bench_app.command("record")
-    def record(
-        events: Annotated[int, typer.Option(min=10, help="Events per measurement.")] = 2000,
-        batch: Annotated[int, typer.Option(min=1, help="Events per save in batch mode.")] = 10,
-    ) -> None:
-        """Events/s recorded through the application vs raw eventsourcing saves (SQLite)."""
-        console = render.console()
-        console.print(f"recording {events} events 4 ways on fresh SQLite files…")
-        with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
-            r = bench_record(events, batch, Path(tmp))
-        console.print(
-            f"one event per save: app {r['app_single']:.0f}/s, raw "
-            f"{r['raw_single']:.0f}/s, ratio {r['app_single'] / r['raw_single']:.2f}"
-        )
-        console.print(
-            f"batches of {batch}:   app {r['app_batch']:.0f}/s, raw "
-            f"{r['raw_batch']:.0f}/s, ratio {r['app_batch'] / r['raw_batch']:.2f}"
-        )

@@ -1,0 +1,161 @@
+"""Relay and intake benchmarks, on the configured Redis or an embedded one."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from eventsourcing.persistence import Notification
+from redis import Redis
+
+from services.bench.record import NEGOTIATIONS, _note, _opening
+from services.bootstrap import build_application
+from services.relay.entries import entry_args, entry_fields, entry_id
+from services.relay.relay import Relay
+from services.runtime.redis_server import redis_for
+from services.runtime.settings import Settings, load_settings
+from services.runtime.streams import Streams, as_fields
+
+Progress = Callable[[str], object]
+
+
+@contextmanager
+def _bench_redis(tmp: Path) -> Iterator[tuple[str, str]]:
+    """The configured Redis (TALKSTREAM_REDIS_URL) or an embedded one; a fresh prefix whose
+    keys are deleted afterwards."""
+    configured = load_settings().redis_url
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    with redis_for(Settings(home=tmp / "redis-home", redis_url=configured)) as url:
+        try:
+            yield url, prefix
+        finally:
+            client = Redis.from_url(url)
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+
+
+def bench_relay(events: int, progress: Progress) -> dict[str, float]:
+    with (
+        tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
+        _bench_redis(Path(tmp)) as (url, prefix),
+    ):
+        app = build_application(Settings(home=Path(tmp) / "store"))
+        app.record_many([_opening(i) for i in range(NEGOTIATIONS)], principal="bench")
+        drafts = [_note(n % NEGOTIATIONS, n) for n in range(events)]
+        for start in range(0, events, 500):
+            app.record_many(drafts[start : start + 500], principal="bench")
+        total = app.max_position()
+        redis = Redis.from_url(url)
+        relay = Relay(app, redis, stream=Streams(prefix).events)
+        progress(f"relaying {total} stored events…")
+        stop = threading.Event()
+        started = time.perf_counter()
+        worker = threading.Thread(target=relay.run, args=(stop,))
+        worker.start()
+        while relay.stats.published < total:
+            time.sleep(0.001)
+        relay_rate = total / (time.perf_counter() - started)
+        stop.set()
+        relay.notify()
+        worker.join()
+        progress("raw pipelined XADD of the same entries…")
+        raw_rate = _raw_xadd(app.notifications(), app.body_of, redis, f"{prefix}:raw")
+        app.close()
+    return {"relay": relay_rate, "raw": raw_rate}
+
+
+def _raw_xadd(
+    notifications: Iterable[Notification],
+    body_of: Callable[[Notification], tuple[str, str]],
+    redis: Redis,
+    stream: str,
+) -> float:
+    entries = [(n.id, entry_fields(entry_args(n.id, *body_of(n)))) for n in notifications]
+    started = time.perf_counter()
+    for start in range(0, len(entries), 500):
+        pipe = redis.pipeline(transaction=False)
+        for position, fields in entries[start : start + 500]:
+            pipe.xadd(stream, as_fields(fields), id=entry_id(position))
+        pipe.execute()
+    return len(entries) / (time.perf_counter() - started)
+
+
+def _publish(url: str, intake: str, lines: list[str]) -> None:
+    redis = Redis.from_url(url)
+    for start in range(0, len(lines), 100):
+        pipe = redis.pipeline(transaction=False)
+        for line in lines[start : start + 100]:
+            pipe.xadd(intake, {"event": line})
+        pipe.execute()
+
+
+def bench_intake(events: int, publishers: int, progress: Progress) -> dict[str, float]:
+    with (
+        tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
+        _bench_redis(Path(tmp)) as (url, prefix),
+    ):
+        streams = Streams(prefix)
+        redis = Redis.from_url(url)
+        drafts = [_note(n % NEGOTIATIONS, n) for n in range(events)]
+        lines = [json.dumps(d.model_dump(mode="json", exclude_none=True)) for d in drafts]
+        openings = [
+            json.dumps(_opening(i).model_dump(mode="json", exclude_none=True))
+            for i in range(NEGOTIATIONS)
+        ]
+        env = {
+            **os.environ,
+            "TALKSTREAM_HOME": str(Path(tmp) / "intake"),
+            "TALKSTREAM_REDIS_URL": url,
+            "TALKSTREAM_PREFIX": prefix,
+        }
+        script = str(Path(sys.executable).parent / "talkstream")
+        consumer = subprocess.Popen([script, "intake"], env=env, stderr=subprocess.DEVNULL)
+        try:
+            _publish(url, streams.intake, openings)
+            _wait_results(redis, streams.intake_results, NEGOTIATIONS, progress)
+            progress(f"{publishers} publishers start…")
+            started = time.perf_counter()
+            shares = [lines[i::publishers] for i in range(publishers)]
+            ctx = multiprocessing.get_context("spawn")
+            procs = [ctx.Process(target=_publish, args=(url, streams.intake, s)) for s in shares]
+            for p in procs:
+                p.start()
+            _wait_results(redis, streams.intake_results, NEGOTIATIONS + events, progress)
+            intake_rate = events / (time.perf_counter() - started)
+            for p in procs:
+                p.join()
+        finally:
+            consumer.terminate()
+            consumer.wait(timeout=30)
+        progress("the same events recorded in process, one per save…")
+        app = build_application(Settings(home=Path(tmp) / "direct"))
+        app.record_many([_opening(i) for i in range(NEGOTIATIONS)], principal="bench")
+        started = time.perf_counter()
+        for draft in drafts:
+            app.record(draft, principal="bench")
+        direct_rate = events / (time.perf_counter() - started)
+        app.close()
+    return {"intake": intake_rate, "direct": direct_rate}
+
+
+def _wait_results(redis: Redis, stream: str, count: int, progress: Progress) -> None:
+    last_report = time.monotonic()
+    deadline = time.monotonic() + 600
+    while (done := int(redis.xlen(stream))) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {done} of {count} intake results after 600 s")
+        if time.monotonic() - last_report > 2:
+            progress(f"  {done}/{count} recorded")
+            last_report = time.monotonic()
+        time.sleep(0.02)
