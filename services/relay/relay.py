@@ -124,7 +124,7 @@ class Relay:
         with ThreadPoolExecutor(1, thread_name_prefix="relay-read") as reader:
             while not stop.is_set():
                 try:
-                    self._stream_until_caught_up(reader, stop)
+                    last = self._stream_until_caught_up(reader, stop)
                 except REDIS_DOWN as e:
                     if backoff == 0.0:
                         log.warning("relay: Redis unavailable (%s); retrying with backoff", e)
@@ -132,7 +132,7 @@ class Relay:
                     stop.wait(backoff)
                     continue
                 if backoff:
-                    log.info("relay: Redis is back; caught up to %s", self.last_position())
+                    log.info("relay: Redis is back; caught up to position %s", last)
                     backoff = 0.0
                 self.wake.wait(self.poll_interval)
                 self.wake.clear()
@@ -142,19 +142,22 @@ class Relay:
             self.stats.duplicates,
         )
 
-    def _stream_until_caught_up(self, reader: ThreadPoolExecutor, stop: threading.Event) -> None:
-        """Sends batch k while batch k+1 is read from the store."""
+    def _stream_until_caught_up(self, reader: ThreadPoolExecutor, stop: threading.Event) -> int:
+        """Sends batch k while batch k+1 is read from the store; returns the last position
+        sent (or found on the stream)."""
         after = self.last_position()
         upcoming: Future[Batch | None] = reader.submit(self.read, after)
         while not stop.is_set():
             batch = upcoming.result()
             if batch is None:
-                return
+                return after
             upcoming = reader.submit(self.read, batch.last)
             self.send(batch)
+            after = batch.last
             if batch.count < self.batch:
                 upcoming.cancel()
-                return
+                return after
+        return after
 
 
 def wait_until_published(relay: Relay, position: int, timeout: float = 30.0) -> bool:

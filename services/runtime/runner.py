@@ -78,7 +78,7 @@ def run_relay(settings: Settings) -> None:
 
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
-        log.info("relay redis=%s stream=%s from=%s", url, relay.stream, relay.last_position())
+        log.info("relay redis=%s stream=%s", url, relay.stream)
         try:
             relay.run(stop)
         finally:

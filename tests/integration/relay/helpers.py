@@ -1,0 +1,290 @@
+"""Helpers for the relay tests: the stream compared entry by entry with the store, a relay run in
+a thread, writers of notes in batches, a private redis-server, and the relay as a process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from services.recorder.application import Negotiations
+from services.recorder.exceptions import ConflictError
+from services.relay.relay import Relay
+from services.runtime.redis_server import find_redis_server
+from services.runtime.settings import Settings
+from tests.factories import note, started
+
+REPO = Path(__file__).resolve().parents[3]
+TALKSTREAM = Path(sys.executable).parent / "talkstream"
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+def stream_entries(client: Redis, stream: str, page: int = 2000) -> Iterator[Entry]:
+    """The whole stream in ID order, read in pages (exclusive ranges need Redis 6.2)."""
+    start = "-"
+    while chunk := client.xrange(stream, min=start, count=page):
+        yield from chunk
+        start = "(" + chunk[-1][0].decode()
+
+
+def stream_problems(client: Redis, stream: str, app: Negotiations) -> list[str]:
+    """Every way the stream differs from the store (empty when they agree exactly): positions,
+    order, duplicates, gaps, extra entries, and the bytes and hash of each event."""
+    entries = list(stream_entries(client, stream))
+    stored = list(app.notifications())
+    ids = [entry_id.decode() for entry_id, _ in entries]
+    positions = [int(i.split("-")[0]) for i in ids]
+    problems = [f"duplicate position {p} x{n}" for p, n in Counter(positions).items() if n > 1]
+    if positions != sorted(positions):
+        problems.append("stream out of position order")
+    missing = sorted({n.id for n in stored} - set(positions))
+    extra = sorted(set(positions) - {n.id for n in stored})
+    if missing:
+        problems.append(f"{len(missing)} stored positions missing, first {missing[:5]}")
+    if extra:
+        problems.append(f"{len(extra)} entries not in the store, first {extra[:5]}")
+    by_position = {p: (i, e[1]) for p, i, e in zip(positions, ids, entries, strict=True)}
+    for n in stored:
+        if n.id not in by_position:
+            continue
+        entry_id, fields = by_position[n.id]
+        body, digest = app.body_of(n)
+        checks = {
+            "entry id": entry_id == f"{n.id}-0",
+            "position field": fields.get(b"position") == str(n.id).encode(),
+            "event bytes": fields.get(b"event") == body.encode(),
+            "hash": fields.get(b"hash") == digest.encode(),
+            "sha256(event)": hashlib.sha256(fields.get(b"event", b"")).hexdigest() == digest,
+        }
+        problems += [f"position {n.id}: {what} differs" for what, ok in checks.items() if not ok]
+        if len(problems) > 20:
+            break
+    return problems
+
+
+def open_negotiations(app: Negotiations, nids: list[str]) -> None:
+    for nid in nids:
+        app.record_many(started(nid), principal="setup")
+
+
+def write_notes(
+    app: Negotiations,
+    nids: list[str],
+    total: int,
+    batch: int,
+    *,
+    pause: float = 0.0,
+    tag: str = "",
+) -> int:
+    """Records ``total`` notes in batches, cycling over ``nids``; a batch that loses a race to
+    another writer is sent again. Returns how many notes were stored."""
+    written = 0
+    for k in range(0, total, batch):
+        drafts = [
+            note(f"{tag} note {i} — محادثات بغداد", nid=nids[(k // batch) % len(nids)])
+            for i in range(k, min(k + batch, total))
+        ]
+        for _ in range(20):
+            try:
+                written += len(app.record_many(drafts, principal=f"loader{tag}"))
+                break
+            except ConflictError:
+                time.sleep(0.01)
+        else:
+            raise AssertionError(f"batch {k} of writer {tag!r} kept losing races")
+        if pause:
+            time.sleep(pause)
+    return written
+
+
+class Background(threading.Thread):
+    """A thread that keeps its result or exception for the test to check."""
+
+    def __init__(self, target: Callable[..., object], *args: object, **kwargs: object) -> None:
+        super().__init__(daemon=True)
+        self._call = (target, args, kwargs)
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        target, args, kwargs = self._call
+        try:
+            self.result = target(*args, **kwargs)
+        except BaseException as e:
+            self.error = e
+
+    def outcome(self, timeout: float = 120.0) -> object:
+        self.join(timeout)
+        assert not self.is_alive(), "background thread did not finish"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+@contextmanager
+def relay_running(relay: Relay) -> Iterator[Background]:
+    """``relay.run`` in a thread, woken by the app's saves; stopped (and checked) afterwards."""
+    stop = threading.Event()
+    relay.app.after_save.append(relay.notify)
+    thread = Background(relay.run, stop)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        relay.notify()
+        relay.app.after_save.remove(relay.notify)
+
+    try:
+        yield thread
+    except BaseException:
+        halt()
+        thread.join(30)
+        raise
+    halt()
+    thread.outcome(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.02)
+
+
+class FlakyRedis(Redis):
+    """A real client on a Redis that goes away for one command, comes back for exactly one
+    batch (one EVALSHA), and goes away again for one command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures_left = 1
+        self.flapped = False
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RedisConnectionError("injected: Redis went away")
+        result = super().execute_command(*args, **options)
+        if str(args[0]).upper() == "EVALSHA" and not self.flapped:
+            self.flapped = True
+            self.failures_left = 1
+        return result
+
+
+class PrivateRedis:
+    """A redis-server of this test's own (bundled binary, AOF on) that can be stopped and
+    started again on the same port and data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = data_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "everysec"]
+        args += ["--save", "", "--daemonize", "no", "--logfile", str(self.dir / "redis.log")]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        probe = Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            wait_for(lambda: self._answers(probe), 10, f"redis-server on port {self.port}")
+        finally:
+            probe.close()
+
+    def _answers(self, probe: Redis) -> bool:
+        assert self.proc is not None and self.proc.poll() is None, "redis-server exited"
+        try:
+            return bool(probe.ping())
+        except Exception:  # refused, or still loading its AOF
+            return False
+
+    def stop(self) -> None:
+        """A clean stop (SIGTERM: Redis flushes the AOF and exits)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(10)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def relay_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    """The environment of a ``talkstream relay`` on the settings' home, Redis and prefix."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALKSTREAM_")}
+    return env | {
+        "TALKSTREAM_HOME": str(settings.home),
+        "TALKSTREAM_REDIS_URL": str(settings.redis_url),
+        "TALKSTREAM_PREFIX": settings.prefix,
+        **overrides,
+    }
+
+
+class RelayProcess:
+    """``talkstream relay`` as a separate process; its stderr goes to a log file."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.offset = log.stat().st_size if log.exists() else 0
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(TALKSTREAM), "relay"],
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def output(self) -> str:
+        with self.log.open("rb") as f:
+            f.seek(self.offset)
+            return f.read().decode(errors="replace")
+
+    def wait_started(self, timeout: float = 20.0) -> None:
+        """Until it logs that it runs (the line naming the stream and its resume position)."""
+
+        def started() -> bool:
+            assert self.proc.poll() is None, f"relay exited: {self.output()}"
+            return "relay redis=" in self.output()
+
+        wait_for(started, timeout, "talkstream relay to start")
+
+    def kill(self) -> None:
+        with suppress(ProcessLookupError):
+            self.proc.kill()
+        self.proc.wait()
+
+    def terminate(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM, then the exit code; None (and killed) if it did not stop in time."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
