@@ -101,9 +101,9 @@ class Intake:
 
     def answer_all(self, answers: list[tuple[dict[str, bytes], Outcome]]) -> None:
         """Writes each outcome (and the dead letter of each refusal) in one transaction."""
+        targets = self._reply_streams([fields for fields, _ in answers])
         pipe = self.redis.pipeline(transaction=True)
-        for fields, outcome in answers:
-            reply_to = reply_stream(fields, self.streams.intake_results, self.streams.prefix)
+        for (fields, outcome), reply_to in zip(answers, targets, strict=True):
             if reply_to == self.streams.intake_results:
                 pipe.xadd(
                     reply_to, as_fields(outcome.fields), maxlen=RESULTS_MAXLEN, approximate=True
@@ -116,6 +116,25 @@ class Intake:
                 pipe.xadd(self.streams.intake_dead, dead)
         pipe.hdel(self.streams.intake_failures, *[o.fields["entry_id"] for _, o in answers])
         pipe.execute()
+        self._log(answers)
+
+    def _reply_streams(self, entries: list[dict[str, bytes]]) -> list[str]:
+        """Each entry's reply stream; one that exists as another type of key gets the default
+        results stream instead (an XADD to it would fail the whole transaction)."""
+        default = self.streams.intake_results
+        wanted = [reply_stream(f, default, self.streams.prefix) for f in entries]
+        named = sorted(set(wanted) - {default})
+        if not named:
+            return wanted
+        pipe = self.redis.pipeline(transaction=False)
+        for name in named:
+            pipe.type(name)
+        usable = {
+            n for n, t in zip(named, pipe.execute(), strict=True) if t in (b"none", b"stream")
+        }
+        return [w if w == default or w in usable else default for w in wanted]
+
+    def _log(self, answers: list[tuple[dict[str, bytes], Outcome]]) -> None:
         for _, outcome in answers:
             level = logging.INFO if outcome.recorded else logging.WARNING
             log.log(
@@ -141,7 +160,9 @@ class IntakeEntry(BaseModel):
         default=None, description="The event as published: one JSON object (DESIGN.md)."
     )
     reply_to: str | None = Field(
-        default=None, description="A stream for the result; default <prefix>:intake:results."
+        default=None,
+        description="A stream for the result, named <prefix>:intake:reply:<name>; "
+        "default <prefix>:intake:results.",
     )
     idempotency_key: str | None = Field(
         default=None, description="Re-sending with the same key records once."

@@ -14,9 +14,9 @@ from typing import Any
 
 from events import ContractError, Envelope, parse_draft
 from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, RecorderError
+from services.recorder.exceptions import BatchRejected, ConflictError, RecorderError
 
-REPLY_TO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,199}$")
+REPLY_NAME = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
 PRINCIPAL = "intake"
 
 
@@ -46,10 +46,12 @@ def text_fields(raw: dict[Any, Any]) -> dict[str, bytes]:
 
 
 def reply_stream(fields: dict[str, bytes], default: str, prefix: str) -> str:
-    """Where the result goes: the entry's ``reply_to`` if it is a key name under the prefix
-    (talkstream writes no key outside its prefix), else ``default``."""
+    """Where the result goes: the entry's ``reply_to`` when it names a reply stream
+    (``<prefix>:intake:reply:<name>``: talkstream writes no key outside its prefix and never
+    answers into its own streams), else ``default``."""
     wanted = fields.get("reply_to", b"").decode("utf-8", "replace")
-    ok = REPLY_TO.match(wanted) and wanted.startswith(f"{prefix}:")
+    namespace = f"{prefix}:intake:reply:"
+    ok = wanted.startswith(namespace) and REPLY_NAME.fullmatch(wanted[len(namespace) :])
     return wanted if ok else default
 
 
@@ -86,6 +88,8 @@ def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -
             del drafts[index]
             continue
         except (RecorderError, ContractError) as e:  # a single draft is refused unwrapped
+            if isinstance(e, ConflictError) and e.code == "concurrent_write":
+                raise  # another writer won every retry: not the input's fault
             index = order[0]
             outcomes[index] = refused(entries[index][0], e.code, str(e))
             del drafts[index]

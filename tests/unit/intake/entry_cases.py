@@ -21,7 +21,7 @@ from tests.factories import (
 )
 
 OTHER = "talks-b"
-MAX_BYTES = 4096
+MAX_BYTES = 8192
 MEETING = {"meeting_id": "round-1", "mode": "host", "agenda": ISSUES}
 NOTE_KEY = "note-1"
 

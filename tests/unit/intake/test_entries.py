@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
-from services.intake.entries import Outcome, record_entry, reply_stream
+from services.intake.entries import Outcome, record_entries, record_entry, reply_stream
 from services.recorder.application import Negotiations
+from services.recorder.exceptions import ConflictError
 from tests.factories import NID, note
 from tests.unit.intake.entry_cases import (
     MAX_BYTES,
@@ -26,6 +28,7 @@ RESULT_FIELDS = {
     "hash",
     "duplicate",
 }
+PREFIX = "p"
 DEFAULT = "p:intake:results"
 
 
@@ -65,14 +68,15 @@ def test_the_same_entry_id_twice_records_once(
     assert second.recorded
     assert second.fields["duplicate"] == "true"
     assert second.fields["event_id"] == first.fields["event_id"]
-    assert [e.payload.text for e in memory_app.history(NID)].count("Once.") == 1
+    texts = [getattr(e.draft.payload, "text", None) for e in memory_app.history(NID)]
+    assert texts.count("Once.") == 1
 
 
 def test_without_a_key_the_key_is_derived_from_the_entry_id(
     memory_app: Negotiations, foreign_event_id: str
 ) -> None:
     send(memory_app, "100-7", entry(published(note("Derived."))))
-    assert memory_app.history(NID)[-1].idempotency_key == "intake:100-7"
+    assert memory_app.history(NID)[-1].draft.idempotency_key == "intake:100-7"
 
 
 def test_an_idempotency_key_field_is_honoured_across_entry_ids(
@@ -81,7 +85,7 @@ def test_an_idempotency_key_field_is_honoured_across_entry_ids(
     fields = entry(published(note("Keyed.")), idempotency_key="k-42")
     first = send(memory_app, "100-0", fields)
     again = send(memory_app, "101-0", fields)
-    assert memory_app.history(NID)[-1].idempotency_key == "k-42"
+    assert memory_app.history(NID)[-1].draft.idempotency_key == "k-42"
     assert again.fields["duplicate"] == "true"
     assert again.fields["event_id"] == first.fields["event_id"]
     assert memory_app.max_position() == int(first.fields["position"])
@@ -102,18 +106,45 @@ def test_a_bad_entry_is_refused_with_its_code_and_stores_nothing(
     assert memory_app.max_position() == before
 
 
+@pytest.mark.parametrize("size", [1, 3])
+def test_losing_every_race_to_another_writer_leaves_the_entries_pending(
+    memory_app: Negotiations,
+    foreign_event_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    size: int,
+) -> None:
+    """``concurrent_write`` is not the input's fault: it must propagate (the entries stay
+    pending and are retried), not dead-letter a valid entry."""
+
+    def another_writer_saved_first(*args: object, **kwargs: object) -> None:
+        raise IntegrityError("UNIQUE constraint failed")
+
+    monkeypatch.setattr(memory_app, "save", another_writer_saved_first)
+    entries = [(f"{100 + i}-0", entry(published(note(f"Raced {i}.")))) for i in range(size)]
+    with pytest.raises((ConflictError, IntegrityError)):
+        outcomes = record_entries(memory_app, entries, max_bytes=MAX_BYTES)
+        pytest.fail(f"refused instead: {[o.fields for o in outcomes]}")
+
+
 @pytest.mark.parametrize(
     ("reply_to", "expected"),
     [
-        (b"client-7:replies", "client-7:replies"),
-        (b"a.b_c-d", "a.b_c-d"),
+        (b"p:intake:reply:client-7", "p:intake:reply:client-7"),
+        (b"p:intake:reply:a.b_c-d", "p:intake:reply:a.b_c-d"),
+        (b"p:replies:client-7", DEFAULT),
+        (b"p:intake:reply:", DEFAULT),
+        (b"p:events", DEFAULT),
+        (b"p:intake", DEFAULT),
+        (b"client-7:replies", DEFAULT),
+        (b"pp:replies", DEFAULT),
         (None, DEFAULT),
         (b"", DEFAULT),
-        (b"has space", DEFAULT),
+        (b"p:has space", DEFAULT),
         (b":leading-colon", DEFAULT),
-        (b"x" * 201, DEFAULT),
+        (b"p:intake:reply:" + b"x" * 201, DEFAULT),
+        (b"p:intake:reply:ok\n", DEFAULT),
         (b"\xff\xfe", DEFAULT),
-        (b"line\nbreak", DEFAULT),
+        (b"p:line\nbreak", DEFAULT),
     ],
 )
 def test_reply_stream_is_reply_to_when_plausible_else_the_default(
@@ -122,4 +153,4 @@ def test_reply_stream_is_reply_to_when_plausible_else_the_default(
     fields: Fields = {"event": b"{}"}
     if reply_to is not None:
         fields["reply_to"] = reply_to
-    assert reply_stream(fields, DEFAULT) == expected
+    assert reply_stream(fields, DEFAULT, PREFIX) == expected
