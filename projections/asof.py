@@ -11,23 +11,27 @@ day K about what had happened by day D".
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from events import CORRECTIONS, PartialDate, RecordedEvent
-from projections.negotiation import State, fold
+from events import CORRECTIONS, PartialDate
+from projections.negotiation import Event, State, fold, wire_of
 
 
-def visible(
-    event: RecordedEvent, *, as_of: PartialDate | None, known_at: PartialDate | None
-) -> bool:
-    if known_at is not None and not known_at.reaches(event.stamp.recorded_at):
+def visible(event: Event, *, as_of: PartialDate | None, known_at: PartialDate | None) -> bool:
+    wire = wire_of(event)
+    if known_at is not None and not known_at.reaches(_instant(wire["recorded_at"])):
         return False
-    if event.type in CORRECTIONS or as_of is None:
+    if wire["type"] in CORRECTIONS or as_of is None:
         return True
-    return as_of.reaches(event.draft.occurred_at.start)
+    return as_of.reaches(PartialDate.parse(wire["occurred_at"]).start)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def fold_at(
-    events: Iterable[RecordedEvent],
+    events: Iterable[Event],
     *,
     as_of: PartialDate | None = None,
     known_at: PartialDate | None = None,

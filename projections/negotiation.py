@@ -1,9 +1,14 @@
 """The ``negotiation`` reducer: a negotiation's current state, as plain JSON-able data.
 
 ``fold(state, events)`` returns a new state and never mutates its input; ``apply(state,
-event)`` is a fold of one. The state keeps a registry of every visible event's effective
-payload: a correction patches its target there and a retraction marks it, and the view is then
-re-derived from the registry, so a corrected event reads as if it had been right all along.
+event)`` is a fold of one. Events are recorded events in their wire form (dicts with
+``position``, as read from the store or the Redis stream) or ``RecordedEvent`` objects; wire
+forms are upcast first, never re-validated (they were validated when recorded); their payloads
+are shared with the state, never changed in place.
+
+The state keeps a registry of every visible event's effective payload: a correction patches its
+target there and a retraction marks it, and the view is then re-derived from the registry, so a
+corrected event reads as if it had been right all along.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 from events import CORRECTIONS, RecordedEvent
 from events.lifecycle import next_status
+from events.upcasting import upcast
 
 State = dict[str, Any]
 View = dict[str, Any]
@@ -23,15 +29,27 @@ def empty() -> State:
     return {"registry": {}, "view": _blank_view()}
 
 
-def apply(state: State | None, event: RecordedEvent) -> State:
+Event = RecordedEvent | dict[str, Any]
+
+
+def apply(state: State | None, event: Event) -> State:
     return fold(state, [event])
 
 
-def fold(state: State | None, events: Iterable[RecordedEvent]) -> State:
+def fold(
+    state: State | None, events: Iterable[Event], *, types: frozenset[str] = frozenset()
+) -> State:
+    """``types``, when given, keeps only those event types (and corrections of them)."""
     out = copy.deepcopy(state) if state is not None else empty()
     for event in events:
-        _step(out, event)
+        wire = wire_of(event)
+        if not types or wire["type"] in types or wire["type"] in CORRECTIONS:
+            _step(out, wire)
     return out
+
+
+def wire_of(event: Event) -> dict[str, Any]:
+    return upcast(event.wire if isinstance(event, RecordedEvent) else event)
 
 
 def view(state: State) -> View:
@@ -39,44 +57,46 @@ def view(state: State) -> View:
     return result
 
 
-def record_of(event: RecordedEvent) -> dict[str, Any]:
-    draft = event.draft
+def record_of(wire: dict[str, Any]) -> dict[str, Any]:
     return {
-        "type": event.type,
-        "payload": draft.payload.model_dump(mode="json", exclude_none=True),
-        "occurred_at": str(draft.occurred_at),
-        "occurred_until": str(draft.occurred_until) if draft.occurred_until else None,
-        "position": event.position,
-        "version": event.stamp.version,
-        "recorded_at": event.wire["recorded_at"],
-        "verification": draft.verification,
-        "modality": draft.modality,
-        "sources": [s.model_dump(mode="json", exclude_none=True) for s in draft.sources],
+        "type": wire["type"],
+        "payload": wire["payload"],  # shared, never changed in place (patches replace it)
+        "occurred_at": wire["occurred_at"],
+        "occurred_until": wire.get("occurred_until"),
+        "position": wire.get("position"),
+        "version": wire["version"],
+        "recorded_at": wire["recorded_at"],
+        "recorded_by": wire["recorded_by"],
+        "hash": wire["hash"],
+        "verification": wire["verification"],
+        "modality": wire.get("modality", "actual"),
+        "sources": wire["sources"],
         "corrected_by": [],
         "retracted_by": None,
     }
 
 
-def _step(state: State, event: RecordedEvent) -> None:
+def _step(state: State, wire: dict[str, Any]) -> None:
     registry: dict[str, Any] = state["registry"]
-    rec = record_of(event)
+    rec = record_of(wire)
+    event_id: str = wire["event_id"]
     view_ = state["view"]
-    view_["negotiation_id"] = event.draft.negotiation_id
-    view_["version"] = event.stamp.version
-    view_["position"] = event.position
-    if event.type not in CORRECTIONS:
-        registry[event.event_id] = rec
-        _derive(view_, event.event_id, rec)
+    view_["negotiation_id"] = wire["negotiation_id"]
+    view_["version"] = wire["version"]
+    view_["position"] = wire.get("position")
+    if rec["type"] not in CORRECTIONS:
+        registry[event_id] = rec
+        _derive(view_, event_id, rec)
         return
     target = registry.get(rec["payload"]["target_event_id"])
     if target is None:
-        return  # its target is outside this fold (as_of), so there is nothing to correct
-    registry[event.event_id] = rec
-    if event.type == "EventCorrected":
+        return  # its target is outside this fold (as_of, or a type filter): nothing to correct
+    registry[event_id] = rec
+    if rec["type"] == "EventCorrected":
         target["payload"] = {**target["payload"], **rec["payload"]["patch"]}
-        target["corrected_by"].append(event.event_id)
+        target["corrected_by"].append(event_id)
     else:
-        target["retracted_by"] = event.event_id
+        target["retracted_by"] = event_id
     state["view"] = _rederive(registry, view_)
 
 
