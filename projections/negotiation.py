@@ -40,12 +40,18 @@ def fold(
     state: State | None, events: Iterable[Event], *, types: frozenset[str] = frozenset()
 ) -> State:
     """``types``, when given, keeps only those event types (and corrections of them)."""
-    out = copy.deepcopy(state) if state is not None else empty()
+    return fold_into(copy.deepcopy(state) if state is not None else empty(), events, types=types)
+
+
+def fold_into(
+    state: State, events: Iterable[Event], *, types: frozenset[str] = frozenset()
+) -> State:
+    """``fold`` into a state the caller owns and no longer shares (no copy is made)."""
     for event in events:
         wire = wire_of(event)
         if not types or wire["type"] in types or wire["type"] in CORRECTIONS:
-            _step(out, wire)
-    return out
+            _step(state, wire)
+    return state
 
 
 def wire_of(event: Event) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from events import ContractError, PartialDate, parse_draft
 from events.schema import export, markdown
 from projections import timeline
 from projections.asof import fold_at
+from projections.diff import diff
 from projections.negotiation import State, view
 from services import render
 from services.bootstrap import build_application
@@ -269,11 +270,39 @@ def list_negotiations() -> None:
         sys.stdout.write(negotiation_id + "\n")
 
 
+@app.command("diff")
+@clean_errors
+def diff_cmd(
+    negotiation_id: str,
+    start: Annotated[str, typer.Option("--from", help="The earlier point in time.")],
+    end: Annotated[str, typer.Option("--to", help="The later point in time.")],
+    clock: Annotated[
+        str, typer.Option(help="world (as_of, occurred_at) or record (known_at, recorded_at).")
+    ] = "world",
+    as_json: AsJson = False,
+) -> None:
+    """What changed in a negotiation's view between two times, with the causing events."""
+    if clock not in ("world", "record"):
+        raise ContractError("invalid_option", "use world or record", field="--clock")
+    events = _app().history(negotiation_id)
+    option = "as_of" if clock == "world" else "known_at"
+    views = [
+        view(fold_at(events, **{option: _date(t, flag)}))
+        for t, flag in ((start, "--from"), (end, "--to"))
+    ]
+    changes = diff(*views)
+    if as_json:
+        _print_json(changes)
+        return
+    title = f"{negotiation_id}: {clock} time {start} → {end}, {len(changes)} changes"
+    render.console().print(render.diff_table(changes, title))
+
+
 @app.command()
 @clean_errors
 def up() -> None:
-    """Run the relay and the intake consumer (and the embedded Redis when no URL is set)
-    until Ctrl-C."""
+    """Run the relay, the intake consumer and the projection workers (and the embedded Redis
+    when no URL is set) until Ctrl-C."""
     logs.configure()
     from services.runtime import runner
 
@@ -288,6 +317,16 @@ def relay() -> None:
     from services.runtime import runner
 
     runner.run_relay(load_settings())
+
+
+@app.command()
+@clean_errors
+def project() -> None:
+    """Run only the projection workers (Redis stream -> views) until Ctrl-C."""
+    logs.configure()
+    from services.runtime import runner
+
+    runner.run_projectors(load_settings())
 
 
 @app.command()

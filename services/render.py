@@ -168,3 +168,16 @@ def _person(actor: dict[str, Any]) -> str:
 
 def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, soft_wrap=False)
+
+
+def diff_table(changes: list[dict[str, Any]], title: str) -> Table:
+    t = Table("Section", "Entry", "Change", "Caused by", title=title, title_justify="left")
+    for c in changes:
+        style = {"added": "green", "removed": "red"}.get(c["change"], "yellow")
+        t.add_row(
+            c["section"],
+            str(c["id"]),
+            f"[{style}]{c['change']}[/]",
+            ", ".join(e[:8] for e in c["events"]),
+        )
+    return t

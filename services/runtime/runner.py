@@ -9,9 +9,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from redis import Redis
 
+from projections.live.worker import attach_projectors, build_projectors
 from services.bootstrap import build_application
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
@@ -48,12 +50,22 @@ def relay_thread(relay: Relay) -> Iterator[threading.Thread]:
         thread.join(timeout=10)
 
 
+def projector_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "batch": settings.projection_batch,
+        "attempts": settings.projection_attempts,
+        "claim_idle_ms": settings.projection_claim_idle_ms,
+    }
+
+
 def run_up(settings: Settings) -> None:
-    """Relay and intake in one process, on the embedded Redis unless a URL is set."""
+    """Relay, intake and projection workers in one process, on the embedded Redis unless a
+    URL is set."""
     with redis_for(settings) as url:
         app = build_application(settings)
         relay = build_relay(settings, app, url)
-        intake, _ = build_intake(settings, app, url)
+        intake, broker = build_intake(settings, app, url)
+        attach_projectors(intake, broker, url, settings.prefix, **projector_options(settings))
         log.info(
             "up redis=%s events=%s intake=%s", url, relay.stream, Streams(settings.prefix).intake
         )
@@ -83,6 +95,13 @@ def run_relay(settings: Settings) -> None:
             relay.run(stop)
         finally:
             app.close()
+
+
+def run_projectors(settings: Settings) -> None:
+    """The projection workers alone, until SIGINT/SIGTERM."""
+    with redis_for(settings) as url:
+        app, _, _ = build_projectors(url, settings.prefix, **projector_options(settings))
+        asyncio.run(app.run())
 
 
 def run_intake(settings: Settings) -> None:

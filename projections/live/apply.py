@@ -1,0 +1,214 @@
+"""Feeding a projection from ``<prefix>:events``: read after the tracked position, fold, commit.
+
+The applier reads the stream itself from the tracked position (exclusive) rather than trusting
+what a consumer was handed, so order and completeness never depend on delivery: redelivered
+entries are at or below the tracked position and skipped; a gap left by a failed batch is read
+again. States are cached between batches and dropped whenever a commit loses its
+compare-and-set (another worker or a rebuild moved on).
+
+A reducer that raises for an event (after ``attempts`` tries) parks that event's negotiation:
+its later events wait in a list, other negotiations go on, and ``retry_parked`` resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+
+from projections.live.store import Batch, ViewStore
+from projections.negotiation import State, empty
+from projections.views import Projection
+
+log = logging.getLogger("talkstream.projections")
+READ_CHUNK = 1000
+
+
+def wire_from_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
+    """The recorded event (with ``hash`` and ``position``) from a stream entry."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    wire: dict[str, Any] = json.loads(fields[b"event"])
+    wire["hash"] = fields[b"hash"].decode()
+    wire["position"] = int(text.split("-", 1)[0])
+    return wire
+
+
+@dataclass
+class RetryReport:
+    negotiation_id: str
+    resumed: bool
+    applied: int
+    reason: str = ""
+
+
+class Applier:
+    def __init__(
+        self,
+        redis: Redis,
+        store: ViewStore,
+        projection: Projection,
+        events_stream: str,
+        *,
+        attempts: int = 3,
+        generation: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.store = store
+        self.projection = projection
+        self.stream = events_stream
+        self.attempts = attempts
+        self.fixed_generation = generation
+        self._lock = threading.Lock()
+        self._cache: dict[str, State] = {}
+        self._cached_at: tuple[str, int] | None = None
+
+    def generation(self) -> str:
+        return self.fixed_generation or self.store.generation()
+
+    def apply_through(self, last: int | None = None) -> int:
+        """Applies every entry after the tracked position up to ``last`` (default: the stream's
+        end); returns the tracked position reached. One caller at a time (the state cache)."""
+        with self._lock:
+            return self._apply_through(last)
+
+    def _apply_through(self, last: int | None) -> int:
+        while True:
+            gen = self.generation()
+            tracked = self.store.tracked(gen)
+            if last is not None and tracked >= last:
+                return tracked
+            upper = f"{last}-0" if last is not None else "+"
+            entries: Any = self.redis.xrange(
+                self.stream, min=f"({tracked}-0", max=upper, count=READ_CHUNK
+            )
+            if not entries:
+                return tracked
+            self.apply_wires(gen, tracked, [wire_from_entry(i, f) for i, f in entries])
+
+    def apply_wires(self, gen: str, tracked: int, wires: list[dict[str, Any]]) -> bool:
+        """Applies wires that follow ``tracked`` directly; False if the commit lost its
+        compare-and-set (nothing was written; the caller reads again)."""
+        parked = self.store.parked(gen)
+        batch = Batch()
+        states = self._states(gen, tracked, wires, parked)
+        for wire in wires:
+            self._apply_one(gen, wire, states, parked, batch)
+        served = self.fixed_generation is None
+        if self.store.commit(gen, tracked, wires[-1]["position"], batch, served=served):
+            self._cache.update(batch.states)
+            self._cached_at = (gen, wires[-1]["position"])
+            return True
+        self._cache.clear()
+        self._cached_at = None
+        return False
+
+    def _relevant(self, wire: dict[str, Any]) -> bool:
+        types = self.projection.types
+        return (
+            not types
+            or wire["type"] in types
+            or wire["type"] in ("EventCorrected", "EventRetracted")
+        )
+
+    def _states(
+        self, gen: str, tracked: int, wires: list[dict[str, Any]], parked: dict[str, Any]
+    ) -> dict[str, State]:
+        if self._cached_at != (gen, tracked):
+            self._cache.clear()
+        wanted = {w["negotiation_id"] for w in wires if self._relevant(w)} - parked.keys()
+        missing = sorted(wanted - self._cache.keys())
+        for nid, state in self.store.load(gen, missing).items():
+            self._cache[nid] = state if state is not None else empty()
+        return self._cache
+
+    def _apply_one(
+        self,
+        gen: str,
+        wire: dict[str, Any],
+        states: dict[str, State],
+        parked: dict[str, Any],
+        batch: Batch,
+    ) -> None:
+        nid = wire["negotiation_id"]
+        if nid in parked or nid in batch.parked:
+            batch.waiting.append((nid, json.dumps(wire)))
+            return
+        if not self._relevant(wire):
+            return
+        error = self._fold(gen, nid, wire, states, batch)
+        if error is None:
+            batch.states[nid] = states[nid]
+            batch.changes[nid] = wire["position"]
+            return
+        batch.parked[nid] = {
+            "position": wire["position"],
+            "event_id": wire["event_id"],
+            "type": wire["type"],
+            "reason": error,
+            "attempts": self.attempts,
+            "parked_at": datetime.now(UTC).isoformat(),
+        }
+        batch.waiting.append((nid, json.dumps(wire)))
+        log.warning(
+            "projection=%s negotiation=%s parked at position=%s reason=%s",
+            self.projection.name,
+            nid,
+            wire["position"],
+            error,
+        )
+
+    def _fold(
+        self, gen: str, nid: str, wire: dict[str, Any], states: dict[str, State], batch: Batch
+    ) -> str | None:
+        """Folds one event into its negotiation's state; the reason if the reducer failed."""
+        reason = ""
+        for _ in range(self.attempts):
+            try:
+                self.projection.apply_into(states[nid], [wire])
+            except Exception as e:  # noqa: BLE001 (a failing reducer parks: the dead-letter path)
+                reason = f"{type(e).__name__}: {e}"
+                states[nid] = self._restore(gen, nid, batch)
+                continue
+            return None
+        return reason
+
+    def _restore(self, gen: str, nid: str, batch: Batch) -> State:
+        """The negotiation's state before the failed event (a fold may have half-applied)."""
+        if nid in batch.states:
+            # Applied earlier in this batch: rebuild from the stored state (rare path).
+            stored = self.store.load(gen, [nid])[nid] or empty()
+            batch.states.pop(nid)
+            batch.changes.pop(nid, None)
+            return stored
+        return self.store.load(gen, [nid])[nid] or empty()
+
+    def retry_parked(self, negotiation_id: str | None = None) -> list[RetryReport]:
+        """Re-applies the waiting events of parked negotiations with the current reducers."""
+        with self._lock:
+            return self._retry_parked(negotiation_id)
+
+    def _retry_parked(self, negotiation_id: str | None) -> list[RetryReport]:
+        gen = self.generation()
+        reports = []
+        for nid in sorted(self.store.parked(gen)):
+            if negotiation_id in (None, nid):
+                reports.append(self._retry_one(gen, nid))
+        self._cache.clear()
+        self._cached_at = None
+        return reports
+
+    def _retry_one(self, gen: str, nid: str) -> RetryReport:
+        waiting = self.store.waiting(gen, nid)
+        state = self.store.load(gen, [nid])[nid] or empty()
+        try:
+            self.projection.apply_into(state, waiting)
+        except Exception as e:  # noqa: BLE001 (still failing: it stays parked, reason returned)
+            return RetryReport(nid, False, 0, f"{type(e).__name__}: {e}")
+        if not self.store.unpark(gen, nid, state, len(waiting)):
+            return RetryReport(nid, False, 0, "more events arrived meanwhile; retry again")
+        return RetryReport(nid, True, len(waiting))

@@ -1,0 +1,205 @@
+"""A projection's states in Redis.
+
+Keys (``P`` = ``<prefix>:view:<projection>``, ``G`` = the generation):
+- ``P:gen``: the generation readers use (a rebuild writes a new one and switches atomically);
+- ``P:G:@tracked``: the last stream position applied;
+- ``P:G:state:<negotiation_id>``: one negotiation's state (JSON);
+- ``P:G:@negotiations``: the set of negotiation ids with a state;
+- ``P:G:@parked``: negotiation id -> why it is parked (JSON);
+- ``P:G:@parked:<negotiation_id>``: the events waiting while it is parked (JSON list items).
+
+``commit`` writes a batch's states, parkings, change notifications and the new tracked position
+in one Lua script, only if the generation and the tracked position are still those the batch
+was computed from (compare-and-set), so redelivered or concurrent work is never applied twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+
+from events import canonical_json
+from projections.negotiation import State
+
+COMMIT = """
+local gen = redis.call('GET', KEYS[1]) or '0'
+if ARGV[5] == 'served' and gen ~= ARGV[1] then return 0 end
+local tracked = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tracked ~= tonumber(ARGV[2]) then return 0 end
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  redis.call('SET', ARGV[i], ARGV[i + 2])
+  redis.call('SADD', KEYS[3], ARGV[i + 1])
+  i = i + 3
+end
+local parks = tonumber(ARGV[i]); i = i + 1
+for _ = 1, parks do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local waits = tonumber(ARGV[i]); i = i + 1
+for _ = 1, waits do
+  redis.call('RPUSH', ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local changes = tonumber(ARGV[i]); i = i + 1
+for _ = 1, changes do
+  if ARGV[5] == 'served' then
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
+      'negotiation_id', ARGV[i], 'projection', ARGV[4], 'position', ARGV[i + 1])
+  end
+  i = i + 2
+end
+redis.call('SET', KEYS[2], ARGV[3])
+return 1
+"""
+
+SWITCH = """
+local live = redis.call('GET', KEYS[1]) or '0'
+local live_tracked = tonumber(redis.call('GET', ARGV[2] .. live .. ':@tracked') or '0')
+local new_tracked = tonumber(redis.call('GET', ARGV[2] .. ARGV[1] .. ':@tracked') or '0')
+if new_tracked < live_tracked then return {0, live} end
+redis.call('SET', KEYS[1], ARGV[1])
+return {1, live}
+"""
+
+UNPARK = """
+if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('HDEL', KEYS[4], ARGV[3])
+redis.call('DEL', KEYS[1])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
+  'negotiation_id', ARGV[3], 'projection', ARGV[4], 'position', ARGV[5])
+return 1
+"""
+
+
+@dataclass
+class Batch:
+    """What one applied batch writes."""
+
+    states: dict[str, State] = field(default_factory=dict)
+    parked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    waiting: list[tuple[str, str]] = field(default_factory=list)  # (negotiation_id, wire JSON)
+    changes: dict[str, int] = field(default_factory=dict)  # negotiation_id -> position
+
+
+class ViewStore:
+    def __init__(self, redis: Redis, prefix: str, name: str) -> None:
+        self.redis = redis
+        self.name = name
+        self.base = f"{prefix}:view:{name}"
+        self.changes_stream = f"{prefix}:changes"
+        self._commit = redis.register_script(COMMIT)
+        self._switch = redis.register_script(SWITCH)
+        self._unpark = redis.register_script(UNPARK)
+
+    def key(self, gen: str, *parts: str) -> str:
+        return ":".join((self.base, gen, *parts))
+
+    @property
+    def gen_key(self) -> str:
+        return f"{self.base}:gen"
+
+    def generation(self) -> str:
+        value = self.redis.get(self.gen_key)
+        return value.decode() if isinstance(value, bytes) else "0"
+
+    def tracked(self, gen: str) -> int:
+        value = self.redis.get(self.key(gen, "@tracked"))
+        return int(value) if value is not None else 0
+
+    def load(self, gen: str, negotiation_ids: list[str]) -> dict[str, State | None]:
+        if not negotiation_ids:
+            return {}
+        raw = self.redis.mget([self.key(gen, "state", n) for n in negotiation_ids])
+        return {
+            n: (json.loads(r) if r else None) for n, r in zip(negotiation_ids, raw, strict=True)
+        }
+
+    def negotiation_ids(self, gen: str) -> list[str]:
+        members: Any = self.redis.smembers(self.key(gen, "@negotiations"))
+        return sorted(m.decode() for m in members)
+
+    def parked(self, gen: str) -> dict[str, dict[str, Any]]:
+        raw: Any = self.redis.hgetall(self.key(gen, "@parked"))
+        return {k.decode(): json.loads(v) for k, v in raw.items()}
+
+    def waiting(self, gen: str, negotiation_id: str) -> list[dict[str, Any]]:
+        return [
+            json.loads(w)
+            for w in self.redis.lrange(self.key(gen, "@parked", negotiation_id), 0, -1)
+        ]
+
+    def commit(
+        self, gen: str, expected: int, tracked: int, batch: Batch, *, served: bool = True
+    ) -> bool:
+        """``served``: the batch was computed for the generation readers use, which must not
+        have changed meanwhile (a rebuild writes an unserved generation)."""
+        flag = "served" if served else "unserved"
+        args: list[Any] = [gen, expected, tracked, self.name, flag, len(batch.states)]
+        for nid, state in batch.states.items():
+            args += [self.key(gen, "state", nid), nid, json.dumps(state, separators=(",", ":"))]
+        args.append(len(batch.parked))
+        for nid, info in batch.parked.items():
+            args += [nid, json.dumps(info)]
+        args.append(len(batch.waiting))
+        for nid, wire in batch.waiting:
+            args += [self.key(gen, "@parked", nid), wire]
+        args.append(len(batch.changes))
+        for nid, position in batch.changes.items():
+            args += [nid, position]
+        keys = [
+            self.gen_key,
+            self.key(gen, "@tracked"),
+            self.key(gen, "@negotiations"),
+            self.key(gen, "@parked"),
+            self.changes_stream,
+        ]
+        return bool(self._commit(keys=keys, args=args))
+
+    def unpark(self, gen: str, negotiation_id: str, state: State, applied: int) -> bool:
+        """Stores a parked negotiation's state once its ``applied`` waiting events are in it;
+        refuses (False) if more events arrived meanwhile, so that none is dropped."""
+        keys = [
+            self.key(gen, "@parked", negotiation_id),
+            self.key(gen, "state", negotiation_id),
+            self.key(gen, "@negotiations"),
+            self.key(gen, "@parked"),
+            self.changes_stream,
+        ]
+        args = [
+            applied,
+            json.dumps(state, separators=(",", ":")),
+            negotiation_id,
+            self.name,
+            state["view"].get("position") or 0,
+        ]
+        return bool(self._unpark(keys=keys, args=args))
+
+    def switch(self, new_gen: str) -> tuple[bool, str]:
+        """Makes ``new_gen`` the served generation if it has caught up with the live one."""
+        done, old = self._switch(keys=[self.gen_key], args=[new_gen, f"{self.base}:"])
+        return bool(done), old.decode() if isinstance(old, bytes) else str(old)
+
+    def drop(self, gen: str) -> int:
+        keys = list(self.redis.scan_iter(match=f"{self.base}:{gen}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            self.redis.unlink(*keys[start : start + 500])
+        return len(keys)
+
+    def fingerprint(self, gen: str | None = None) -> str:
+        """sha256 over every negotiation's state in canonical JSON, in id order."""
+        gen = gen or self.generation()
+        digest = hashlib.sha256()
+        ids = self.negotiation_ids(gen)
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            for nid, state in self.load(gen, chunk).items():
+                digest.update(nid.encode() + b"\n" + canonical_json(state) + b"\n")
+        return digest.hexdigest()

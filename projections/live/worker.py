@@ -1,0 +1,142 @@
+"""Projection workers: one FastStream batch subscriber per projection on ``<prefix>:events``,
+each in its own consumer group ``<prefix>:proj:<name>``, created here at ``0`` (MKSTREAM)
+before FastStream starts (see DESIGN.md traps). A delivered batch only says "the stream has
+reached position P": the applier reads from its tracked position through P itself, so order
+never depends on delivery. A second subscriber claims entries left pending by a dead worker;
+both acknowledge after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from faststream import FastStream
+from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMessage, StreamSub
+from redis import Redis
+from redis.exceptions import ResponseError
+
+from projections.live.apply import Applier
+from projections.live.store import ViewStore
+from projections.views import PROJECTIONS, Projection
+
+log = logging.getLogger("talkstream.projections")
+
+
+def group_name(prefix: str, projection: str) -> str:
+    return f"{prefix}:proj:{projection}"
+
+
+def ensure_group(redis: Redis, stream: str, group: str) -> None:
+    try:
+        redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as e:
+        if "BUSYGROUP" not in str(e):
+            raise
+
+
+def _position(raw: object) -> int:
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return int(text.split("-", 1)[0])
+
+
+def appliers(
+    redis: Redis,
+    prefix: str,
+    *,
+    projections: Mapping[str, Projection] = PROJECTIONS,
+    attempts: int = 3,
+) -> dict[str, Applier]:
+    events = f"{prefix}:events"
+    return {
+        name: Applier(redis, ViewStore(redis, prefix, name), projection, events, attempts=attempts)
+        for name, projection in projections.items()
+    }
+
+
+def _subscribe(
+    broker: RedisBroker,
+    applier: Applier,
+    *,
+    stream: str,
+    group: str,
+    consumer: str,
+    batch: int,
+    claim_idle_ms: int,
+) -> None:
+    name = applier.projection.name
+
+    @broker.subscriber(
+        stream=StreamSub(stream, group=group, consumer=consumer, batch=True, max_records=batch),
+        no_reply=True,
+        title=f"projection {name}",
+        description=f"The {name} projection's consumer group.",
+    )
+    async def on_batch(body: list[Any], msg: RedisBatchStreamMessage) -> None:
+        last = max(_position(i) for i in msg.raw_message["message_ids"])
+        await asyncio.to_thread(applier.apply_through, last)
+
+    @broker.subscriber(
+        stream=StreamSub(stream, group=group, consumer=consumer, min_idle_time=claim_idle_ms),
+        no_reply=True,
+        include_in_schema=False,
+    )
+    async def on_claimed(body: Any, msg: RedisStreamMessage) -> None:
+        await asyncio.to_thread(applier.apply_through, _position(msg.raw_message["message_ids"][0]))
+
+
+def attach_projectors(
+    app: FastStream,
+    broker: RedisBroker,
+    redis_url: str,
+    prefix: str,
+    *,
+    projections: Mapping[str, Projection] = PROJECTIONS,
+    batch: int = 500,
+    attempts: int = 3,
+    claim_idle_ms: int = 30_000,
+    consumer: str | None = None,
+) -> dict[str, Applier]:
+    """Adds the projection subscribers to ``broker`` and their start-up hooks to ``app``."""
+    redis = Redis.from_url(redis_url)
+    stream = f"{prefix}:events"
+    consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+    workers = appliers(redis, prefix, projections=projections, attempts=attempts)
+    for name, applier in workers.items():
+        _subscribe(
+            broker,
+            applier,
+            stream=stream,
+            group=group_name(prefix, name),
+            consumer=consumer,
+            batch=batch,
+            claim_idle_ms=claim_idle_ms,
+        )
+
+    @app.on_startup
+    def create_groups() -> None:
+        for name in workers:
+            ensure_group(redis, stream, group_name(prefix, name))
+
+    @app.after_startup
+    async def catch_up() -> None:
+        """Entries already on the stream when a worker starts are applied at once."""
+        for name, applier in workers.items():
+            reached = await asyncio.to_thread(applier.apply_through)
+            log.info("projection=%s caught up to position=%s", name, reached)
+
+    return workers
+
+
+def build_projectors(
+    redis_url: str, prefix: str, **options: Any
+) -> tuple[FastStream, RedisBroker, dict[str, Applier]]:
+    """A FastStream app running only the projection workers."""
+    broker = RedisBroker(redis_url, logger=log)
+    app = FastStream(broker, logger=log)
+    workers = attach_projectors(app, broker, redis_url, prefix, **options)
+    return app, broker, workers
