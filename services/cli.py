@@ -19,6 +19,7 @@ from projections import timeline
 from projections.asof import fold_at
 from projections.diff import diff
 from projections.negotiation import State, view
+from projections.views import PROJECTIONS, Projection
 from services import render
 from services.bootstrap import build_application
 from services.recorder.application import Negotiations
@@ -41,7 +42,11 @@ bench_app = typer.Typer(
 )
 app.add_typer(schema_app, name="schema")
 app.add_typer(audit_app, name="audit")
+dlq_app = typer.Typer(
+    help="Dead letters: parked projections and refused intake entries.", no_args_is_help=True
+)
 app.add_typer(bench_app, name="bench")
+app.add_typer(dlq_app, name="dlq")
 
 F = TypeVar("F", bound=Callable[..., Any])
 AsOf = Annotated[
@@ -296,6 +301,78 @@ def diff_cmd(
         return
     title = f"{negotiation_id}: {clock} time {start} → {end}, {len(changes)} changes"
     render.console().print(render.diff_table(changes, title))
+
+
+def _projection(name: str) -> Projection:
+    if name not in PROJECTIONS:
+        raise ContractError(
+            "unknown_projection", f"choose one of {', '.join(PROJECTIONS)}", field="--projection"
+        )
+    return PROJECTIONS[name]
+
+
+@app.command()
+@clean_errors
+def replay(
+    projection: Annotated[str, typer.Option("--projection", "-p", help="Which view.")],
+) -> None:
+    """Rebuild a projection from position 0 under a new generation while the old one keeps
+    serving, then switch atomically; prints the fingerprints."""
+    from services.runtime import live
+
+    chosen = _projection(projection)
+    console = render.console(stderr=True)
+    result = live.replay(load_settings(), chosen, progress=console.print)
+    out = render.console()
+    out.print(
+        f"{result.projection}: generation {result.generation} serves position {result.position}"
+    )
+    out.print(f"fingerprint {result.fingerprint}")
+    if result.live_fingerprint is None:
+        out.print("previous view: moved on during the rebuild (compare with `talkstream view`)")
+    else:
+        same = "equal" if result.live_fingerprint == result.fingerprint else "DIFFERENT"
+        out.print(f"previous view fingerprint {result.live_fingerprint} ({same})")
+
+
+@app.command("view")
+@clean_errors
+def view_cmd(
+    projection: Annotated[
+        str, typer.Argument(help="negotiation, timeline, positions, commitments or audit")
+    ],
+    negotiation_id: str,
+) -> None:
+    """A live view as served from Redis (JSON), with its tracked position."""
+    from services.runtime import live
+
+    _print_json(live.read_view(load_settings(), _projection(projection), negotiation_id))
+
+
+@dlq_app.command("list")
+@clean_errors
+def dlq_list() -> None:
+    """Parked negotiations per projection, and the intake's dead-letter count."""
+    from services.runtime import live
+
+    report = live.dead_letters(load_settings())
+    _print_json(report)
+
+
+@dlq_app.command("retry")
+@clean_errors
+def dlq_retry(
+    projection: Annotated[str | None, typer.Option("--projection", "-p")] = None,
+    negotiation: Annotated[str | None, typer.Option("--negotiation", "-n")] = None,
+) -> None:
+    """Re-apply the waiting events of parked negotiations (after a fix); resumes them."""
+    from services.runtime import live
+
+    chosen = [_projection(projection)] if projection else list(PROJECTIONS.values())
+    reports = live.retry(load_settings(), chosen, negotiation)
+    _print_json(reports)
+    if any(not r["resumed"] for r in reports):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -27,6 +27,7 @@ class Rebuilt:
     generation: str
     position: int
     fingerprint: str
+    live_fingerprint: str | None  # the replaced view's, when both stood at the same position
     dropped_keys: int
 
 
@@ -46,16 +47,22 @@ def rebuild(
     total = int(redis.xlen(events_stream))
     progress(f"rebuilding {projection.name} into generation {generation} from {total} entries")
     done = 0
+    live_fingerprint: str | None = None
     while True:
         reached = applier.apply_through()
         if reached == done:
+            live = store.generation()
+            if store.tracked(live) == reached:
+                live_fingerprint = store.fingerprint(live)
             switched, old = store.switch(generation)
             if switched:
                 break
         elif reached // 10_000 != done // 10_000:
             progress(f"  {projection.name}: applied through position {reached}")
         done = reached
+    if store.tracked(old) != done:
+        live_fingerprint = None  # the live view moved on between the two readings
     dropped = store.drop(old) if old != generation else 0
     fingerprint = store.fingerprint(generation)
     progress(f"switched {projection.name} to generation {generation} at position {done}")
-    return Rebuilt(projection.name, generation, done, fingerprint, dropped)
+    return Rebuilt(projection.name, generation, done, fingerprint, live_fingerprint, dropped)
