@@ -323,16 +323,16 @@ def replay(
     chosen = _projection(projection)
     console = render.console(stderr=True)
     result = live.replay(load_settings(), chosen, progress=console.print)
-    out = render.console()
-    out.print(
-        f"{result.projection}: generation {result.generation} serves position {result.position}"
-    )
-    out.print(f"fingerprint {result.fingerprint}")
+    lines = [
+        f"{result.projection}: generation {result.generation} serves position {result.position}",
+        f"fingerprint {result.fingerprint}",
+    ]
     if result.live_fingerprint is None:
-        out.print("previous view: moved on during the rebuild (compare with `talkstream view`)")
+        lines.append("previous view: moved on during the rebuild (compare with `talkstream view`)")
     else:
         same = "equal" if result.live_fingerprint == result.fingerprint else "DIFFERENT"
-        out.print(f"previous view fingerprint {result.live_fingerprint} ({same})")
+        lines.append(f"previous view fingerprint {result.live_fingerprint} ({same})")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 @app.command("view")
