@@ -95,7 +95,7 @@ def _date(text: str | None, option: str) -> PartialDate | None:
 
 
 def _state(negotiation_id: str, as_of: str | None, known_at: str | None) -> State:
-    events = _app().history(negotiation_id)
+    events = _app().wires(negotiation_id)
     state = fold_at(events, as_of=_date(as_of, "--as-of"), known_at=_date(known_at, "--known-at"))
     state["view"]["negotiation_id"] = negotiation_id  # also when nothing was known yet
     return state
@@ -289,7 +289,7 @@ def diff_cmd(
     """What changed in a negotiation's view between two times, with the causing events."""
     if clock not in ("world", "record"):
         raise ContractError("invalid_option", "use world or record", field="--clock")
-    events = _app().history(negotiation_id)
+    events = _app().wires(negotiation_id)
     option = "as_of" if clock == "world" else "known_at"
     views = [
         view(fold_at(events, **{option: _date(t, flag)}))

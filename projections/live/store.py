@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, Field
 from redis import Redis
 
 from events import canonical_json
@@ -77,6 +78,14 @@ redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
   'negotiation_id', ARGV[3], 'projection', ARGV[4], 'position', ARGV[5])
 return 1
 """
+
+
+class ChangeEntry(BaseModel):
+    """An entry of ``<prefix>:changes``: a projection changed a negotiation's view."""
+
+    negotiation_id: str
+    projection: str = Field(description="negotiation, timeline, positions, commitments, audit")
+    position: str = Field(description="The stream position the view now reflects.")
 
 
 @dataclass

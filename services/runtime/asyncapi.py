@@ -6,7 +6,10 @@ import json
 
 from faststream.redis import RedisBroker, StreamSub
 from faststream.specification import AsyncAPI
+from pydantic import BaseModel
 
+from projections.live.store import ChangeEntry
+from projections.live.worker import attach_projectors
 from services.intake.app import build_intake
 from services.intake.docs import DeadLetter, IntakeResult
 from services.recorder.application import Negotiations
@@ -22,7 +25,13 @@ Publish a development by XADDing to `<prefix>:intake`; follow recorded events on
 
 def _document_outputs(broker: RedisBroker, streams: Streams) -> None:
     """Publishers used only to describe the streams talkstream writes."""
-    outputs = (
+    outputs: tuple[tuple[str, str, str, type[BaseModel]], ...] = (
+        (
+            streams.changes,
+            "changes",
+            "One entry per negotiation whose view a projection batch changed.",
+            ChangeEntry,
+        ),
         (streams.events, "events", "Every recorded event, in store order (the relay).", EventEntry),
         (
             streams.intake_results,
@@ -42,7 +51,9 @@ def _document_outputs(broker: RedisBroker, streams: Streams) -> None:
 def asyncapi_json(version: str) -> str:
     settings = Settings(redis_url="redis://localhost:6379/0")
     app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    _, broker = build_intake(settings, app, "redis://localhost:6379/0", consumer="<host>-<pid>")
+    url = "redis://localhost:6379/0"
+    faststream_app, broker = build_intake(settings, app, url, consumer="<host>-<pid>")
+    attach_projectors(faststream_app, broker, url, settings.prefix, consumer="<host>-<pid>")
     _document_outputs(broker, Streams(settings.prefix))
     spec = AsyncAPI(broker, title="talkstream", version=version, description=DESCRIPTION)
     document = json.loads(spec.to_specification().to_json())

@@ -19,6 +19,7 @@ def test_checked_in_asyncapi_document_is_current() -> None:
 def test_asyncapi_documents_every_stream_talkstream_uses() -> None:
     document = asyncapi_json("0")
     for stream in (
+        "talkstream:changes",
         "talkstream:events",
         "talkstream:intake",
         "talkstream:intake:results",
