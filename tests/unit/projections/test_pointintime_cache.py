@@ -1,0 +1,61 @@
+"""The point-in-time service answers like a plain fold, loads only new events, and serves a
+repeated question from its cache."""
+
+from __future__ import annotations
+
+import json
+
+from events import PartialDate
+from projections.asof import fold_at
+from projections.pointintime import PointInTime
+from services.recorder.application import Negotiations
+from tests.factories import NID, agreement, note, started, status
+
+
+def _service(app: Negotiations, calls: list[int]) -> PointInTime:
+    def load(negotiation_id: str, after: int) -> list[dict[str, object]]:
+        calls.append(after)
+        return app.wires(negotiation_id, after_version=after)
+
+    return PointInTime(load)
+
+
+def _same(a: object, b: object) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_answers_equal_a_plain_fold_on_both_clocks(memory_app: Negotiations) -> None:
+    memory_app.record_many([*started(), agreement(), status("signed")], principal="p")
+    service = _service(memory_app, [])
+    wires = memory_app.wires(NID)
+    for as_of, known_at in (
+        ("2024-08-01", None),
+        ("2024-10", None),
+        (None, "2000"),
+        ("2024", "2100"),
+    ):
+        a = PartialDate.parse(as_of) if as_of else None
+        k = PartialDate.parse(known_at) if known_at else None
+        assert _same(service.state(NID, as_of=a, known_at=k), fold_at(wires, as_of=a, known_at=k))
+
+
+def test_loads_only_the_events_recorded_since_the_last_question(
+    memory_app: Negotiations,
+) -> None:
+    memory_app.record_many(started(), principal="p")
+    calls: list[int] = []
+    service = _service(memory_app, calls)
+    service.state(NID)
+    memory_app.record(note("later"), principal="p")
+    after = service.state(NID)
+    assert calls == [0, 3]
+    assert after["view"]["version"] == 4
+
+
+def test_a_repeated_question_is_served_from_the_cache(memory_app: Negotiations) -> None:
+    memory_app.record_many(started(), principal="p")
+    service = _service(memory_app, [])
+    as_of = PartialDate.parse("2024")
+    assert service.state(NID, as_of=as_of) is service.state(NID, as_of=as_of)
+    memory_app.record(note("new"), principal="p")
+    assert service.state(NID, as_of=as_of)["view"]["version"] == 4
