@@ -9,6 +9,7 @@ changing the last position. ``load`` does the I/O; this module does none.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -52,7 +53,7 @@ class PointInTime:
             if key in self._folds:
                 self._folds.move_to_end(key)
                 return self._folds[key]
-            state = fold(None, _visible(events, as_of, known_at))
+            state = _fold_without_gc(_visible(events, as_of, known_at))
             self._folds[key] = state
             while len(self._folds) > self._limit:
                 self._folds.popitem(last=False)
@@ -71,6 +72,18 @@ class PointInTime:
                 datetime.fromisoformat(wire["recorded_at"].replace("Z", "+00:00"))
             )
         return events
+
+
+def _fold_without_gc(wires: list[dict[str, Any]]) -> State:
+    """A fold allocates many small dicts and no cycles; with large cached folds alive, the
+    cyclic collector's full passes would cost more than the fold itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return fold(None, wires)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _visible(
