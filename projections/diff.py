@@ -35,7 +35,12 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
         for name in HEADLINE
         if before.get(name) != after.get(name)
     ]
-    corrections = {c["target_event_id"]: c["event_id"] for c in after.get("corrections", [])}
+    known = {c["event_id"] for c in before.get("corrections", [])}
+    corrections = {
+        c["target_event_id"]: c["event_id"]
+        for c in after.get("corrections", [])
+        if c["event_id"] not in known
+    }
     for section in SECTIONS:
         changes.extend(
             _section(section, before.get(section, {}), after.get(section, {}), corrections)

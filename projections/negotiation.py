@@ -17,7 +17,7 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from events import CORRECTIONS, RecordedEvent
+from events import CORRECTIONS, PartialDate, RecordedEvent
 from events.lifecycle import next_status
 from events.upcasting import upcast
 
@@ -274,9 +274,18 @@ def _answer(fate: str) -> Handler:
 
 
 def _position(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
+    """A party's latest position is the latest in world time (on a tie, the later recorded)."""
     issue = v["issues"].get(p["issue_id"])
-    if issue is not None:
-        issue["positions"][p["party"]["name"]] = {"position": p["position"], "text": p["text"], **o}
+    if issue is None:
+        return
+    party = p["party"]["name"]
+    current = issue["positions"].get(party)
+    if current is None or _when(o) >= _when(current):
+        issue["positions"][party] = {"position": p["position"], "text": p["text"], **o}
+
+
+def _when(entry: dict[str, Any]) -> tuple[Any, int]:
+    return PartialDate.parse(entry["occurred_at"]).sort_key()
 
 
 def _agreement(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:

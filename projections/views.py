@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from events import PartialDate
 from projections import timeline
 from projections.milestones import is_overdue, last_day
 from projections.negotiation import Event, State, fold, fold_into
@@ -41,6 +42,9 @@ def _positions(state: State, today: date) -> Any:
             "corrected": bool(rec["corrected_by"]),
         }
         series.setdefault(p["party"]["name"], {}).setdefault(p["issue_id"], []).append(entry)
+    for issues in series.values():
+        for entries in issues.values():
+            entries.sort(key=lambda e: PartialDate.parse(e["occurred_at"]).sort_key())
     return {"negotiation_id": state["view"]["negotiation_id"], "positions": series}
 
 
