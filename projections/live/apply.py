@@ -101,6 +101,9 @@ class Applier:
         served = self.fixed_generation is None
         if self.store.commit(gen, tracked, wires[-1]["position"], batch, served=served):
             self._cache.update(batch.states)
+            for nid in parked.keys() | batch.parked.keys():
+                # a parked negotiation may be resumed elsewhere (dlq retry): reload it then
+                self._cache.pop(nid, None)
             self._cached_at = (gen, wires[-1]["position"])
             return True
         self._cache.clear()
@@ -144,6 +147,7 @@ class Applier:
         if error is None:
             batch.states[nid] = states[nid]
             batch.changes[nid] = wire["position"]
+            batch.applied.setdefault(nid, []).append(wire)
             return
         batch.parked[nid] = {
             "position": wire["position"],
@@ -178,14 +182,13 @@ class Applier:
         return reason
 
     def _restore(self, gen: str, nid: str, batch: Batch) -> State:
-        """The negotiation's state before the failed event (a fold may have half-applied)."""
+        """The negotiation's state just before the failed event (a fold may have half-applied
+        it): the stored state plus this batch's events of that negotiation that did apply."""
+        state = self.store.load(gen, [nid])[nid] or empty()
+        self.projection.apply_into(state, batch.applied.get(nid, []))
         if nid in batch.states:
-            # Applied earlier in this batch: rebuild from the stored state (rare path).
-            stored = self.store.load(gen, [nid])[nid] or empty()
-            batch.states.pop(nid)
-            batch.changes.pop(nid, None)
-            return stored
-        return self.store.load(gen, [nid])[nid] or empty()
+            batch.states[nid] = state
+        return state
 
     def retry_parked(self, negotiation_id: str | None = None) -> list[RetryReport]:
         """Re-applies the waiting events of parked negotiations with the current reducers."""

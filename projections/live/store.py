@@ -31,21 +31,29 @@ local gen = redis.call('GET', KEYS[1]) or '0'
 if ARGV[5] == 'served' and gen ~= ARGV[1] then return 0 end
 local tracked = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tracked ~= tonumber(ARGV[2]) then return 0 end
-local i = 7
-for _ = 1, tonumber(ARGV[6]) do
+local parks_at = 7
+local parks = tonumber(ARGV[parks_at - 1])
+local newly = {}
+for p = 0, parks - 1 do newly[ARGV[parks_at + 2 * p]] = true end
+local waits_at = parks_at + 2 * parks + 1
+local waits = tonumber(ARGV[waits_at - 1])
+for w = 0, waits - 1 do
+  local nid = ARGV[waits_at + 3 * w + 1]
+  -- a negotiation unparked since the batch read the parking lot: its list is no longer read
+  if not newly[nid] and redis.call('HEXISTS', KEYS[4], nid) == 0 then return 0 end
+end
+for p = 0, parks - 1 do
+  redis.call('HSET', KEYS[4], ARGV[parks_at + 2 * p], ARGV[parks_at + 2 * p + 1])
+end
+for w = 0, waits - 1 do
+  redis.call('RPUSH', ARGV[waits_at + 3 * w], ARGV[waits_at + 3 * w + 2])
+end
+local i = waits_at + 3 * waits
+local states = tonumber(ARGV[i]); i = i + 1
+for _ = 1, states do
   redis.call('SET', ARGV[i], ARGV[i + 2])
   redis.call('SADD', KEYS[3], ARGV[i + 1])
   i = i + 3
-end
-local parks = tonumber(ARGV[i]); i = i + 1
-for _ = 1, parks do
-  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-local waits = tonumber(ARGV[i]); i = i + 1
-for _ = 1, waits do
-  redis.call('RPUSH', ARGV[i], ARGV[i + 1])
-  i = i + 2
 end
 local changes = tonumber(ARGV[i]); i = i + 1
 for _ = 1, changes do
@@ -96,6 +104,7 @@ class Batch:
     parked: dict[str, dict[str, Any]] = field(default_factory=dict)
     waiting: list[tuple[str, str]] = field(default_factory=list)  # (negotiation_id, wire JSON)
     changes: dict[str, int] = field(default_factory=dict)  # negotiation_id -> position
+    applied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # not written
 
 
 class ViewStore:
@@ -151,15 +160,15 @@ class ViewStore:
         """``served``: the batch was computed for the generation readers use, which must not
         have changed meanwhile (a rebuild writes an unserved generation)."""
         flag = "served" if served else "unserved"
-        args: list[Any] = [gen, expected, tracked, self.name, flag, len(batch.states)]
-        for nid, state in batch.states.items():
-            args += [self.key(gen, "state", nid), nid, json.dumps(state, separators=(",", ":"))]
-        args.append(len(batch.parked))
+        args: list[Any] = [gen, expected, tracked, self.name, flag, len(batch.parked)]
         for nid, info in batch.parked.items():
             args += [nid, json.dumps(info)]
         args.append(len(batch.waiting))
         for nid, wire in batch.waiting:
-            args += [self.key(gen, "@parked", nid), wire]
+            args += [self.key(gen, "@parked", nid), nid, wire]
+        args.append(len(batch.states))
+        for nid, state in batch.states.items():
+            args += [self.key(gen, "state", nid), nid, json.dumps(state, separators=(",", ":"))]
         args.append(len(batch.changes))
         for nid, position in batch.changes.items():
             args += [nid, position]

@@ -1,0 +1,193 @@
+"""Helpers for the live projection tests: the event stream as wires, folds to compare with,
+writers of notes, the projection workers run in a thread, and ``talkstream`` as a process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from faststream import FastStream
+from redis import Redis
+
+from events import canonical_json
+from projections.live.apply import wire_from_entry
+from projections.live.store import ViewStore
+from projections.negotiation import State, empty
+from projections.views import Projection
+from services.recorder.application import Negotiations
+from services.runtime.settings import Settings
+from tests.factories import note, started
+
+REPO = Path(__file__).resolve().parents[3]
+TALKSTREAM = Path(sys.executable).parent / "talkstream"
+
+
+def stream_wires(client: Redis, stream: str, page: int = 2000) -> list[dict[str, Any]]:
+    """Every entry of the event stream as a recorded wire (needs a bytes client)."""
+    wires: list[dict[str, Any]] = []
+    start = "-"
+    while chunk := client.xrange(stream, min=start, count=page):
+        wires += [wire_from_entry(i, f) for i, f in chunk]
+        start = "(" + chunk[-1][0].decode()
+    return wires
+
+
+def canonical(state: State | None) -> bytes:
+    return canonical_json(state)
+
+
+def live_differences(
+    store: ViewStore, projection: Projection, app: Negotiations, nids: list[str]
+) -> list[str]:
+    """The negotiations whose served state differs from the fold of their stored history (a
+    negotiation without any event of the projection's types has no state and folds to empty)."""
+    gen = store.generation()
+    live = store.load(gen, nids)
+    problems = []
+    for nid in nids:
+        expected = projection.apply(None, app.history(nid))
+        if live[nid] is None and expected == empty():
+            continue
+        if canonical(live[nid]) != canonical(expected):
+            problems.append(f"{projection.name}/{nid}")
+    return problems
+
+
+def last_position(client: Redis, stream: str) -> int:
+    top = client.xrevrange(stream, count=1)
+    return int(top[0][0].decode().split("-")[0]) if top else 0
+
+
+def write_notes(
+    app: Negotiations,
+    nids: list[str],
+    total: int,
+    batch: int,
+    *,
+    after_batch: Callable[[], object] = lambda: None,
+    pause: float = 0.0,
+) -> int:
+    """Opens the negotiations, then records ``total`` notes in batches cycling over them."""
+    for nid in nids:
+        app.record_many(started(nid), principal="setup")
+    written = 0
+    for k in range(0, total, batch):
+        nid = nids[(k // batch) % len(nids)]
+        drafts = [note(f"note {i}", nid=nid) for i in range(k, min(k + batch, total))]
+        written += len(app.record_many(drafts, principal="loader"))
+        after_batch()
+        if pause:
+            time.sleep(pause)
+    return written
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.05)
+
+
+class Background(threading.Thread):
+    """A thread that keeps its result or exception for the test to check."""
+
+    def __init__(self, target: Callable[..., object], *args: object, **kwargs: object) -> None:
+        super().__init__(daemon=True)
+        self._call = (target, args, kwargs)
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        target, args, kwargs = self._call
+        try:
+            self.result = target(*args, **kwargs)
+        except BaseException as e:
+            self.error = e
+
+    def outcome(self, timeout: float = 60.0) -> object:
+        self.join(timeout)
+        assert not self.is_alive(), "background thread did not finish"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+@contextmanager
+def running(app: FastStream, timeout: float = 30.0) -> Iterator[None]:
+    """The FastStream app started (startup hooks, subscribers, catch-up) in a thread with its
+    own event loop; stopped on exit."""
+    ready, stop = threading.Event(), threading.Event()
+
+    async def main() -> None:
+        try:
+            async with app:
+                ready.set()
+                while not stop.is_set():
+                    await asyncio.sleep(0.02)
+        finally:
+            ready.set()
+
+    thread = Background(asyncio.run, main())
+    thread.start()
+    assert ready.wait(timeout), "the projection workers did not start"
+    try:
+        assert thread.is_alive(), f"the projection workers stopped: {thread.error!r}"
+        yield
+    finally:
+        stop.set()
+        thread.outcome(30)
+
+
+def process_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALKSTREAM_")}
+    return env | {
+        "TALKSTREAM_HOME": str(settings.home),
+        "TALKSTREAM_REDIS_URL": str(settings.redis_url),
+        "TALKSTREAM_PREFIX": settings.prefix,
+        **overrides,
+    }
+
+
+class Talkstream:
+    """``talkstream <command>`` as a separate process, its output appended to a log file."""
+
+    def __init__(self, command: str, env: dict[str, str], log: Path) -> None:
+        self.command = command
+        self.log = log
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(TALKSTREAM), command],
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        with suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
