@@ -16,6 +16,10 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("record")(record)
     bench_app.command("relay")(relay)
     bench_app.command("intake")(intake)
+    bench_app.command("project")(project)
+    bench_app.command("rebuild")(rebuild)
+    bench_app.command("latency")(latency)
+    bench_app.command("asof")(asof)
 
 
 def record(
@@ -68,4 +72,75 @@ def intake(
     console.print(
         f"intake {r['intake']:.0f} events/s recorded, in-process record {r['direct']:.0f}/s, "
         f"ratio {r['intake'] / r['direct']:.2f}"
+    )
+
+
+def project(
+    events: Annotated[int, typer.Option(min=100, help="Events on the stream.")] = 20_000,
+) -> None:
+    """Events/s through all five projections (applied one after another) vs a raw
+    XREADGROUP + XACK consumer and FastStream's single-message subscriber."""
+    from services.bench.projections import bench_project
+
+    console = render.console()
+    r = bench_project(events, progress=console.print)
+    console.print(f"projections, all five views one after another: {r['projections']:.0f} events/s")
+    console.print(
+        f"raw XREADGROUP COUNT 500 + XACK: {r['raw']:.0f}/s, "
+        f"ratio {r['projections'] / r['raw']:.2f} (target >= 0.5)"
+    )
+    console.print(
+        f"FastStream single-message subscriber: {r['faststream']:.0f}/s, "
+        f"ratio {r['projections'] / r['faststream']:.2f} (target >= 5)"
+    )
+
+
+def rebuild(
+    events: Annotated[
+        int,
+        typer.Option(min=100, help="Entries to generate; the issue's size is 1000000."),
+    ] = 200_000,
+) -> None:
+    """Events/s rebuilding the negotiation projection vs a raw XRANGE scan of the same
+    stream (``--events 1000000`` is the issue's size)."""
+    from services.bench.projections import bench_rebuild
+
+    console = render.console()
+    r = bench_rebuild(events, progress=console.print)
+    console.print(
+        f"rebuild {r['rebuild']:.0f} events/s, raw XRANGE scan {r['raw']:.0f}/s, "
+        f"ratio {r['rebuild'] / r['raw']:.2f}"
+    )
+
+
+def latency(
+    rate: Annotated[float, typer.Option(min=1, help="Events recorded per second.")] = 500,
+    seconds: Annotated[float, typer.Option(min=0.1, help="How long to record.")] = 10,
+) -> None:
+    """Milliseconds from a save's return until the negotiation view has applied it, with the
+    relay and the projection worker running in this process."""
+    from services.bench.projections import bench_latency
+
+    console = render.console()
+    r = bench_latency(rate, seconds, progress=console.print)
+    console.print(
+        f"save -> view: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms (target < 50 ms), "
+        f"max {r['max_ms']:.1f} ms"
+    )
+    console.print(f"achieved {r['rate']:.0f} events/s of {rate:g} asked")
+
+
+def asof(
+    events: Annotated[int, typer.Option(min=100, help="Events in one negotiation.")] = 10_000,
+) -> None:
+    """Point-in-time answers on one large negotiation: cold, new question, repeated question,
+    against loading and folding everything for each question (the raw baseline)."""
+    from services.bench.asof import bench_asof
+
+    console = render.console()
+    r = bench_asof(events, progress=console.print)
+    console.print(
+        f"raw load+fold {r['raw']:.1f} ms; cached service: first {r['first']:.1f} ms, "
+        f"new question {r['new']:.1f} ms, repeated {r['repeated']:.2f} ms "
+        f"(new/raw {r['new'] / r['raw']:.2f})"
     )

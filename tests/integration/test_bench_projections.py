@@ -1,0 +1,49 @@
+"""Smoke runs of the projection benchmarks at a tiny size: they finish, report positive
+numbers and leave no key under their prefix (never a timing assertion)."""
+
+from __future__ import annotations
+
+import math
+
+from redis import Redis
+
+from services.bench.projections import bench_latency, bench_project, bench_rebuild
+
+
+def _numbers(result: dict[str, float], positive: set[str]) -> None:
+    """Every value a finite float, none negative; those in ``positive`` above 0."""
+    assert positive <= result.keys()
+    for key, value in result.items():
+        assert isinstance(value, float), key
+        assert math.isfinite(value), key
+        assert value > 0 if key in positive else value >= 0, key
+
+
+def _keys(redis_url: str, prefix: str) -> list[bytes]:
+    client = Redis.from_url(redis_url)
+    try:
+        return list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    finally:
+        client.close()
+
+
+def test_project(redis_url: str, prefix: str) -> None:
+    lines: list[str] = []
+    result = bench_project(300, lines.append, redis_url=redis_url, prefix=prefix)
+    _numbers(result, {"projections", "raw", "faststream"})
+    assert any("audit" in line for line in lines)
+    assert _keys(redis_url, prefix) == []
+
+
+def test_rebuild(redis_url: str, prefix: str) -> None:
+    result = bench_rebuild(300, lambda _: None, redis_url=redis_url, prefix=prefix)
+    _numbers(result, {"rebuild", "raw"})
+    assert _keys(redis_url, prefix) == []
+
+
+def test_latency(redis_url: str, prefix: str) -> None:
+    result = bench_latency(200, 1.0, lambda _: None, redis_url=redis_url, prefix=prefix)
+    _numbers(result, {"rate"})
+    assert {"p50_ms", "p99_ms", "max_ms"} <= result.keys()
+    assert result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    assert _keys(redis_url, prefix) == []
