@@ -360,3 +360,68 @@ _HANDLERS: dict[str, Handler] = {
     "MilestoneRescheduled": _milestone_status("scheduled"),
     "ContextNoted": _context,
 }
+
+
+Touch = tuple[str, str]
+
+
+def _own(section: str, field: str) -> Callable[[dict[str, Any], str], list[Touch]]:
+    return lambda p, event_id: [(section, p[field])]
+
+
+def _party_touch(p: dict[str, Any], event_id: str) -> list[Touch]:
+    return [("parties", p["party"]["name"])]
+
+
+_TOUCHES: dict[str, Callable[[dict[str, Any], str], list[Touch]]] = {
+    "NegotiationOpened": lambda p, e: [("issues", i["issue_id"]) for i in p.get("issues", [])],
+    "PartyJoined": _party_touch,
+    "PartyLeft": _party_touch,
+    "DelegationAssigned": lambda p, e: [
+        ("delegations", p["delegation_id"]),
+        ("parties", p["party"]["name"]),
+    ],
+    "MeetingScheduled": _own("meetings", "meeting_id"),
+    "MeetingHeld": _own("meetings", "meeting_id"),
+    "MeetingCancelled": _own("meetings", "meeting_id"),
+    "StatementIssued": _own("statements", "statement_id"),
+    "StatementWithdrawn": _own("statements", "statement_id"),
+    "StatementDenied": _own("statements", "statement_id"),
+    "DemandMade": lambda p, e: [("demands", e)],
+    "ProposalTabled": lambda p, e: (
+        [("proposals", p["proposal_id"])]
+        + ([("proposals", p["supersedes"])] if p.get("supersedes") else [])
+    ),
+    "ProposalAccepted": _own("proposals", "proposal_id"),
+    "ProposalRejected": _own("proposals", "proposal_id"),
+    "PositionStated": _own("issues", "issue_id"),
+    "AgreementReached": _own("agreements", "agreement_id"),
+    "AgreementStatusChanged": _own("agreements", "agreement_id"),
+    "MilestoneScheduled": _own("milestones", "milestone_id"),
+    "MilestoneMet": _own("milestones", "milestone_id"),
+    "MilestoneMissed": _own("milestones", "milestone_id"),
+    "MilestoneRescheduled": _own("milestones", "milestone_id"),
+    "ContextNoted": lambda p, e: [("context", e)],
+}
+SECTIONS = (
+    "issues",
+    "parties",
+    "delegations",
+    "meetings",
+    "statements",
+    "demands",
+    "proposals",
+    "agreements",
+    "milestones",
+    "context",
+)
+
+
+def touches(wire: dict[str, Any]) -> list[Touch] | None:
+    """The view entries (section, key) an event changes besides the headline fields; None
+    when it may change any of them (corrections and retractions re-derive the view). Kept
+    beside the handlers above, which it mirrors, so storage can write only what changed."""
+    if wire["type"] in CORRECTIONS:
+        return None
+    touch = _TOUCHES.get(wire["type"])
+    return touch(wire["payload"], wire["event_id"]) if touch else []

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from redis import Redis
 
 from events import canonical_json
+from projections.live import codec
 from projections.negotiation import State
 
 COMMIT = """
@@ -51,9 +52,23 @@ end
 local i = waits_at + 3 * waits
 local states = tonumber(ARGV[i]); i = i + 1
 for _ = 1, states do
-  redis.call('SET', ARGV[i], ARGV[i + 2])
+  -- key, negotiation id, 'full' or 'delta', field count, then field/value pairs
+  local key, n = ARGV[i], tonumber(ARGV[i + 3])
+  if ARGV[i + 2] == 'full' then redis.call('DEL', key) end
   redis.call('SADD', KEYS[3], ARGV[i + 1])
-  i = i + 3
+  i = i + 4
+  local done = 0
+  while done < n do
+    local chunk = math.min(n - done, 256)
+    local args = {}
+    for c = 0, chunk - 1 do
+      args[2 * c + 1] = ARGV[i + 2 * c]
+      args[2 * c + 2] = ARGV[i + 2 * c + 1]
+    end
+    redis.call('HSET', key, unpack(args))
+    i = i + 2 * chunk
+    done = done + chunk
+  end
 end
 local changes = tonumber(ARGV[i]); i = i + 1
 for _ = 1, changes do
@@ -78,7 +93,10 @@ return {1, live}
 
 UNPARK = """
 if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[2])
+for i = 6, #ARGV, 512 do
+  redis.call('HSET', KEYS[2], unpack(ARGV, i, math.min(i + 511, #ARGV)))
+end
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('HDEL', KEYS[4], ARGV[3])
 redis.call('DEL', KEYS[1])
@@ -135,9 +153,13 @@ class ViewStore:
     def load(self, gen: str, negotiation_ids: list[str]) -> dict[str, State | None]:
         if not negotiation_ids:
             return {}
-        raw = self.redis.mget([self.key(gen, "state", n) for n in negotiation_ids])
+        pipe = self.redis.pipeline(transaction=False)
+        for nid in negotiation_ids:
+            pipe.hgetall(self.key(gen, "state", nid))
+        rows = pipe.execute()
         return {
-            n: (json.loads(r) if r else None) for n, r in zip(negotiation_ids, raw, strict=True)
+            nid: (codec.decode(fields) if fields else None)
+            for nid, fields in zip(negotiation_ids, rows, strict=True)
         }
 
     def negotiation_ids(self, gen: str) -> list[str]:
@@ -168,7 +190,13 @@ class ViewStore:
             args += [self.key(gen, "@parked", nid), nid, wire]
         args.append(len(batch.states))
         for nid, state in batch.states.items():
-            args += [self.key(gen, "state", nid), nid, json.dumps(state, separators=(",", ":"))]
+            fields = codec.delta(state, batch.applied.get(nid, []))
+            mode = "delta"
+            if fields is None:
+                fields, mode = codec.full(state), "full"
+            args += [self.key(gen, "state", nid), nid, mode, len(fields)]
+            for name, value in fields.items():
+                args += [name, value]
         args.append(len(batch.changes))
         for nid, position in batch.changes.items():
             args += [nid, position]
@@ -191,13 +219,15 @@ class ViewStore:
             self.key(gen, "@parked"),
             self.changes_stream,
         ]
-        args = [
+        args: list[Any] = [
             applied,
-            json.dumps(state, separators=(",", ":")),
+            "-",
             negotiation_id,
             self.name,
             state["view"].get("position") or 0,
         ]
+        for name, value in codec.full(state).items():
+            args += [name, value]
         return bool(self._unpark(keys=keys, args=args))
 
     def switch(self, new_gen: str) -> tuple[bool, str]:
