@@ -5,18 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-SECTIONS = (
-    "parties",
-    "delegations",
-    "issues",
-    "meetings",
-    "statements",
-    "demands",
-    "proposals",
-    "agreements",
-    "milestones",
-    "context",
-)
+from projections.negotiation import SECTIONS
+
 HEADLINE = ("title", "status", "format", "framework_ref")
 
 

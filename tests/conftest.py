@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis as redis_py
 
 from services.bootstrap import build_application
 from services.recorder.application import Negotiations
@@ -134,3 +135,25 @@ def prefix(redis_url: str) -> Iterator[str]:
 def redis_settings(tmp_path: Path, redis_url: str, prefix: str) -> Settings:
     """Settings for a fresh SQLite store and this test's prefix on the test Redis."""
     return Settings(home=tmp_path / "home", store="sqlite", redis_url=redis_url, prefix=prefix)
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis_py.Redis]:
+    """A client on the test Redis that returns bytes (the streams' exact contents)."""
+    client = redis_py.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def stream(prefix: str) -> str:
+    """This test's ``<prefix>:events`` stream."""
+    return f"{prefix}:events"
+
+
+@pytest.fixture
+def sqlite_app(redis_settings: Settings) -> Iterator[Negotiations]:
+    """An application on this test's SQLite file (``redis_settings``)."""
+    app = build_application(redis_settings)
+    yield app
+    app.close()

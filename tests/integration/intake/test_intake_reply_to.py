@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from redis import Redis
 
-from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.runtime.settings import Settings
 from services.runtime.streams import Streams
@@ -22,20 +20,6 @@ from tests.integration.intake.support import (
     xadd_all,
 )
 from tests.unit.intake.entry_cases import entry, setup_events, valid_note
-
-
-@pytest.fixture
-def redis(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def app(redis_settings: Settings) -> Iterator[Negotiations]:
-    application = build_application(redis_settings)
-    yield application
-    application.close()
 
 
 @pytest.mark.parametrize("name", ["events", "intake", "intake_dead", "changes", "checkpoints"])

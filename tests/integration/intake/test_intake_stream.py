@@ -4,12 +4,10 @@ events recorded once, every entry answered, refusals dead-lettered, nothing left
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from redis import Redis
 
-from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.runtime.settings import Settings
 from services.runtime.streams import Streams
@@ -43,20 +41,6 @@ def settings(redis_settings: Settings) -> Settings:
 @pytest.fixture
 def streams(settings: Settings) -> Streams:
     return Streams(settings.prefix)
-
-
-@pytest.fixture
-def redis(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Negotiations]:
-    application = build_application(settings)
-    yield application
-    application.close()
 
 
 def mixed_entries() -> tuple[list[Fields], list[str | None]]:

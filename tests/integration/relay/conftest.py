@@ -7,33 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
-from services.bootstrap import build_application
-from services.recorder.application import Negotiations
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
 from tests.integration.relay.helpers import PrivateRedis
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[Redis]:
-    """A client on the test Redis that returns bytes (the stream's exact contents)."""
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def stream(prefix: str) -> str:
-    return Streams(prefix).events
-
-
-@pytest.fixture
-def sqlite_app(redis_settings: Settings) -> Iterator[Negotiations]:
-    app = build_application(redis_settings)
-    yield app
-    app.close()
 
 
 @pytest.fixture
