@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from events import PartialDate
+from events import CORRECTIONS, PartialDate
 from projections import timeline
 from projections.milestones import is_overdue, last_day
 from projections.negotiation import Event, State, fold, fold_into
@@ -94,6 +94,10 @@ class Projection:
     name: str
     render: Render
     types: frozenset[str] = field(default_factory=frozenset)  # empty: every type
+
+    def keeps(self, event_type: str) -> bool:
+        """Whether events of this type reach the reducer (corrections always do)."""
+        return not self.types or event_type in self.types or event_type in CORRECTIONS
 
     def apply(self, state: State | None, events: Iterable[Event]) -> State:
         """Pure: a new state; ``state`` is left as it was."""

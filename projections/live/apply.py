@@ -111,12 +111,7 @@ class Applier:
         return False
 
     def _relevant(self, wire: dict[str, Any]) -> bool:
-        types = self.projection.types
-        return (
-            not types
-            or wire["type"] in types
-            or wire["type"] in ("EventCorrected", "EventRetracted")
-        )
+        return self.projection.keeps(wire["type"])
 
     def _states(
         self, gen: str, tracked: int, wires: list[dict[str, Any]], parked: dict[str, Any]

@@ -11,12 +11,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from redis import Redis
 
-from projections.live.apply import Applier
+from projections.live.apply import Applier, wire_from_entry
 from projections.live.store import ViewStore
+from projections.negotiation import State, empty
 from projections.views import Projection
+
+BULK_PAGE = 5000
 
 Progress = Callable[[str], object]
 
@@ -29,6 +33,40 @@ class Rebuilt:
     fingerprint: str
     live_fingerprint: str | None  # the replaced view's, when both stood at the same position
     dropped_keys: int
+
+
+def bulk_fold(
+    redis: Redis,
+    store: ViewStore,
+    projection: Projection,
+    events_stream: str,
+    *,
+    generation: str,
+    progress: Progress,
+) -> int:
+    """Folds the whole stream in memory and writes each state once (the fast path); returns
+    the position written. A reducer failure leaves everything to the per-batch path, which
+    parks (returns 0, having written nothing)."""
+    states: dict[str, State] = {}
+    last = 0
+    while True:
+        entries: Any = redis.xrange(events_stream, min=f"({last}-0", count=BULK_PAGE)
+        if not entries:
+            break
+        wires = [wire_from_entry(i, f) for i, f in entries]
+        try:
+            for wire in wires:
+                if projection.keeps(wire["type"]):
+                    state = states.setdefault(wire["negotiation_id"], empty())
+                    projection.apply_into(state, [wire])
+        except Exception as e:  # noqa: BLE001 (the per-batch path will park it, with the reason)
+            progress(f"  {projection.name}: a reducer failed ({e}); applying batch by batch")
+            return 0
+        last = wires[-1]["position"]
+        if last // 100_000 != (last - len(wires)) // 100_000:
+            progress(f"  {projection.name}: folded through position {last}")
+    store.write_all(generation, states, last)
+    return last
 
 
 def rebuild(
@@ -46,7 +84,9 @@ def rebuild(
     )
     total = int(redis.xlen(events_stream))
     progress(f"rebuilding {projection.name} into generation {generation} from {total} entries")
-    done = 0
+    done = bulk_fold(
+        redis, store, projection, events_stream, generation=generation, progress=progress
+    )
     live_fingerprint: str | None = None
     while True:
         reached = applier.apply_through()

@@ -230,6 +230,18 @@ class ViewStore:
             args += [name, value]
         return bool(self._unpark(keys=keys, args=args))
 
+    def write_all(self, gen: str, states: dict[str, State], tracked: int) -> None:
+        """Writes an unserved generation's states, then its tracked position (a rebuild)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for count, (nid, state) in enumerate(states.items(), start=1):
+            pipe.delete(self.key(gen, "state", nid))
+            pipe.hset(self.key(gen, "state", nid), mapping=codec.full(state))  # type: ignore[arg-type]
+            pipe.sadd(self.key(gen, "@negotiations"), nid)
+            if count % 200 == 0:
+                pipe.execute()
+        pipe.set(self.key(gen, "@tracked"), tracked)
+        pipe.execute()
+
     def switch(self, new_gen: str) -> tuple[bool, str]:
         """Makes ``new_gen`` the served generation if it has caught up with the live one."""
         done, old = self._switch(keys=[self.gen_key], args=[new_gen, f"{self.base}:"])

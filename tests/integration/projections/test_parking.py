@@ -208,3 +208,24 @@ def test_an_event_that_arrives_while_a_retry_resumes_its_negotiation_is_not_lost
     Applier(client, worker_store, projection, stream).apply_through(relay.catch_up())
 
     assert accounted(store, "talks-bad") == positions_of(sqlite_app, "talks-bad")
+
+
+def test_a_rebuild_that_meets_a_poison_event_parks_it_like_the_live_path(
+    client: Redis, stream: str, prefix: str, sqlite_app: Negotiations
+) -> None:
+    from projections.live.rebuild import rebuild
+
+    interleaved(sqlite_app, 3)
+    Relay(sqlite_app, client, stream=stream).catch_up()
+    projection = poisoned(broken={"talks-bad"})
+    store = ViewStore(client, prefix, projection.name)
+    notes: list[str] = []
+    result = rebuild(client, store, projection, stream, progress=notes.append)
+    gen = store.generation()
+    assert gen == result.generation
+    assert any("batch by batch" in n for n in notes)
+    assert list(store.parked(gen)) == ["talks-bad"]
+    assert canonical(store.load(gen, ["talks-good"])["talks-good"]) == folded(
+        sqlite_app, "talks-good"
+    )
+    assert store.tracked(gen) == sqlite_app.max_position()
