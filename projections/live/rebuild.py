@@ -16,7 +16,7 @@ from typing import Any
 from redis import Redis
 
 from projections.live.apply import Applier, wire_from_entry
-from projections.live.store import ViewStore
+from projections.live.store import ViewStore, fingerprint_of
 from projections.negotiation import State, empty
 from projections.views import Projection
 
@@ -43,10 +43,10 @@ def bulk_fold(
     *,
     generation: str,
     progress: Progress,
-) -> int:
+) -> tuple[int, str | None]:
     """Folds the whole stream in memory and writes each state once (the fast path); returns
-    the position written. A reducer failure leaves everything to the per-batch path, which
-    parks (returns 0, having written nothing)."""
+    the position written and the states' fingerprint. A reducer failure leaves everything to
+    the per-batch path, which parks (returns 0 and None, having written nothing)."""
     states: dict[str, State] = {}
     last = 0
     while True:
@@ -61,12 +61,12 @@ def bulk_fold(
                     projection.apply_into(state, [wire])
         except Exception as e:  # noqa: BLE001 (the per-batch path will park it, with the reason)
             progress(f"  {projection.name}: a reducer failed ({e}); applying batch by batch")
-            return 0
+            return 0, None
         last = wires[-1]["position"]
         if last // 100_000 != (last - len(wires)) // 100_000:
             progress(f"  {projection.name}: folded through position {last}")
     store.write_all(generation, states, last)
-    return last
+    return last, fingerprint_of(states)
 
 
 def rebuild(
@@ -84,9 +84,10 @@ def rebuild(
     )
     total = int(redis.xlen(events_stream))
     progress(f"rebuilding {projection.name} into generation {generation} from {total} entries")
-    done = bulk_fold(
+    done, bulk_fingerprint = bulk_fold(
         redis, store, projection, events_stream, generation=generation, progress=progress
     )
+    bulk_position = done
     live_fingerprint: str | None = None
     while True:
         reached = applier.apply_through()
@@ -103,6 +104,7 @@ def rebuild(
     if store.tracked(old) != done:
         live_fingerprint = None  # the live view moved on between the two readings
     dropped = store.drop(old) if old != generation else 0
-    fingerprint = store.fingerprint(generation)
+    fingerprint = bulk_fingerprint if done == bulk_position and bulk_fingerprint else None
+    fingerprint = fingerprint or store.fingerprint(generation)
     progress(f"switched {projection.name} to generation {generation} at position {done}")
     return Rebuilt(projection.name, generation, done, fingerprint, live_fingerprint, dropped)

@@ -256,10 +256,22 @@ class ViewStore:
     def fingerprint(self, gen: str | None = None) -> str:
         """sha256 over every negotiation's state in canonical JSON, in id order."""
         gen = gen or self.generation()
-        digest = hashlib.sha256()
         ids = self.negotiation_ids(gen)
+        digest = hashlib.sha256()
         for start in range(0, len(ids), 200):
-            chunk = ids[start : start + 200]
-            for nid, state in self.load(gen, chunk).items():
-                digest.update(nid.encode() + b"\n" + canonical_json(state) + b"\n")
+            for nid, state in self.load(gen, ids[start : start + 200]).items():
+                digest.update(_fingerprint_line(nid, state))
         return digest.hexdigest()
+
+
+def fingerprint_of(states: dict[str, State]) -> str:
+    """The fingerprint of states held in memory (equal to ``ViewStore.fingerprint`` of the
+    same states stored)."""
+    digest = hashlib.sha256()
+    for nid in sorted(states):
+        digest.update(_fingerprint_line(nid, states[nid]))
+    return digest.hexdigest()
+
+
+def _fingerprint_line(nid: str, state: State | None) -> bytes:
+    return nid.encode() + b"\n" + canonical_json(state) + b"\n"
