@@ -26,6 +26,7 @@ from projections.views import Projection
 from services.recorder.application import Negotiations
 from services.runtime.settings import Settings
 from tests.factories import note, started
+from tests.threads import Background
 
 REPO = Path(__file__).resolve().parents[3]
 TALKSTREAM = Path(sys.executable).parent / "talkstream"
@@ -95,30 +96,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
         time.sleep(0.05)
-
-
-class Background(threading.Thread):
-    """A thread that keeps its result or exception for the test to check."""
-
-    def __init__(self, target: Callable[..., object], *args: object, **kwargs: object) -> None:
-        super().__init__(daemon=True)
-        self._call = (target, args, kwargs)
-        self.result: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        target, args, kwargs = self._call
-        try:
-            self.result = target(*args, **kwargs)
-        except BaseException as e:
-            self.error = e
-
-    def outcome(self, timeout: float = 60.0) -> object:
-        self.join(timeout)
-        assert not self.is_alive(), "background thread did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from services.relay.relay import Relay
 from services.runtime.redis_server import find_redis_server
 from services.runtime.settings import Settings
 from tests.factories import note, started
+from tests.threads import Background
 
 REPO = Path(__file__).resolve().parents[3]
 TALKSTREAM = Path(sys.executable).parent / "talkstream"
@@ -108,30 +109,6 @@ def write_notes(
         if pause:
             time.sleep(pause)
     return written
-
-
-class Background(threading.Thread):
-    """A thread that keeps its result or exception for the test to check."""
-
-    def __init__(self, target: Callable[..., object], *args: object, **kwargs: object) -> None:
-        super().__init__(daemon=True)
-        self._call = (target, args, kwargs)
-        self.result: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        target, args, kwargs = self._call
-        try:
-            self.result = target(*args, **kwargs)
-        except BaseException as e:
-            self.error = e
-
-    def outcome(self, timeout: float = 120.0) -> object:
-        self.join(timeout)
-        assert not self.is_alive(), "background thread did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 @contextmanager
