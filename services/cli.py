@@ -398,12 +398,19 @@ def relay() -> None:
 
 @app.command()
 @clean_errors
-def project() -> None:
-    """Run only the projection workers (Redis stream -> views) until Ctrl-C."""
+def project(
+    projection: Annotated[
+        list[str] | None,
+        typer.Option("--projection", "-p", help="Only these views (repeatable); default all."),
+    ] = None,
+) -> None:
+    """Run only the projection workers (Redis stream -> views) until Ctrl-C. Several processes
+    may split the views between them."""
+    chosen = {name: _projection(name) for name in projection} if projection else PROJECTIONS
     logs.configure()
     from services.runtime import runner
 
-    runner.run_projectors(load_settings())
+    runner.run_projectors(load_settings(), chosen)
 
 
 @app.command()

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from redis import Redis
 
 from projections.live.worker import attach_projectors, build_projectors
+from projections.views import Projection
 from services.bootstrap import build_application
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
@@ -97,10 +98,12 @@ def run_relay(settings: Settings) -> None:
             app.close()
 
 
-def run_projectors(settings: Settings) -> None:
-    """The projection workers alone, until SIGINT/SIGTERM."""
+def run_projectors(settings: Settings, projections: Mapping[str, Projection]) -> None:
+    """The projection workers (all, or some) alone, until SIGINT/SIGTERM."""
     with redis_for(settings) as url:
-        app, _, _ = build_projectors(url, settings.prefix, **projector_options(settings))
+        app, _, _ = build_projectors(
+            url, settings.prefix, projections=projections, **projector_options(settings)
+        )
         asyncio.run(app.run())
 
 
