@@ -13,6 +13,7 @@ import redis as redis_py
 from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.runtime.settings import Settings
+from tests.redis_keys import owned_prefix
 
 REQUIRE_POSTGRES = os.environ.get("TALKSTREAM_REQUIRE_POSTGRES", "") not in ("", "0")
 PG = {
@@ -119,16 +120,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def prefix(redis_url: str) -> Iterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards (never FLUSHALL)."""
-    import redis
-
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{name}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    """A key prefix of this test's own."""
+    with owned_prefix(redis_url) as name:
+        yield name
 
 
 @pytest.fixture

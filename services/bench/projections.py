@@ -32,12 +32,12 @@ from projections.live.store import ViewStore
 from projections.live.worker import build_projectors, ensure_group
 from projections.views import PROJECTIONS
 from services.bench.record import _note, _opening
+from services.bench.target import bench_redis
 from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.relay.entries import entry_args, entry_fields, entry_id
 from services.relay.relay import Relay
-from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings, load_settings
+from services.runtime.settings import Settings
 from services.runtime.streams import Streams, as_fields
 
 Progress = Callable[[str], object]
@@ -46,26 +46,6 @@ REPORT_EVERY = 2.0  # seconds between progress lines while waiting
 TIMEOUT = 600.0
 QUIET = logging.getLogger("talkstream.bench.quiet")  # FastStream's per-message lines, dropped
 QUIET.setLevel(logging.CRITICAL)
-
-
-@contextmanager
-def _target(tmp: Path, redis_url: str | None, prefix: str | None) -> Iterator[tuple[str, str]]:
-    """A Redis URL and a prefix whose keys are all deleted on exit."""
-    prefix = prefix or f"bench-{uuid.uuid4().hex[:8]}"
-    configured = redis_url or load_settings().redis_url
-    with redis_for(Settings(home=tmp / "redis-home", redis_url=configured)) as url:
-        try:
-            yield url, prefix
-        finally:
-            _delete_prefix(url, prefix)
-
-
-def _delete_prefix(url: str, prefix: str) -> None:
-    client = Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    for start in range(0, len(keys), 500):
-        client.unlink(*keys[start : start + 500])
-    client.close()
 
 
 def _store(tmp: Path) -> Negotiations:
@@ -91,7 +71,7 @@ def bench_project(
     subscriber with a no-op handler, all over the same stream of ``events`` entries."""
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
-        _target(Path(tmp), redis_url, prefix) as (url, pfx),
+        bench_redis(Path(tmp), redis_url, prefix) as (url, pfx),
     ):
         redis = Redis.from_url(url)
         stream = Streams(pfx).events
@@ -196,7 +176,7 @@ def bench_rebuild(
     vs a raw XRANGE scan of the same stream in pages of 1000."""
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
-        _target(Path(tmp), redis_url, prefix) as (url, pfx),
+        bench_redis(Path(tmp), redis_url, prefix) as (url, pfx),
     ):
         redis = Redis.from_url(url)
         stream = Streams(pfx).events
@@ -353,7 +333,7 @@ def bench_latency(
     the rate achieved."""
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
-        _target(Path(tmp), redis_url, prefix) as (url, pfx),
+        bench_redis(Path(tmp), redis_url, prefix) as (url, pfx),
     ):
         app = _store(Path(tmp))
         relay = Relay(app, Redis.from_url(url), stream=Streams(pfx).events)

@@ -10,45 +10,27 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from eventsourcing.persistence import Notification
 from redis import Redis
 
 from services.bench.record import NEGOTIATIONS, _note, _opening
+from services.bench.target import bench_redis
 from services.bootstrap import build_application
 from services.relay.entries import entry_args, entry_fields, entry_id
 from services.relay.relay import Relay
-from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings, load_settings
+from services.runtime.settings import Settings
 from services.runtime.streams import Streams, as_fields
 
 Progress = Callable[[str], object]
 
 
-@contextmanager
-def _bench_redis(tmp: Path) -> Iterator[tuple[str, str]]:
-    """The configured Redis (TALKSTREAM_REDIS_URL) or an embedded one; a fresh prefix whose
-    keys are deleted afterwards."""
-    configured = load_settings().redis_url
-    prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    with redis_for(Settings(home=tmp / "redis-home", redis_url=configured)) as url:
-        try:
-            yield url, prefix
-        finally:
-            client = Redis.from_url(url)
-            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-            if keys:
-                client.delete(*keys)
-
-
 def bench_relay(events: int, progress: Progress) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
-        _bench_redis(Path(tmp)) as (url, prefix),
+        bench_redis(Path(tmp)) as (url, prefix),
     ):
         app = build_application(Settings(home=Path(tmp) / "store"))
         app.record_many([_opening(i) for i in range(NEGOTIATIONS)], principal="bench")
@@ -103,7 +85,7 @@ def _publish(url: str, intake: str, lines: list[str]) -> None:
 def bench_intake(events: int, publishers: int, progress: Progress) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
-        _bench_redis(Path(tmp)) as (url, prefix),
+        bench_redis(Path(tmp)) as (url, prefix),
     ):
         streams = Streams(prefix)
         redis = Redis.from_url(url)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,6 +19,7 @@ import redis
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
 from tests.e2e.helpers import SCENARIO_ID, TALKSTREAM, Runner, as_json, ok, one_error_line
+from tests.redis_keys import owned_prefix
 
 LAST_POSITION = 15
 MISSION = "coalition-mission-iraq-ends"
@@ -38,13 +38,8 @@ class Live:
 @pytest.fixture(scope="module")
 def module_prefix(redis_url: str) -> Iterator[str]:
     """Like the ``prefix`` fixture, for the whole module: its keys are deleted afterwards."""
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{name}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with owned_prefix(redis_url) as name:
+        yield name
 
 
 def _caught_up(redis_url: str, prefix: str, timeout: float = 30.0) -> None:

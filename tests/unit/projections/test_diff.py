@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from events import RecordedEvent
 from projections.diff import diff
 from services.recorder.application import Negotiations
@@ -23,16 +21,10 @@ from tests.unit.projections.support import (
     correct_iraqi_head,
     just_before,
     known_through,
-    record_scenario,
     retract,
     the,
     view_at,
 )
-
-
-@pytest.fixture
-def scenario(memory_app: Negotiations) -> list[RecordedEvent]:
-    return record_scenario(memory_app)
 
 
 def by_key(changes: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from events import PartialDate, RecordedEvent
 from services.recorder.application import Negotiations
 from tests.unit.projections.support import (
@@ -19,16 +17,10 @@ from tests.unit.projections.support import (
     just_before,
     known_through,
     record,
-    record_scenario,
     retract,
     the,
     view_at,
 )
-
-
-@pytest.fixture
-def scenario(memory_app: Negotiations) -> list[RecordedEvent]:
-    return record_scenario(memory_app)
 
 
 class TestAsOf:

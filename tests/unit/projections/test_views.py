@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pytest
-
 from events import RecordedEvent
 from projections.views import PROJECTIONS, due_next
 from services.recorder.application import Negotiations
@@ -24,17 +22,11 @@ from tests.unit.projections.support import (
     correct_iraqi_head,
     iraqi_delegation,
     record,
-    record_scenario,
     retract,
     the,
 )
 
 TODAY = date(2025, 1, 1)
-
-
-@pytest.fixture
-def scenario(memory_app: Negotiations) -> list[RecordedEvent]:
-    return record_scenario(memory_app)
 
 
 def render(name: str, events: list[RecordedEvent], today: date = TODAY) -> Any:
