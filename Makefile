@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/talkstream demo
+	$(BIN)/talkstream up --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

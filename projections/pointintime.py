@@ -60,8 +60,9 @@ class PointInTime:
             return state
 
     def _refresh(self, negotiation_id: str) -> _Events:
-        events = self._events.setdefault(negotiation_id, _Events())
-        new = self._load(negotiation_id, len(events.wires))
+        events = self._events.get(negotiation_id) or _Events()
+        new = self._load(negotiation_id, len(events.wires))  # raises for an unknown id
+        self._events[negotiation_id] = events
         for wire in new:
             events.wires.append(wire)
             start = None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -21,6 +22,7 @@ from projections.diff import diff
 from projections.negotiation import State, view
 from projections.views import PROJECTIONS, Projection
 from services import render
+from services.api.exceptions import ApiError
 from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
@@ -29,6 +31,9 @@ from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
 from services.runtime import logs
 from services.runtime.exceptions import RuntimeProblem
 from services.runtime.settings import load_settings
+
+if TYPE_CHECKING:
+    from services.api.context import ApiContext
 
 app = typer.Typer(
     help="Record negotiation developments once; read them back any way.",
@@ -45,10 +50,14 @@ app.add_typer(audit_app, name="audit")
 dlq_app = typer.Typer(
     help="Dead letters: parked projections and refused intake entries.", no_args_is_help=True
 )
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEMO_NEGOTIATION = "us-iraq-jscd"
+DEMO_KEY_NAME = "demo-publisher"
 AsOf = Annotated[
     str | None, typer.Option("--as-of", help="World time: YYYY[-MM[-DD]] or a timestamp.")
 ]
@@ -76,6 +85,8 @@ def clean_errors(fn: F) -> F:
             _fail(f"{e.code}: {e.message}", 3 if e.status == 503 else 1)
         except RuntimeProblem as e:
             _fail(f"{e.code}: {e.message}", 3)
+        except ApiError as e:
+            _fail(f"{e.code}: {e.message}")
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -94,8 +105,10 @@ def _date(text: str | None, option: str) -> PartialDate | None:
         raise ContractError("invalid_option", str(e), field=option) from None
 
 
-def _state(negotiation_id: str, as_of: str | None, known_at: str | None) -> State:
-    events = _app().wires(negotiation_id)
+def _state(
+    negotiation_id: str, as_of: str | None, known_at: str | None, app: Negotiations | None = None
+) -> State:
+    events = (app or _app()).wires(negotiation_id)
     state = fold_at(events, as_of=_date(as_of, "--as-of"), known_at=_date(known_at, "--known-at"))
     state["view"]["negotiation_id"] = negotiation_id  # also when nothing was known yet
     return state
@@ -116,7 +129,17 @@ def show(
     negotiation_id: str, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
 ) -> None:
     """A negotiation's state, now or at a point in time."""
-    state = _state(negotiation_id, as_of, known_at)
+    _show(negotiation_id, as_of, known_at, as_json)
+
+
+def _show(
+    negotiation_id: str,
+    as_of: str | None = None,
+    known_at: str | None = None,
+    as_json: bool = False,
+    app: Negotiations | None = None,
+) -> None:
+    state = _state(negotiation_id, as_of, known_at, app)
     if as_json:
         _print_json(view(state))
         return
@@ -202,13 +225,15 @@ def import_cmd(
     _import(lines, label=str(file))
 
 
-def _import(lines: list[str], *, label: str) -> None:
+def _import(lines: list[str], *, label: str, app: Negotiations | None = None) -> None:
     drafts, numbers = parse_lines(lines)
     settings = load_settings()
     console = render.console(stderr=True)
     console.print(f"validated {len(drafts)} events from {label}; recording…")
     try:
-        results = build_application(settings).record_many(drafts, principal=settings.principal)
+        results = (app or build_application(settings)).record_many(
+            drafts, principal=settings.principal
+        )
     except BatchRejected as e:
         raise LineRejected(numbers[e.index], e.code, e.reason) from None
     new = sum(1 for r in results if not r.duplicate)
@@ -222,16 +247,20 @@ def demo(
         bool, typer.Option("--no-serve", help="Record and print, then exit.")
     ] = False,
 ) -> None:
-    """Record the bundled U.S.–Iraq scenario (idempotent) and print its state and timeline."""
-    _import(scenario_lines(), label="the bundled U.S.–Iraq scenario")
-    negotiation_id = "us-iraq-jscd"
-    show(negotiation_id)
-    timeline_cmd(negotiation_id)
-    audit_verify()
+    """Record the bundled U.S.–Iraq scenario (idempotent) and print its state, timeline and
+    audit; then serve the API as `up --demo` does, unless --no-serve."""
     if not no_serve:
-        render.console(stderr=True).print(
-            "serving the page and API is not part of this build yet; exiting"
-        )
+        up(demo=True)
+        return
+    _demo_scenario(_app())
+
+
+def _demo_scenario(app: Negotiations) -> None:
+    _import(scenario_lines(), label="the bundled U.S.–Iraq scenario", app=app)
+    _show(DEMO_NEGOTIATION, app=app)
+    rows = timeline.entries(_state(DEMO_NEGOTIATION, None, None, app))
+    render.console().print(render.timeline_table(rows, f"Timeline of {DEMO_NEGOTIATION}"))
+    _audit(app)
 
 
 @schema_app.command("export")
@@ -254,8 +283,12 @@ def schema_docs(file: Annotated[Path, typer.Argument(help="Markdown file to writ
 @clean_errors
 def audit_verify() -> None:
     """Check every stored event's hash and each negotiation's hash chain."""
+    _audit(_app())
+
+
+def _audit(app: Negotiations) -> None:
     console = render.console(stderr=True)
-    report = verify(_app(), progress=lambda n: console.print(f"checked {n} events…"))
+    report = verify(app, progress=lambda n: console.print(f"checked {n} events…"))
     if report.ok:
         render.console().print(
             f"[green]audit ok[/]: {report.checked} events verified up to position "
@@ -377,13 +410,52 @@ def dlq_retry(
 
 @app.command()
 @clean_errors
-def up() -> None:
-    """Run the relay, the intake consumer and the projection workers (and the embedded Redis
-    when no URL is set) until Ctrl-C."""
+def up(
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Load the U.S.–Iraq scenario if absent, print it and a publisher key, and "
+            "allow anonymous reads on loopback.",
+        ),
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="Bind address [TALKSTREAM_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [TALKSTREAM_PORT].")] = None,
+) -> None:
+    """Serve the HTTP API with the relay, the intake and the projection workers (and the
+    embedded Redis when no URL is set) in one process, until Ctrl-C."""
     logs.configure()
-    from services.runtime import runner
+    from services.api.server import serve
 
-    runner.run_up(load_settings())
+    settings = load_settings()
+    overrides: dict[str, Any] = {"host": host, "port": port}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    if demo and settings.loopback:
+        settings = settings.model_copy(update={"anonymous_reads": True})
+    serve(settings, before=_demo_banner if demo else _banner)
+
+
+def _banner(ctx: ApiContext) -> None:
+    s = ctx.settings
+    render.console(stderr=True).print(f"serving http://{s.host}:{s.port} (docs at /docs)")
+
+
+def _demo_banner(ctx: ApiContext) -> None:
+    from services.api.keys import Role
+
+    _demo_scenario(ctx.app)
+    ctx.keys.revoke_if_present(DEMO_KEY_NAME)
+    _, key = ctx.keys.create(name=DEMO_KEY_NAME, role=Role.publisher)
+    s = ctx.settings
+    base = f"http://{s.host}:{s.port}"
+    render.console().print(
+        f"\n[bold]talkstream is serving {base}[/] (API docs: {base}/docs)\n"
+        f"  state:      curl {base}/v1/negotiations/{DEMO_NEGOTIATION}\n"
+        f"  publisher key (shown once): {key}\n"
+        f"  anonymous reads: {'on' if s.anonymous_reads else 'off'}; Ctrl-C stops everything",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -437,6 +509,53 @@ def asyncapi(
         return
     file.write_text(document, encoding="utf-8")
     render.console(stderr=True).print(f"wrote {file}")
+
+
+@keys_app.command("create")
+@clean_errors
+def keys_create(
+    role: Annotated[str, typer.Option(help="publisher, reader, auditor or admin.")],
+    name: Annotated[str, typer.Option(help="The principal, recorded as recorded_by.")],
+) -> None:
+    """Create a key and print it once (only its SHA-256 digest is kept)."""
+    from services.api.keys import NAME_PATTERN, KeyRing, Role
+
+    if role not in Role.__members__:
+        raise ContractError("invalid_option", f"choose one of {', '.join(Role)}", field="--role")
+    if not re.match(NAME_PATTERN, name):
+        raise ContractError(
+            "invalid_option", "letters, digits and _.@:- only, at most 64", field="--name"
+        )
+    record, key = KeyRing(load_settings().keys_path).create(name=name, role=Role(role))
+    sys.stdout.write(key + "\n")
+    render.console(stderr=True).print(
+        f"created key {record.key_id} for {name} ({role}); it is shown only this once"
+    )
+
+
+@keys_app.command("list")
+@clean_errors
+def keys_list(as_json: AsJson = False) -> None:
+    """The keys: id, name, role, created and revoked times (never the keys themselves)."""
+    from services.api.keys import KeyRing
+
+    rows = [r.public() for r in KeyRing(load_settings().keys_path).records()]
+    if as_json:
+        _print_json(rows)
+        return
+    render.console().print(render.keys_table(rows))
+
+
+@keys_app.command("revoke")
+@clean_errors
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id or name.")],
+) -> None:
+    """Revoke a key (by id, or every active key with that name)."""
+    from services.api.keys import KeyRing
+
+    for r in KeyRing(load_settings().keys_path).revoke(key):
+        sys.stdout.write(f"revoked {r.key_id} ({r.name}, {r.role})\n")
 
 
 def main() -> None:

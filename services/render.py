@@ -181,3 +181,10 @@ def diff_table(changes: list[dict[str, Any]], title: str) -> Table:
             ", ".join(e[:8] for e in c["events"]),
         )
     return t
+
+
+def keys_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table("Id", "Name", "Role", "Created", "Revoked", title="API keys", title_justify="left")
+    for r in rows:
+        t.add_row(r["key_id"], r["name"], r["role"], r["created_at"], r["revoked_at"] or "")
+    return t

@@ -1,4 +1,5 @@
-"""Long-running processes: ``up`` (relay + intake + embedded Redis), ``relay``, ``intake``."""
+"""Long-running processes besides the API server: ``relay``, ``intake`` and ``project``
+(``up``, which serves the API with all of them, is services/api/server.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from redis import Redis
 
-from projections.live.worker import attach_projectors, build_projectors
+from projections.live.worker import build_projectors
 from projections.views import Projection
 from services.bootstrap import build_application
 from services.intake.app import build_intake
@@ -57,25 +58,6 @@ def projector_options(settings: Settings) -> dict[str, Any]:
         "attempts": settings.projection_attempts,
         "claim_idle_ms": settings.projection_claim_idle_ms,
     }
-
-
-def run_up(settings: Settings) -> None:
-    """Relay, intake and projection workers in one process, on the embedded Redis unless a
-    URL is set."""
-    with redis_for(settings) as url:
-        app = build_application(settings)
-        relay = build_relay(settings, app, url)
-        intake, broker = build_intake(settings, app, url)
-        attach_projectors(intake, broker, url, settings.prefix, **projector_options(settings))
-        log.info(
-            "up redis=%s events=%s intake=%s", url, relay.stream, Streams(settings.prefix).intake
-        )
-        try:
-            with relay_thread(relay):
-                asyncio.run(intake.run())
-        finally:
-            app.close()
-        log.info("stopped cleanly")
 
 
 def run_relay(settings: Settings) -> None:

@@ -47,10 +47,28 @@ class Settings(BaseSettings):
     projection_attempts: int = Field(default=3, ge=1)
     projection_claim_idle_ms: int = Field(default=30_000, ge=10)
     principal: str = Field(default_factory=_default_principal, min_length=1, max_length=200)
+    keys_file: Path | None = None
+    anonymous_reads: bool = False
+    api_max_body: int = Field(default=1_048_576, ge=1024)
+    api_rate_per_second: float = Field(default=100.0, gt=0)
+    api_rate_burst: int = Field(default=200, ge=1)
+    api_batch_max: int = Field(default=500, ge=1, le=10_000)
+    api_wait_max: float = Field(default=10.0, gt=0, le=60)
+    api_ready_max_lag: int = Field(default=1000, ge=0)
+    sse_heartbeat: float = Field(default=15.0, gt=0, le=300)
 
     @property
     def events_db(self) -> Path:
         return self.sqlite_path or self.home / "events.db"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.keys_file or self.home / "keys.json"
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the API is bound to this machine only."""
+        return self.host in {"127.0.0.1", "::1", "localhost"}
 
     def postgres_value(self, name: str) -> str:
         """A PostgreSQL setting: TALKSTREAM_POSTGRES_X if set, else eventsourcing's POSTGRES_X,

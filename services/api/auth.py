@@ -1,0 +1,84 @@
+"""Who is calling (``Authorization: Bearer <key>``) and whether their role allows the route;
+every authenticated request also takes a token from the caller's rate bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+
+from services.api.context import ApiContext
+from services.api.exceptions import Forbidden, InvalidRequest, Unauthorized
+from services.api.keys import ANONYMOUS, Permission, Principal
+
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def ctx_of(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def requires(permission: Permission) -> Callable[[Request], Principal]:
+    def dependency(request: Request) -> Principal:
+        ctx = ctx_of(request)
+        principal = _principal(request, ctx)
+        if principal.role is None and not principal.may(permission):
+            raise _no_key()
+        if not principal.may(permission):
+            raise Forbidden(
+                "forbidden",
+                f"the {principal.role or 'anonymous'} role may not {permission.value} here",
+                details={"role": principal.role, "needs": permission.value},
+            )
+        ctx.limiter.take(principal.name if principal.role else _client(request))
+        request.state.principal = principal
+        return principal
+
+    return dependency
+
+
+def _principal(request: Request, ctx: ApiContext) -> Principal:
+    header = request.headers.get("authorization")
+    if header is None:
+        if ctx.settings.anonymous_reads and ctx.settings.loopback:
+            return ANONYMOUS
+        raise _no_key()
+    scheme, _, key = header.partition(" ")
+    principal = ctx.keys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        raise Unauthorized("invalid_key", "unknown, revoked or malformed key", headers=CHALLENGE)
+    return principal
+
+
+def _no_key() -> Unauthorized:
+    return Unauthorized("unauthorized", "send Authorization: Bearer <key>", headers=CHALLENGE)
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _client(request: Request) -> str:
+    return f"anonymous@{request.client.host if request.client else 'unknown'}"
+
+
+def no_unknown_query(request: Request) -> None:
+    """Unknown query parameters are refused (a typo such as ``asof`` would otherwise be
+    silently ignored)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise InvalidRequest(
+            "unknown_parameter",
+            f"{unknown[0]}: unknown query parameter",
+            details={"unknown": unknown, "known": sorted(known)},
+        )

@@ -1,0 +1,42 @@
+"""What the routes share: settings, the application, Redis, keys, limits and caches. Built once
+by ``services.bootstrap.build_api``; routes reach it through ``request.app.state.ctx``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+
+from projections.live.store import ViewStore
+from projections.pointintime import PointInTime
+from projections.views import PROJECTIONS
+from services.api.keys import KeyRing
+from services.api.limits import RateLimiter
+from services.api.metrics import Metrics
+from services.recorder.application import Negotiations
+from services.runtime.settings import Settings
+from services.runtime.streams import Streams
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    app: Negotiations
+    redis: Redis
+    async_redis: AsyncRedis
+    keys: KeyRing
+    limiter: RateLimiter
+    metrics: Metrics
+    pit: PointInTime
+
+    @property
+    def streams(self) -> Streams:
+        return Streams(self.settings.prefix)
+
+    def views(self, name: str) -> ViewStore:
+        return ViewStore(self.redis, self.settings.prefix, PROJECTIONS[name].name)
+
+    def load_wires(self, negotiation_id: str, after_version: int) -> list[dict[str, Any]]:
+        return self.app.wires(negotiation_id, after_version=after_version)

@@ -1,0 +1,92 @@
+"""Prometheus metrics: request counts and latencies measured here, and the system's levels
+(events recorded, relay lag, projection lag per view, dead letters) read at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+@dataclass
+class Levels:
+    """What the system holds right now (read from the store and Redis)."""
+
+    store_position: int
+    stream_position: int
+    tracked: dict[str, int]  # projection -> applied position
+    intake_dead_letters: int
+    parked: dict[str, int]  # projection -> parked negotiations
+
+
+class _LevelsCollector(Collector):
+    def __init__(self, read: Callable[[], Levels | None]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        levels = self.read()
+        yield GaugeMetricFamily(
+            "talkstream_levels_readable",
+            "1 when the store and Redis could be read for the gauges below.",
+            value=0 if levels is None else 1,
+        )
+        if levels is None:
+            return
+        yield GaugeMetricFamily(
+            "talkstream_events_recorded", "Events in the store.", value=levels.store_position
+        )
+        yield GaugeMetricFamily(
+            "talkstream_relay_lag_events",
+            "Stored events not yet on the event stream.",
+            value=max(0, levels.store_position - levels.stream_position),
+        )
+        lag = GaugeMetricFamily(
+            "talkstream_projection_lag_events",
+            "Stream entries a projection has not applied yet.",
+            labels=["projection"],
+        )
+        for name, tracked in levels.tracked.items():
+            lag.add_metric([name], max(0, levels.stream_position - tracked))
+        yield lag
+        dead = GaugeMetricFamily(
+            "talkstream_dead_letters",
+            "Refused intake entries, and negotiations parked per projection.",
+            labels=["where"],
+        )
+        dead.add_metric(["intake"], levels.intake_dead_letters)
+        for name, count in levels.parked.items():
+            dead.add_metric([f"projection:{name}"], count)
+        yield dead
+
+
+class Metrics:
+    def __init__(self, read_levels: Callable[[], Levels | None]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "talkstream_http_requests",
+            "HTTP requests answered.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "talkstream_http_request_seconds",
+            "Time to answer an HTTP request.",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.written = Counter(
+            "talkstream_http_events_written",
+            "Events recorded through the HTTP API (duplicates excluded).",
+            registry=self.registry,
+        )
+        self.registry.register(_LevelsCollector(read_levels))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

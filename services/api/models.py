@@ -1,0 +1,109 @@
+"""Request and response bodies of the HTTP API (events themselves are the models in events/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable reason, e.g. invalid_event.")
+    message: str = Field(description="What was wrong, naming the field where there is one.")
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class WriteResult(BaseModel):
+    event_id: str
+    negotiation_id: str
+    position: int = Field(description="Global position: the event stream's entry ID.")
+    version: int = Field(description="The event's version within its negotiation.")
+    hash: str
+    duplicate: bool = Field(
+        default=False, description="True when an idempotency key matched an earlier write."
+    )
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[dict[str, Any]] = Field(
+        min_length=1, description="Published events; each negotiation's share is atomic."
+    )
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: int = Field(description="201 recorded, 200 duplicate, or the error's status.")
+    result: WriteResult | None = None
+    error: ErrorDetail | None = None
+
+
+class BatchResult(BaseModel):
+    recorded: int
+    duplicates: int
+    refused: int
+    results: list[BatchItem]
+
+
+class NegotiationSummary(BaseModel):
+    negotiation_id: str
+    title: str | None
+    status: str | None
+
+
+class NegotiationList(BaseModel):
+    position: int = Field(description="The stream position the listing reflects.")
+    negotiations: list[NegotiationSummary]
+
+
+class ViewAnswer(BaseModel):
+    negotiation_id: str
+    position: int = Field(description="The last position the answer includes.")
+    as_of: str | None = None
+    known_at: str | None = None
+    source: str = Field(description="live (the Redis view) or store (a fold of the events).")
+    view: Any
+
+
+class DiffAnswer(BaseModel):
+    negotiation_id: str
+    clock: str
+    start: str = Field(serialization_alias="from")
+    end: str = Field(serialization_alias="to")
+    changes: list[dict[str, Any]]
+
+
+class AuditPage(BaseModel):
+    after: int
+    next_after: int | None = Field(description="Pass as after= for the next page; null at end.")
+    events: list[dict[str, Any]]
+
+
+class AuditProblem(BaseModel):
+    position: int
+    negotiation_id: str
+    reason: str
+
+
+class AuditVerdict(BaseModel):
+    ok: bool
+    checked: int
+    last_position: int
+    problems: list[AuditProblem]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    store_position: int | None
+    stream_position: int | None
+    projections: dict[str, int]
+    problems: list[str]

@@ -1,0 +1,1 @@
+"""The API's routers: writes, reads, audit, subscriptions and operations."""

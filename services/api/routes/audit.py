@@ -1,0 +1,60 @@
+"""The auditor's routes: the stored history page by page, and a full verification."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from services.api.auth import ctx_of, requires
+from services.api.keys import Permission, Principal
+from services.api.models import AuditPage, AuditProblem, AuditVerdict
+from services.api.openapi import error_responses
+from services.recorder.application import Negotiations
+from services.recorder.audit import verify
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+Auditor = Annotated[Principal, Depends(requires(Permission.audit))]
+MAX_PROBLEMS = 100
+
+
+@router.get("/events", response_model=AuditPage, responses=error_responses(401, 403, 422, 429))
+async def audit_events(
+    request: Request,
+    principal: Auditor,
+    after: Annotated[int, Query(ge=0, description="Events after this position.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditPage:
+    """Stored events in position order, exactly as hashed, with position and hash."""
+    app = ctx_of(request).app
+    events = await run_in_threadpool(_page, app, after, limit)
+    more = len(events) == limit
+    return AuditPage(
+        after=after, next_after=events[-1]["position"] if more else None, events=events
+    )
+
+
+def _page(app: Negotiations, after: int, limit: int) -> list[dict[str, Any]]:
+    out = []
+    for n in islice(app.notifications(after, page=limit), limit):
+        wire = app.wire_of(n)
+        wire["position"] = n.id
+        out.append(wire)
+    return out
+
+
+@router.get("/verify", response_model=AuditVerdict, responses=error_responses(401, 403, 429))
+async def audit_verify(request: Request, principal: Auditor) -> AuditVerdict:
+    """Checks every stored event's hash and each negotiation's hash chain."""
+    report = await run_in_threadpool(verify, ctx_of(request).app)
+    return AuditVerdict(
+        ok=report.ok,
+        checked=report.checked,
+        last_position=report.last_position,
+        problems=[
+            AuditProblem(position=p.position, negotiation_id=p.negotiation_id, reason=p.reason)
+            for p in report.problems[:MAX_PROBLEMS]
+        ],
+    )

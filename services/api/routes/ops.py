@@ -1,0 +1,114 @@
+"""Operations: liveness, readiness, Prometheus metrics and the AsyncAPI document."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
+
+from projections.views import PROJECTIONS
+from services.api.auth import ctx_of
+from services.api.context import ApiContext
+from services.api.metrics import Levels
+from services.api.models import Health, Readiness
+from services.recorder.exceptions import RecorderError
+from services.runtime.asyncapi import asyncapi_json
+
+router = APIRouter(tags=["operations"])
+OPEN: dict[str, Any] = {"security": []}
+
+
+def read_levels(ctx: ApiContext) -> Levels:
+    """The store's and Redis's current positions and dead-letter counts."""
+    tracked, parked = {}, {}
+    for name in PROJECTIONS:
+        store = ctx.views(name)
+        gen = store.generation()
+        tracked[name] = store.tracked(gen)
+        parked[name] = len(store.parked(gen))
+    return Levels(
+        store_position=ctx.app.max_position(),
+        stream_position=_stream_position(ctx),
+        tracked=tracked,
+        intake_dead_letters=int(ctx.redis.xlen(ctx.streams.intake_dead)),
+        parked=parked,
+    )
+
+
+def _stream_position(ctx: ApiContext) -> int:
+    last: Any = ctx.redis.xrevrange(ctx.streams.events, count=1)
+    return int(last[0][0].decode().split("-")[0]) if last else 0
+
+
+@router.get("/healthz", response_model=Health, openapi_extra=OPEN)
+async def healthz() -> Health:
+    """The process is up."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready; `problems` says why."}},
+    openapi_extra=OPEN,
+)
+async def readyz(request: Request) -> JSONResponse:
+    """Store and Redis reachable, relay and projections within the lag bound."""
+    ctx = ctx_of(request)
+    readiness = await run_in_threadpool(_readiness, ctx)
+    return JSONResponse(readiness.model_dump(), status_code=200 if readiness.ready else 503)
+
+
+def _readiness(ctx: ApiContext) -> Readiness:
+    bound = ctx.settings.api_ready_max_lag
+    try:
+        levels = read_levels(ctx)
+    except (RedisError, RecorderError, OSError) as e:
+        return Readiness(
+            ready=False,
+            store_position=None,
+            stream_position=None,
+            projections={},
+            problems=[f"unreachable: {e}"],
+        )
+    problems = []
+    if levels.store_position - levels.stream_position > bound:
+        problems.append(
+            f"relay: stream at {levels.stream_position}, store at {levels.store_position}"
+        )
+    problems += [
+        f"projection {name}: at {at}, stream at {levels.stream_position}"
+        for name, at in levels.tracked.items()
+        if levels.stream_position - at > bound
+    ]
+    return Readiness(
+        ready=not problems,
+        store_position=levels.store_position,
+        stream_position=levels.stream_position,
+        projections=levels.tracked,
+        problems=problems,
+    )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    openapi_extra=OPEN,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition."""
+    body = await run_in_threadpool(ctx_of(request).metrics.exposition)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get("/asyncapi", openapi_extra=OPEN)
+async def asyncapi() -> dict[str, Any]:
+    """The AsyncAPI document of the Redis streams."""
+    document: dict[str, Any] = json.loads(asyncapi_json(version("talkstream")))
+    return document

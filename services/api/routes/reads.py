@@ -1,0 +1,271 @@
+"""Reading: the live views served from Redis, or, with ``as_of``/``known_at``, folds of the
+stored events with the same reducers. ``min_position`` waits (bounded) until the views have
+applied a position, so a client can read its own write."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from events import ContractError, PartialDate
+from projections.diff import diff
+from projections.live.store import ViewStore
+from projections.views import PROJECTIONS, due_next
+from services.api.auth import ctx_of, requires
+from services.api.context import ApiContext
+from services.api.exceptions import InvalidRequest, NotCaughtUp
+from services.api.keys import Permission, Principal
+from services.api.models import DiffAnswer, NegotiationList, NegotiationSummary, ViewAnswer
+from services.api.openapi import error_responses
+from services.api.routes.writes import NEGOTIATION_ID
+
+router = APIRouter(prefix="/v1", tags=["read"])
+Reader = Annotated[Principal, Depends(requires(Permission.read))]
+NegotiationId = Annotated[str, Path(pattern=NEGOTIATION_ID)]
+AsOf = Annotated[
+    str | None,
+    Query(max_length=40, description="World time: YYYY, YYYY-MM, YYYY-MM-DD or a timestamp."),
+]
+KnownAt = Annotated[
+    str | None, Query(max_length=40, description="Record time: what the store knew then.")
+]
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="Wait (bounded) until the views have applied this position."),
+]
+READ_ERRORS = error_responses(401, 403, 404, 422, 429, 503)
+POLL_SECONDS = 0.01
+
+
+def _date(text: str | None, field: str) -> PartialDate | None:
+    if text is None:
+        return None
+    try:
+        return PartialDate.parse(text)
+    except ValueError as e:
+        raise ContractError("invalid_parameter", str(e), field=field) from None
+
+
+async def wait_for(ctx: ApiContext, store: ViewStore, position: int | None) -> None:
+    """Returns once ``store`` has applied ``position``; 503 when the wait runs out."""
+    if position is None:
+        return
+    last = await run_in_threadpool(ctx.app.max_position)
+    if position > last:
+        raise InvalidRequest(
+            "invalid_parameter",
+            f"min_position: {position} is beyond the last recorded position {last}",
+        )
+    deadline = time.monotonic() + ctx.settings.api_wait_max
+    while (reached := await run_in_threadpool(_tracked, store)) < position:
+        if time.monotonic() > deadline:
+            raise NotCaughtUp(
+                "not_caught_up",
+                f"the {store.name} view reached position {reached}, not {position}, "
+                f"within {ctx.settings.api_wait_max:g} s",
+                details={"reached": reached, "wanted": position},
+                headers={"Retry-After": "1"},
+            )
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _tracked(store: ViewStore) -> int:
+    return store.tracked(store.generation())
+
+
+def _today() -> Any:
+    return datetime.now(UTC).date()
+
+
+async def answer(
+    request: Request,
+    projection: str,
+    negotiation_id: str,
+    *,
+    as_of: str | None,
+    known_at: str | None,
+    min_position: int | None,
+) -> ViewAnswer:
+    """The view from Redis when no point in time is asked and Redis has it; else a fold of
+    the stored events (which also answers a negotiation the views have not reached yet)."""
+    ctx = ctx_of(request)
+    render = PROJECTIONS[projection].render
+    when = {"as_of": _date(as_of, "as_of"), "known_at": _date(known_at, "known_at")}
+    if as_of is None and known_at is None:
+        store = ctx.views(projection)
+        await wait_for(ctx, store, min_position)
+        position, state = await run_in_threadpool(_live_state, store, negotiation_id)
+        if state is not None:
+            return ViewAnswer(
+                negotiation_id=negotiation_id,
+                position=position,
+                source="live",
+                view=render(state, _today()),
+            )
+    state = await run_in_threadpool(lambda: ctx.pit.state(negotiation_id, **when))
+    return ViewAnswer(
+        negotiation_id=negotiation_id,
+        position=state["view"].get("position") or 0,
+        as_of=as_of,
+        known_at=known_at,
+        source="store",
+        view=render(state, _today()),
+    )
+
+
+def _live_state(store: ViewStore, negotiation_id: str) -> tuple[int, Any]:
+    gen = store.generation()
+    return store.tracked(gen), store.load(gen, [negotiation_id])[negotiation_id]
+
+
+@router.get("/negotiations", response_model=NegotiationList, responses=READ_ERRORS)
+async def list_negotiations(
+    request: Request, principal: Reader, min_position: MinPosition = None
+) -> NegotiationList:
+    """Every negotiation the live view holds, with its title and status."""
+    ctx = ctx_of(request)
+    store = ctx.views("negotiation")
+    await wait_for(ctx, store, min_position)
+    return await run_in_threadpool(_listing, store)
+
+
+def _listing(store: ViewStore) -> NegotiationList:
+    gen = store.generation()
+    ids = sorted(store.negotiation_ids(gen))
+    states = store.load(gen, ids) if ids else {}
+    rows = []
+    for nid in ids:
+        view = (states.get(nid) or {}).get("view", {})
+        rows.append(
+            NegotiationSummary(
+                negotiation_id=nid, title=view.get("title"), status=view.get("status")
+            )
+        )
+    return NegotiationList(position=store.tracked(gen), negotiations=rows)
+
+
+@router.get("/negotiations/{negotiation_id}", response_model=ViewAnswer, responses=READ_ERRORS)
+async def get_negotiation(
+    request: Request,
+    *,
+    principal: Reader,
+    negotiation_id: NegotiationId,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    min_position: MinPosition = None,
+) -> ViewAnswer:
+    """The negotiation's current state, or its state at a point in time."""
+    return await answer(
+        request,
+        "negotiation",
+        negotiation_id,
+        as_of=as_of,
+        known_at=known_at,
+        min_position=min_position,
+    )
+
+
+@router.get(
+    "/negotiations/{negotiation_id}/timeline", response_model=ViewAnswer, responses=READ_ERRORS
+)
+async def get_timeline(
+    request: Request,
+    *,
+    principal: Reader,
+    negotiation_id: NegotiationId,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    min_position: MinPosition = None,
+) -> ViewAnswer:
+    """The developments ordered by when they happened (date precision kept)."""
+    return await answer(
+        request,
+        "timeline",
+        negotiation_id,
+        as_of=as_of,
+        known_at=known_at,
+        min_position=min_position,
+    )
+
+
+@router.get(
+    "/negotiations/{negotiation_id}/positions", response_model=ViewAnswer, responses=READ_ERRORS
+)
+async def get_positions(
+    request: Request,
+    *,
+    principal: Reader,
+    negotiation_id: NegotiationId,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    min_position: MinPosition = None,
+) -> ViewAnswer:
+    """Per party and issue, the series of stated positions."""
+    return await answer(
+        request,
+        "positions",
+        negotiation_id,
+        as_of=as_of,
+        known_at=known_at,
+        min_position=min_position,
+    )
+
+
+@router.get("/negotiations/{negotiation_id}/diff", response_model=DiffAnswer, responses=READ_ERRORS)
+async def get_diff(
+    request: Request,
+    *,
+    principal: Reader,
+    negotiation_id: NegotiationId,
+    start: Annotated[str, Query(alias="from", max_length=40, description="The earlier time.")],
+    end: Annotated[str, Query(alias="to", max_length=40, description="The later time.")],
+    clock: Annotated[
+        Literal["world", "record"],
+        Query(description="world: as_of / occurred_at; record: known_at / recorded_at."),
+    ] = "world",
+) -> DiffAnswer:
+    """What changed in the negotiation's view between two times, with the causing events."""
+    ctx = ctx_of(request)
+    option = "as_of" if clock == "world" else "known_at"
+    points = [_date(start, "from"), _date(end, "to")]
+    render = PROJECTIONS["negotiation"].render
+
+    def views() -> list[Any]:
+        return [render(ctx.pit.state(negotiation_id, **{option: p}), _today()) for p in points]
+
+    before, after = await run_in_threadpool(views)
+    return DiffAnswer(
+        negotiation_id=negotiation_id,
+        clock=clock,
+        start=start,
+        end=end,
+        changes=diff(before, after),
+    )
+
+
+@router.get("/commitments", responses=READ_ERRORS)
+async def get_commitments(
+    request: Request,
+    principal: Reader,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Open milestones across all negotiations, the soonest due first."""
+    ctx = ctx_of(request)
+    store = ctx.views("commitments")
+    await wait_for(ctx, store, min_position)
+    return await run_in_threadpool(_due_next, store, limit)
+
+
+def _due_next(store: ViewStore, limit: int) -> dict[str, Any]:
+    gen = store.generation()
+    ids = store.negotiation_ids(gen)
+    states = store.load(gen, ids) if ids else {}
+    render = PROJECTIONS["commitments"].render
+    rows = [row for s in states.values() if s is not None for row in render(s, _today())]
+    return {"position": store.tracked(gen), "due_next": due_next(rows, limit=limit)}

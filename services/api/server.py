@@ -1,0 +1,54 @@
+"""Serving: uvicorn with the API and, beside it, the relay, the intake and the projection
+workers, in one process (``talkstream up``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import uvicorn
+
+from projections.live.worker import attach_projectors
+from services.api.app import Workers, create_app
+from services.api.context import ApiContext
+from services.bootstrap import build_api_context, build_application
+from services.intake.app import build_intake
+from services.runtime.redis_server import redis_for
+from services.runtime.runner import build_relay, projector_options
+from services.runtime.settings import Settings
+
+log = logging.getLogger("talkstream.api")
+
+
+def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
+    relay = build_relay(ctx.settings, ctx.app, redis_url)
+    intake, broker = build_intake(ctx.settings, ctx.app, redis_url)
+    attach_projectors(
+        intake, broker, redis_url, ctx.settings.prefix, **projector_options(ctx.settings)
+    )
+    return Workers(relay=relay, streams=intake)
+
+
+def serve(settings: Settings, *, before: Callable[[ApiContext], None] | None = None) -> None:
+    """Runs everything until Ctrl-C; ``before`` runs once the store and Redis are ready and
+    before the server starts (the demo loads and prints the scenario there)."""
+    with redis_for(settings) as url:
+        app = build_application(settings)
+        try:
+            ctx = build_api_context(settings, url, app)
+            workers = workers_for(ctx, url)
+            if before is not None:
+                before(ctx)
+            log.info("serving http://%s:%s redis=%s", settings.host, settings.port, url)
+            config = uvicorn.Config(
+                create_app(ctx, workers),
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+            )
+            uvicorn.Server(config).run()
+        finally:
+            app.close()
+        log.info("stopped cleanly")
