@@ -132,3 +132,56 @@ def retraction(target: str, nid: str = NID) -> Envelope:
 def started(nid: str = NID) -> list[Envelope]:
     """A negotiation opened with two parties."""
     return [opened(nid), joined(IRAQ, nid), joined(USA, nid)]
+
+
+# Published bodies shared by the CLI and HTTP refusal tables
+
+MEETING = {"meeting_id": "round-1", "mode": "host", "agenda": ISSUES}
+NOTE = {"topic": "Troops", "text": "About 2,500 troops."}
+
+
+def opening_body() -> dict[str, Any]:
+    issues = [{"issue_id": i, "title": i.title()} for i in ISSUES]
+    return body(
+        "NegotiationOpened",
+        {"title": "Talks", "format": "bilateral", "issues": issues},
+        occurred_at="2023-08",
+    )
+
+
+def without(event: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k != key}
+
+
+def quote(text: str) -> dict[str, Any]:
+    return {"statement_id": "s-1", "speaker": {"name": "Pat Ryder"}, "quote": text}
+
+
+SETUP = [
+    opening_body(),
+    body("PartyJoined", {"party": IRAQ, "role": "party"}),
+    body("PartyJoined", {"party": USA, "role": "party"}),
+    body(
+        "AgreementReached",
+        {
+            "agreement_id": "ag-1",
+            "title": "Joint statement",
+            "form": "joint_statement",
+            "parties": [IRAQ, USA],
+            "terms": [{"term_id": "t1", "issue_id": "transition", "text": "Mission ends."}],
+        },
+        occurred_at="2024-09-27",
+    ),
+    body(
+        "MilestoneScheduled",
+        {
+            "milestone_id": "m-1",
+            "obligor": USA,
+            "description": "Mission ends",
+            "due": {"kind": "not_later_than", "date": "2025-09-30"},
+        },
+        occurred_at="2024-09-27",
+    ),
+    body("MilestoneMet", {"milestone_id": "m-1"}, occurred_at="2024-10-01"),
+    body("ContextNoted", NOTE, idempotency_key="note-1"),
+]

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_POSITION = 2**53 - 1  # positions and versions stay exact as JSON numbers
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="Stable, machine-readable reason, e.g. invalid_event.")

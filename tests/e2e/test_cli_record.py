@@ -13,21 +13,10 @@ from typing import Any
 import pytest
 
 from tests.e2e.helpers import Runner, as_json, ok, one_error_line, write_jsonl
-from tests.factories import IRAQ, ISSUES, NID, USA, body
+from tests.factories import MEETING, NID, NOTE, SETUP, body, opening_body, quote, without
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-MEETING = {"meeting_id": "round-1", "mode": "host", "agenda": ISSUES}
-NOTE = {"topic": "Troops", "text": "About 2,500 troops."}
-
-
-def opening() -> dict[str, Any]:
-    issues = [{"issue_id": i, "title": i.title()} for i in ISSUES]
-    return body(
-        "NegotiationOpened",
-        {"title": "Talks", "format": "bilateral", "issues": issues},
-        occurred_at="2023-08",
-    )
 
 
 def write(path: Path, obj: Any) -> Path:
@@ -47,7 +36,7 @@ def opened(cli: Runner, tmp_path: Path) -> Runner:
             "-n",
             NID,
             "--json",
-            write(tmp_path / "open.json", opening()),
+            write(tmp_path / "open.json", opening_body()),
         )
     )
     return cli
@@ -57,7 +46,7 @@ class TestRecording:
     def test_opening_at_expected_version_zero_prints_version_one(
         self, cli: Runner, tmp_path: Path
     ) -> None:
-        path = write(tmp_path / "open.json", opening())
+        path = write(tmp_path / "open.json", opening_body())
         written = as_json(
             cli("record", "NegotiationOpened", "-n", NID, "--json", path, "--expected-version", "0")
         )
@@ -70,7 +59,7 @@ class TestRecording:
     ) -> None:
         """A negotiation that was never opened is at version 0 (``show`` says so at
         ``--known-at`` before it); ``--expected-version 5`` must be refused."""
-        path = write(tmp_path / "open.json", opening())
+        path = write(tmp_path / "open.json", opening_body())
         line = one_error_line(
             cli("record", "NegotiationOpened", "-n", NID, "--json", path, "--expected-version", "5")
         )
@@ -110,35 +99,6 @@ class TestRecording:
 
 # Refusals: one shared store, which no refused command may change
 
-SETUP = [
-    opening(),
-    body("PartyJoined", {"party": IRAQ, "role": "party"}),
-    body("PartyJoined", {"party": USA, "role": "party"}),
-    body(
-        "AgreementReached",
-        {
-            "agreement_id": "ag-1",
-            "title": "Joint statement",
-            "form": "joint_statement",
-            "parties": [IRAQ, USA],
-            "terms": [{"term_id": "t1", "issue_id": "transition", "text": "Mission ends."}],
-        },
-        occurred_at="2024-09-27",
-    ),
-    body(
-        "MilestoneScheduled",
-        {
-            "milestone_id": "m-1",
-            "obligor": USA,
-            "description": "Mission ends",
-            "due": {"kind": "not_later_than", "date": "2025-09-30"},
-        },
-        occurred_at="2024-09-27",
-    ),
-    body("MilestoneMet", {"milestone_id": "m-1"}, occurred_at="2024-10-01"),
-    body("ContextNoted", NOTE, idempotency_key="note-1"),
-]
-
 
 @dataclass(frozen=True)
 class Store:
@@ -158,14 +118,6 @@ def store(tmp_path_factory: pytest.TempPathFactory, make_cli: Callable[[Path], R
     baseline = ok(cli("show", NID, "--json")).stdout
     assert json.loads(baseline)["version"] == len(SETUP)
     return Store(cli, baseline)
-
-
-def without(event: dict[str, Any], key: str) -> dict[str, Any]:
-    return {k: v for k, v in event.items() if k != key}
-
-
-def quote(text: str) -> dict[str, Any]:
-    return {"statement_id": "s-1", "speaker": {"name": "Pat Ryder"}, "quote": text}
 
 
 # (id, TYPE on the command line, file content, extra args, words the error line must contain)

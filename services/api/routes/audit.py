@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.auth import ctx_of, requires
 from services.api.keys import Permission, Principal
-from services.api.models import AuditPage, AuditProblem, AuditVerdict
+from services.api.models import MAX_POSITION, AuditPage, AuditProblem, AuditVerdict
 from services.api.openapi import error_responses
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
@@ -24,7 +24,9 @@ MAX_PROBLEMS = 100
 async def audit_events(
     request: Request,
     principal: Auditor,
-    after: Annotated[int, Query(ge=0, description="Events after this position.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="Events after this position.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """Stored events in position order, exactly as hashed, with position and hash."""

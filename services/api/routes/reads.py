@@ -20,7 +20,13 @@ from services.api.auth import ctx_of, requires
 from services.api.context import ApiContext
 from services.api.exceptions import InvalidRequest, NotCaughtUp
 from services.api.keys import Permission, Principal
-from services.api.models import DiffAnswer, NegotiationList, NegotiationSummary, ViewAnswer
+from services.api.models import (
+    MAX_POSITION,
+    DiffAnswer,
+    NegotiationList,
+    NegotiationSummary,
+    ViewAnswer,
+)
 from services.api.openapi import error_responses
 from services.api.routes.writes import NEGOTIATION_ID
 
@@ -36,7 +42,7 @@ KnownAt = Annotated[
 ]
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="Wait (bounded) until the views have applied this position."),
+    Query(ge=0, le=MAX_POSITION, description="Wait (bounded) until the views applied this."),
 ]
 READ_ERRORS = error_responses(401, 403, 404, 422, 429, 503)
 POLL_SECONDS = 0.01

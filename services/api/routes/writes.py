@@ -17,7 +17,14 @@ from services.api.auth import ctx_of, requires
 from services.api.body import json_object
 from services.api.exceptions import InvalidRequest
 from services.api.keys import Permission, Principal
-from services.api.models import BatchItem, BatchRequest, BatchResult, ErrorDetail, WriteResult
+from services.api.models import (
+    MAX_POSITION,
+    BatchItem,
+    BatchRequest,
+    BatchResult,
+    ErrorDetail,
+    WriteResult,
+)
 from services.api.openapi import error_responses, event_body
 from services.recorder.application import Negotiations, Written
 from services.recorder.exceptions import BatchRejected, RecorderError
@@ -26,7 +33,8 @@ NEGOTIATION_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
 router = APIRouter(prefix="/v1", tags=["publish"])
 Writer = Annotated[Principal, Depends(requires(Permission.write))]
 ExpectedVersion = Annotated[
-    int | None, Query(ge=0, description="Refuse (409) unless the negotiation is at this version.")
+    int | None,
+    Query(ge=0, le=MAX_POSITION, description="Refuse (409) unless the negotiation is at it."),
 ]
 IdempotencyKey = Annotated[
     str | None,

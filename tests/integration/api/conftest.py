@@ -1,0 +1,124 @@
+"""API fixtures: the FastAPI app on a real SQLite file and the test Redis, in process
+(``http``, no workers) or served by uvicorn with the relay, intake and projection workers
+(``served``), with one key per role."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from services.api.app import create_app
+from services.api.context import ApiContext
+from services.api.keys import Role
+from services.api.server import workers_for
+from services.bootstrap import build_api_context
+from services.runtime.settings import Settings
+from tests.redis_keys import owned_prefix
+
+ROLES = [r.value for r in Role]
+
+
+def bearer(key: str | None) -> dict[str, str]:
+    return {} if key is None else {"Authorization": f"Bearer {key}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def role_keys(ctx: ApiContext) -> dict[str, str]:
+    return {role: ctx.keys.create(name=f"{role}-1", role=Role(role))[1] for role in ROLES}
+
+
+@pytest.fixture
+def api_settings(redis_settings: Settings) -> Settings:
+    return redis_settings.model_copy(update={"api_wait_max": 0.5})
+
+
+@pytest.fixture
+def ctx(api_settings: Settings, redis_url: str) -> Iterator[ApiContext]:
+    ctx = build_api_context(api_settings, redis_url)
+    yield ctx
+    ctx.app.close()
+    ctx.redis.close()
+
+
+@pytest.fixture
+def keys(ctx: ApiContext) -> dict[str, str]:
+    return role_keys(ctx)
+
+
+@pytest.fixture
+def http(ctx: ApiContext) -> Iterator[TestClient]:
+    """The app in process, without workers: writes reach the store only."""
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+        yield client
+
+
+@dataclass
+class Served:
+    url: str
+    ctx: ApiContext
+    keys: dict[str, str]
+
+    def client(self, role: str | None = "admin", timeout: float = 10.0) -> httpx.Client:
+        key = self.keys[role] if role else None
+        return httpx.Client(base_url=self.url, headers=bearer(key), timeout=timeout)
+
+
+@contextmanager
+def serve_in_thread(ctx: ApiContext, redis_url: str) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(ctx, workers_for(ctx, redis_url)),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Served]:
+    """uvicorn on a free port with the relay, intake and projections (one per module)."""
+    with owned_prefix(redis_url) as prefix:
+        home = tmp_path_factory.mktemp("api") / "home"
+        settings = Settings(
+            home=Path(home),
+            store="sqlite",
+            redis_url=redis_url,
+            prefix=prefix,
+            api_wait_max=5.0,
+            sse_heartbeat=0.5,
+        )
+        ctx = build_api_context(settings, redis_url)
+        try:
+            with serve_in_thread(ctx, redis_url) as url:
+                yield Served(url, ctx, role_keys(ctx))
+        finally:
+            ctx.app.close()
+            ctx.redis.close()
