@@ -4,6 +4,7 @@ workers, in one process (``talkstream up``)."""
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable
 
 import uvicorn
@@ -29,6 +30,14 @@ def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
     return Workers(relay=relay, streams=intake)
 
 
+def _quiet_after_shutdown() -> None:
+    """uvicorn handles SIGINT/SIGTERM itself (a graceful shutdown), then raises the signal
+    again for the handler it found; a no-op handler lets the shutdown end with exit 0 and the
+    embedded Redis stopped, instead of a KeyboardInterrupt or a kill."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: None)
+
+
 def serve(settings: Settings, *, before: Callable[[ApiContext], None] | None = None) -> None:
     """Runs everything until Ctrl-C; ``before`` runs once the store and Redis are ready and
     before the server starts (the demo loads and prints the scenario there)."""
@@ -48,6 +57,7 @@ def serve(settings: Settings, *, before: Callable[[ApiContext], None] | None = N
                 access_log=False,
                 lifespan="on",
             )
+            _quiet_after_shutdown()
             uvicorn.Server(config).run()
         finally:
             app.close()

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from services.client import IntakeClient, PublishRefused
-from tests.e2e.helpers import TALKSTREAM, Runner
+from tests.e2e.helpers import TALKSTREAM, Runner, free_port
 from tests.factories import body, opened
 
 
@@ -47,7 +47,7 @@ def up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     empty_bin.mkdir()
     env = Runner(tmp_path).environment({"PATH": str(empty_bin)})
     process = subprocess.Popen(
-        [str(TALKSTREAM), "up"],
+        [str(TALKSTREAM), "up", "--port", str(free_port())],
         cwd=tmp_path,
         env=env,
         text=True,
