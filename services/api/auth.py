@@ -1,9 +1,11 @@
 """Who is calling (``Authorization: Bearer <key>``) and whether their role allows the route;
-every authenticated request also takes a token from the caller's rate bucket."""
+every authenticated request also takes a token from the caller's rate bucket. These run on
+the event loop: a key look-up is a dict access (the keys file is re-read only when its stat
+changes)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -20,8 +22,8 @@ def ctx_of(request: Request) -> ApiContext:
     return ctx
 
 
-def requires(permission: Permission) -> Callable[[Request], Principal]:
-    def dependency(request: Request) -> Principal:
+def requires(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
+    async def dependency(request: Request) -> Principal:
         ctx = ctx_of(request)
         principal = _principal(request, ctx)
         if principal.role is None and not principal.may(permission):
@@ -67,7 +69,7 @@ def _client(request: Request) -> str:
     return f"anonymous@{request.client.host if request.client else 'unknown'}"
 
 
-def no_unknown_query(request: Request) -> None:
+async def no_unknown_query(request: Request) -> None:
     """Unknown query parameters are refused (a typo such as ``asof`` would otherwise be
     silently ignored)."""
     route = request.scope.get("route")

@@ -20,6 +20,7 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("rebuild")(rebuild)
     bench_app.command("latency")(latency)
     bench_app.command("asof")(asof)
+    bench_app.command("http")(http)
 
 
 def record(
@@ -143,4 +144,33 @@ def asof(
         f"raw load+fold {r['raw']:.1f} ms; cached service: first {r['first']:.1f} ms, "
         f"new question {r['new']:.1f} ms, repeated {r['repeated']:.2f} ms "
         f"(new/raw {r['new'] / r['raw']:.2f})"
+    )
+
+
+def http(
+    events: Annotated[int, typer.Option(min=16, help="Single-event POSTs.")] = 2000,
+    batches: Annotated[int, typer.Option(min=1, help="Batch POSTs of 100 events.")] = 40,
+    reads: Annotated[int, typer.Option(min=100, help="GETs of a negotiation.")] = 2000,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 16,
+) -> None:
+    """HTTP writes/s (single and batches of 100) against the in-process record rate in the
+    same run, and GET /v1/negotiations/{id} latency, on a real `talkstream up`."""
+    from services.bench.http import bench_http
+
+    console = render.console()
+    r = bench_http(
+        events=events, batches=batches, reads=reads, clients=clients, progress=console.print
+    )
+    console.print(
+        f"single-event POSTs ({clients} clients): {r['http_single']:.0f} events/s; in process "
+        f"{r['direct_single']:.0f}/s; ratio {r['http_single'] / r['direct_single']:.2f}"
+    )
+    console.print(
+        f"batch POSTs of 100: {r['http_batches']:.1f} batches/s = {r['http_batch_events']:.0f} "
+        f"events/s; in process {r['direct_batch']:.0f}/s; ratio "
+        f"{r['http_batch_events'] / r['direct_batch']:.2f}"
+    )
+    console.print(
+        f"GET /v1/negotiations/{{id}} ({clients} clients): p50 {r['get_p50_ms']:.1f} ms, "
+        f"p99 {r['get_p99_ms']:.1f} ms"
     )

@@ -33,38 +33,44 @@ class PlainApp(Application[Any]):
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "256"}
 
 
+def opening_body(i: int) -> dict[str, Any]:
+    """A published NegotiationOpened for negotiation ``bench-<i>``."""
+    return {
+        "type": "NegotiationOpened",
+        "negotiation_id": f"bench-{i}",
+        "occurred_at": "2024",
+        "sources": [{"outlet": "bench", "kind": "other"}],
+        "verification": "reported",
+        "payload": {
+            "title": f"Bench {i}",
+            "format": "bilateral",
+            "issues": [{"issue_id": "i1", "title": "Issue"}],
+        },
+    }
+
+
+def note_body(i: int, n: int) -> dict[str, Any]:
+    """A published ContextNoted (the ``n``th) for negotiation ``bench-<i>``."""
+    return {
+        "type": "ContextNoted",
+        "negotiation_id": f"bench-{i}",
+        "occurred_at": "2024-09-27",
+        "sources": [{"outlet": "Wire service", "kind": "wire", "published_at": "2024-09-27"}],
+        "verification": "reported",
+        "payload": {
+            "topic": "Troop presence",
+            "text": f"About 2,500 troops (note {n}).",
+            "quantity": {"value": 2500, "unit": "troops", "approximate": True},
+        },
+    }
+
+
 def _opening(i: int) -> Envelope:
-    return parse_draft(
-        {
-            "type": "NegotiationOpened",
-            "negotiation_id": f"bench-{i}",
-            "occurred_at": "2024",
-            "sources": [{"outlet": "bench", "kind": "other"}],
-            "verification": "reported",
-            "payload": {
-                "title": f"Bench {i}",
-                "format": "bilateral",
-                "issues": [{"issue_id": "i1", "title": "Issue"}],
-            },
-        }
-    )
+    return parse_draft(opening_body(i))
 
 
 def _note(i: int, n: int) -> Envelope:
-    return parse_draft(
-        {
-            "type": "ContextNoted",
-            "negotiation_id": f"bench-{i}",
-            "occurred_at": "2024-09-27",
-            "sources": [{"outlet": "Wire service", "kind": "wire", "published_at": "2024-09-27"}],
-            "verification": "reported",
-            "payload": {
-                "topic": "Troop presence",
-                "text": f"About 2,500 troops (note {n}).",
-                "quantity": {"value": 2500, "unit": "troops", "approximate": True},
-            },
-        }
-    )
+    return parse_draft(note_body(i, n))
 
 
 def _rate(count: int, fn: Callable[[], None]) -> float:
