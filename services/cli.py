@@ -30,7 +30,7 @@ from services.recorder.exceptions import BatchRejected, RecorderError
 from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
 from services.runtime import logs
 from services.runtime.exceptions import RuntimeProblem
-from services.runtime.settings import load_settings
+from services.runtime.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
@@ -427,12 +427,30 @@ def up(
     logs.configure()
     from services.api.server import serve
 
-    settings = load_settings()
-    overrides: dict[str, Any] = {"host": host, "port": port}
-    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    settings = _serving_settings(host, port)
     if demo and settings.loopback:
         settings = settings.model_copy(update={"anonymous_reads": True})
     serve(settings, before=_demo_banner if demo else _banner)
+
+
+@app.command("api")
+@clean_errors
+def api_cmd(
+    host: Annotated[str | None, typer.Option(help="Bind address [TALKSTREAM_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [TALKSTREAM_PORT].")] = None,
+) -> None:
+    """Serve only the HTTP API (no relay, intake or projections: run those separately, as
+    docker-compose.yml does); any number may run against one store and Redis."""
+    logs.configure()
+    from services.api.server import serve
+
+    serve(_serving_settings(host, port), before=_banner, with_workers=False)
+
+
+def _serving_settings(host: str | None, port: int | None) -> Settings:
+    overrides: dict[str, Any] = {"host": host, "port": port}
+    settings = load_settings()
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
 def _banner(ctx: ApiContext) -> None:

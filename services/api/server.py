@@ -38,14 +38,20 @@ def _quiet_after_shutdown() -> None:
         signal.signal(sig, lambda signum, frame: None)
 
 
-def serve(settings: Settings, *, before: Callable[[ApiContext], None] | None = None) -> None:
-    """Runs everything until Ctrl-C; ``before`` runs once the store and Redis are ready and
-    before the server starts (the demo loads and prints the scenario there)."""
+def serve(
+    settings: Settings,
+    *,
+    before: Callable[[ApiContext], None] | None = None,
+    with_workers: bool = True,
+) -> None:
+    """Runs the API until Ctrl-C, with the relay, intake and projection workers unless
+    ``with_workers`` is off (a scale-out API instance); ``before`` runs once the store and
+    Redis are ready and before the server starts (the demo loads and prints the scenario)."""
     with redis_for(settings) as url:
         app = build_application(settings)
         try:
             ctx = build_api_context(settings, url, app)
-            workers = workers_for(ctx, url)
+            workers = workers_for(ctx, url) if with_workers else None
             if before is not None:
                 before(ctx)
             log.info("serving http://%s:%s redis=%s", settings.host, settings.port, url)

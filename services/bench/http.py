@@ -39,7 +39,17 @@ def bench_http(
         progress("in process: recording one event per call, then batches of 100…")
         direct_single, direct_batch = _in_process(Path(tmp) / "direct", events, batches)
         with _server(Path(tmp) / "server", url, prefix, progress) as (base, key):
-            result = asyncio.run(_drive(base, key, events, batches, reads, clients, progress))
+            result = asyncio.run(
+                _drive(
+                    base,
+                    key,
+                    events=events,
+                    batches=batches,
+                    reads=reads,
+                    clients=clients,
+                    progress=progress,
+                )
+            )
     return {**result, "direct_single": direct_single, "direct_batch": direct_batch}
 
 
@@ -117,6 +127,7 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
 async def _drive(
     base: str,
     key: str,
+    *,
     events: int,
     batches: int,
     reads: int,

@@ -10,16 +10,27 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from services.recorder.jsonl import scenario_lines
 from tests.e2e.helpers import SCENARIO_ID, TALKSTREAM, Runner, free_port, ok
 
 KEY = re.compile(r"tsk_[0-9a-f]{8}_[A-Za-z0-9_-]+")
+
+
+@contextmanager
+def redis_client(port: int) -> Iterator[redis.Redis]:
+    client = redis.Redis(port=port)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @dataclass
@@ -35,11 +46,11 @@ class Up:
         return out, err
 
 
-def _start(tmp_path: Path, *args: str) -> Up:
+def _start(tmp_path: Path, *args: str, command: str = "up") -> Up:
     cli = Runner(tmp_path)
     port = free_port()
     process = subprocess.Popen(
-        [str(TALKSTREAM), "up", "--port", str(port), *args],
+        [str(TALKSTREAM), command, "--port", str(port), *args],
         cwd=tmp_path,
         env=cli.environment(),
         text=True,
@@ -134,6 +145,29 @@ def test_sigterm_stops_everything_cleanly(up: Up) -> None:
     assert up.process.returncode == 0, err
     assert "stopped cleanly" in err
     assert not (up.cli.home / "redis" / "server.json").exists()
-    assert not Path(f"/proc/{server['pid']}").exists() or "Z" in Path(
-        f"/proc/{server['pid']}/stat"
-    ).read_text().split(") ", 1)[1][:1]
+    assert (
+        not Path(f"/proc/{server['pid']}").exists()
+        or "Z" in Path(f"/proc/{server['pid']}/stat").read_text().split(") ", 1)[1][:1]
+    )
+
+
+def test_api_alone_records_but_leaves_relaying_to_the_relay(tmp_path: Path) -> None:
+    api = _start(tmp_path, command="api")
+    try:
+        key = ok(api.cli("keys", "create", "--role", "publisher", "--name", "p")).stdout.strip()
+        first = json.loads(scenario_lines()[0])
+        answer = httpx.post(
+            f"{api.url}/v1/negotiations",
+            json=first,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        assert answer.status_code == 201, answer.text
+        server = json.loads((api.cli.home / "redis" / "server.json").read_text())
+        with redis_client(server["port"]) as client:
+            assert client.xlen("talkstream:events") == 0
+        _, err = api.stop()
+    finally:
+        if api.process.poll() is None:
+            api.process.kill()
+    assert "workers started" not in err
