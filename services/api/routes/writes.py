@@ -4,6 +4,7 @@ and answers where the events now stand."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from services.api.openapi import error_responses, event_body
 from services.recorder.application import Negotiations, Written
 from services.recorder.exceptions import BatchRejected, RecorderError
 
+log = logging.getLogger("talkstream.api")
 NEGOTIATION_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
 router = APIRouter(prefix="/v1", tags=["publish"])
 Writer = Annotated[Principal, Depends(requires(Permission.write))]
@@ -48,6 +50,15 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422, 429)
 def _answer(written: Written, request: Request) -> JSONResponse:
     if not written.duplicate:
         ctx_of(request).metrics.written.inc()
+    log.info(
+        "recorded negotiation_id=%s event_id=%s position=%s version=%s by=%s duplicate=%s",
+        written.negotiation_id,
+        written.event_id,
+        written.position,
+        written.version,
+        request.state.principal.name,
+        written.duplicate,
+    )
     return JSONResponse(
         WriteResult(**written.as_dict()).model_dump(),
         status_code=200 if written.duplicate else 201,
@@ -131,7 +142,16 @@ async def record_batch(request: Request, principal: Writer) -> BatchResult:
             f"events: {len(batch.events)} events; at most {ctx.settings.api_batch_max} a batch",
         )
     items = await run_in_threadpool(_record_groups, request, batch.events, principal.name)
-    return _summary(items)
+    summary = _summary(items)
+    log.info(
+        "batch events=%s recorded=%s duplicates=%s refused=%s by=%s",
+        len(items),
+        summary.recorded,
+        summary.duplicates,
+        summary.refused,
+        principal.name,
+    )
+    return summary
 
 
 def _record_groups(
