@@ -22,7 +22,7 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-from events.exceptions import InvalidPartialDate
+from events.exceptions import ContractError, InvalidPartialDate
 
 _YEAR = re.compile(r"^([0-9]{4})$")
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
@@ -145,3 +145,14 @@ def utc_now() -> datetime:
 def format_utc(instant: datetime) -> str:
     """The one textual form of a server timestamp: UTC, microseconds, a trailing Z."""
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def optional_date(text: str | None, field: str) -> PartialDate | None:
+    """A point in time given as an option or a query parameter (``as_of``, ``--known-at``):
+    None when absent; a ContractError naming ``field`` when it is not a date."""
+    if text is None:
+        return None
+    try:
+        return PartialDate.parse(text)
+    except ValueError as e:
+        raise ContractError("invalid_option", str(e), field=field) from None

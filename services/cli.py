@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from events import ContractError, PartialDate, parse_draft
+from events import ContractError, parse_draft
+from events.dates import optional_date
 from events.schema import export, markdown
 from projections import timeline
 from projections.asof import fold_at
@@ -96,20 +97,15 @@ def _app() -> Negotiations:
     return build_application(load_settings())
 
 
-def _date(text: str | None, option: str) -> PartialDate | None:
-    if text is None:
-        return None
-    try:
-        return PartialDate.parse(text)
-    except ValueError as e:
-        raise ContractError("invalid_option", str(e), field=option) from None
-
-
 def _state(
     negotiation_id: str, as_of: str | None, known_at: str | None, app: Negotiations | None = None
 ) -> State:
     events = (app or _app()).wires(negotiation_id)
-    state = fold_at(events, as_of=_date(as_of, "--as-of"), known_at=_date(known_at, "--known-at"))
+    state = fold_at(
+        events,
+        as_of=optional_date(as_of, "--as-of"),
+        known_at=optional_date(known_at, "--known-at"),
+    )
     state["view"]["negotiation_id"] = negotiation_id  # also when nothing was known yet
     return state
 
@@ -325,7 +321,7 @@ def diff_cmd(
     events = _app().wires(negotiation_id)
     option = "as_of" if clock == "world" else "known_at"
     views = [
-        view(fold_at(events, **{option: _date(t, flag)}))
+        view(fold_at(events, **{option: optional_date(t, flag)}))
         for t, flag in ((start, "--from"), (end, "--to"))
     ]
     changes = diff(*views)

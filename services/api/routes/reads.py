@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from events import ContractError, PartialDate
+from events.dates import optional_date
 from projections.diff import diff
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, due_next
@@ -46,15 +47,6 @@ MinPosition = Annotated[
 ]
 READ_ERRORS = error_responses(401, 403, 404, 422, 429, 503)
 POLL_SECONDS = 0.01
-
-
-def _date(text: str | None, field: str) -> PartialDate | None:
-    if text is None:
-        return None
-    try:
-        return PartialDate.parse(text)
-    except ValueError as e:
-        raise ContractError("invalid_parameter", str(e), field=field) from None
 
 
 async def wait_for(ctx: ApiContext, store: ViewStore, position: int | None) -> None:
@@ -101,7 +93,7 @@ async def answer(
     the stored events (which also answers a negotiation the views have not reached yet)."""
     ctx = ctx_of(request)
     render = PROJECTIONS[projection].render
-    when = {"as_of": _date(as_of, "as_of"), "known_at": _date(known_at, "known_at")}
+    when = {"as_of": optional_date(as_of, "as_of"), "known_at": optional_date(known_at, "known_at")}
     if as_of is None and known_at is None:
         store = ctx.views(projection)
         await wait_for(ctx, store, min_position)
@@ -155,70 +147,46 @@ def _listing(store: ViewStore) -> NegotiationList:
     return NegotiationList(position=store.tracked(gen), negotiations=rows)
 
 
-@router.get("/negotiations/{negotiation_id}", response_model=ViewAnswer, responses=READ_ERRORS)
-async def get_negotiation(
-    request: Request,
-    *,
-    principal: Reader,
-    negotiation_id: NegotiationId,
-    as_of: AsOf = None,
-    known_at: KnownAt = None,
-    min_position: MinPosition = None,
-) -> ViewAnswer:
-    """The negotiation's current state, or its state at a point in time."""
-    return await answer(
-        request,
-        "negotiation",
-        negotiation_id,
-        as_of=as_of,
-        known_at=known_at,
-        min_position=min_position,
-    )
+# (path suffix, projection, what it answers)
+VIEW_ROUTES = [
+    ("", "negotiation", "The negotiation's current state, or its state at a point in time."),
+    ("/timeline", "timeline", "The developments ordered by when they happened."),
+    ("/positions", "positions", "Per party and issue, the series of stated positions."),
+]
 
 
-@router.get(
-    "/negotiations/{negotiation_id}/timeline", response_model=ViewAnswer, responses=READ_ERRORS
-)
-async def get_timeline(
-    request: Request,
-    *,
-    principal: Reader,
-    negotiation_id: NegotiationId,
-    as_of: AsOf = None,
-    known_at: KnownAt = None,
-    min_position: MinPosition = None,
-) -> ViewAnswer:
-    """The developments ordered by when they happened (date precision kept)."""
-    return await answer(
-        request,
-        "timeline",
-        negotiation_id,
-        as_of=as_of,
-        known_at=known_at,
-        min_position=min_position,
-    )
+def _view_endpoint(projection: str) -> Callable[..., Awaitable[ViewAnswer]]:
+    async def endpoint(
+        request: Request,
+        *,
+        principal: Reader,
+        negotiation_id: NegotiationId,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+        min_position: MinPosition = None,
+    ) -> ViewAnswer:
+        return await answer(
+            request,
+            projection,
+            negotiation_id,
+            as_of=as_of,
+            known_at=known_at,
+            min_position=min_position,
+        )
+
+    return endpoint
 
 
-@router.get(
-    "/negotiations/{negotiation_id}/positions", response_model=ViewAnswer, responses=READ_ERRORS
-)
-async def get_positions(
-    request: Request,
-    *,
-    principal: Reader,
-    negotiation_id: NegotiationId,
-    as_of: AsOf = None,
-    known_at: KnownAt = None,
-    min_position: MinPosition = None,
-) -> ViewAnswer:
-    """Per party and issue, the series of stated positions."""
-    return await answer(
-        request,
-        "positions",
-        negotiation_id,
-        as_of=as_of,
-        known_at=known_at,
-        min_position=min_position,
+for suffix, name, doc in VIEW_ROUTES:
+    router.add_api_route(
+        f"/negotiations/{{negotiation_id}}{suffix}",
+        _view_endpoint(name),
+        methods=["GET"],
+        response_model=ViewAnswer,
+        responses=READ_ERRORS,
+        name=f"get_{name}",
+        summary=doc.split(",")[0].rstrip("."),
+        description=doc,
     )
 
 
@@ -238,7 +206,7 @@ async def get_diff(
     """What changed in the negotiation's view between two times, with the causing events."""
     ctx = ctx_of(request)
     option = "as_of" if clock == "world" else "known_at"
-    points = [_date(start, "from"), _date(end, "to")]
+    points = [optional_date(start, "from"), optional_date(end, "to")]
     render = PROJECTIONS["negotiation"].render
 
     def views() -> list[Any]:
