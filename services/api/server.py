@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 from collections.abc import Callable
 
 import uvicorn
@@ -14,6 +15,7 @@ from services.api.app import Workers, create_app
 from services.api.context import ApiContext
 from services.bootstrap import build_api_context, build_application
 from services.intake.app import build_intake
+from services.runtime.exceptions import RuntimeProblem
 from services.runtime.redis_server import redis_for
 from services.runtime.runner import build_relay, projector_options
 from services.runtime.settings import Settings
@@ -28,6 +30,22 @@ def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
         intake, broker, redis_url, ctx.settings.prefix, **projector_options(ctx.settings)
     )
     return Workers(relay=relay, streams=intake)
+
+
+def _check_port_free(settings: Settings) -> None:
+    """Fails before anything starts when the address is taken (uvicorn would find out only
+    after the workers and Redis had started)."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as e:
+            raise RuntimeProblem(
+                "address_in_use",
+                f"cannot listen on {settings.host}:{settings.port} ({e.strerror}); "
+                "choose another with --port or TALKSTREAM_PORT",
+            ) from None
 
 
 def _quiet_after_shutdown() -> None:
@@ -47,6 +65,7 @@ def serve(
     """Runs the API until Ctrl-C, with the relay, intake and projection workers unless
     ``with_workers`` is off (a scale-out API instance); ``before`` runs once the store and
     Redis are ready and before the server starts (the demo loads and prints the scenario)."""
+    _check_port_free(settings)
     with redis_for(settings) as url:
         app = build_application(settings)
         try:

@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from services.recorder.jsonl import scenario_lines
-from tests.e2e.helpers import SCENARIO_ID, TALKSTREAM, Runner, free_port, ok
+from tests.e2e.helpers import SCENARIO_ID, TALKSTREAM, Runner, free_port, ok, one_error_line
 
 KEY = re.compile(r"tsk_[0-9a-f]{8}_[A-Za-z0-9_-]+")
 
@@ -171,3 +171,16 @@ def test_api_alone_records_but_leaves_relaying_to_the_relay(tmp_path: Path) -> N
         if api.process.poll() is None:
             api.process.kill()
     assert "workers started" not in err
+
+
+def test_a_taken_port_is_one_error_line_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = Runner(tmp_path)("up", "--port", port)
+    line = one_error_line(result)
+    assert "address_in_use" in line and str(port) in line and "--port" in line
+    assert not (tmp_path / "home" / "redis").exists()
