@@ -12,13 +12,13 @@ its later events wait in a list, other negotiations go on, and ``retry_parked`` 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from redis import Redis
 
 from projections.live.store import Batch, ViewStore
@@ -32,7 +32,7 @@ READ_CHUNK = 1000
 def wire_from_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
     """The recorded event (with ``hash`` and ``position``) from a stream entry."""
     text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    wire: dict[str, Any] = json.loads(fields[b"event"])
+    wire: dict[str, Any] = orjson.loads(fields[b"event"])
     wire["hash"] = fields[b"hash"].decode()
     wire["position"] = int(text.split("-", 1)[0])
     return wire
@@ -134,7 +134,7 @@ class Applier:
     ) -> None:
         nid = wire["negotiation_id"]
         if nid in parked or nid in batch.parked:
-            batch.waiting.append((nid, json.dumps(wire)))
+            batch.waiting.append((nid, orjson.dumps(wire)))
             return
         if not self._relevant(wire):
             return
@@ -152,7 +152,7 @@ class Applier:
             "attempts": self.attempts,
             "parked_at": datetime.now(UTC).isoformat(),
         }
-        batch.waiting.append((nid, json.dumps(wire)))
+        batch.waiting.append((nid, orjson.dumps(wire)))
         log.warning(
             "projection=%s negotiation=%s parked at position=%s reason=%s",
             self.projection.name,

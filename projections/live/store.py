@@ -16,10 +16,10 @@ was computed from (compare-and-set), so redelivered or concurrent work is never 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, Field
 from redis import Redis
 
@@ -120,7 +120,7 @@ class Batch:
 
     states: dict[str, State] = field(default_factory=dict)
     parked: dict[str, dict[str, Any]] = field(default_factory=dict)
-    waiting: list[tuple[str, str]] = field(default_factory=list)  # (negotiation_id, wire JSON)
+    waiting: list[tuple[str, bytes]] = field(default_factory=list)  # (negotiation_id, wire JSON)
     changes: dict[str, int] = field(default_factory=dict)  # negotiation_id -> position
     applied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # not written
 
@@ -168,11 +168,11 @@ class ViewStore:
 
     def parked(self, gen: str) -> dict[str, dict[str, Any]]:
         raw: Any = self.redis.hgetall(self.key(gen, "@parked"))
-        return {k.decode(): json.loads(v) for k, v in raw.items()}
+        return {k.decode(): orjson.loads(v) for k, v in raw.items()}
 
     def waiting(self, gen: str, negotiation_id: str) -> list[dict[str, Any]]:
         return [
-            json.loads(w)
+            orjson.loads(w)
             for w in self.redis.lrange(self.key(gen, "@parked", negotiation_id), 0, -1)
         ]
 
@@ -184,7 +184,7 @@ class ViewStore:
         flag = "served" if served else "unserved"
         args: list[Any] = [gen, expected, tracked, self.name, flag, len(batch.parked)]
         for nid, info in batch.parked.items():
-            args += [nid, json.dumps(info)]
+            args += [nid, orjson.dumps(info)]
         args.append(len(batch.waiting))
         for nid, wire in batch.waiting:
             args += [self.key(gen, "@parked", nid), nid, wire]
