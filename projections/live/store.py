@@ -60,12 +60,7 @@ for _ = 1, states do
   local done = 0
   while done < n do
     local chunk = math.min(n - done, 256)
-    local args = {}
-    for c = 0, chunk - 1 do
-      args[2 * c + 1] = ARGV[i + 2 * c]
-      args[2 * c + 2] = ARGV[i + 2 * c + 1]
-    end
-    redis.call('HSET', key, unpack(args))
+    redis.call('HSET', key, unpack(ARGV, i, i + 2 * chunk - 1))
     i = i + 2 * chunk
     done = done + chunk
   end
