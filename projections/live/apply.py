@@ -29,13 +29,25 @@ log = logging.getLogger("talkstream.projections")
 READ_CHUNK = 1000
 
 
+def position_of(entry_id: object) -> int:
+    """The position in a stream entry ID (``b"42-0"`` or ``"42-0"``)."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+    return int(text.split("-", 1)[0])
+
+
 def wire_from_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
     """The recorded event (with ``hash`` and ``position``) from a stream entry."""
-    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     wire: dict[str, Any] = orjson.loads(fields[b"event"])
     wire["hash"] = fields[b"hash"].decode()
-    wire["position"] = int(text.split("-", 1)[0])
+    wire["position"] = position_of(entry_id)
     return wire
+
+
+def kept(projection: Projection, fields: dict[bytes, bytes]) -> bool:
+    """Whether a stream entry reaches the projection's reducer, judged by its plain ``type``
+    field so that other entries are never decoded (nor wait behind a parked negotiation: the
+    fold would skip them anyway)."""
+    return not projection.types or projection.keeps(fields[b"type"].decode())
 
 
 @dataclass
@@ -88,23 +100,29 @@ class Applier:
             )
             if not entries:
                 return tracked
-            self.apply_wires(gen, tracked, [wire_from_entry(i, f) for i, f in entries])
+            wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
+            self.apply_wires(gen, tracked, wires, through=position_of(entries[-1][0]))
 
-    def apply_wires(self, gen: str, tracked: int, wires: list[dict[str, Any]]) -> bool:
-        """Applies wires that follow ``tracked`` directly; False if the commit lost its
-        compare-and-set (nothing was written; the caller reads again)."""
+    def apply_wires(
+        self, gen: str, tracked: int, wires: list[dict[str, Any]], *, through: int | None = None
+    ) -> bool:
+        """Applies wires that follow ``tracked`` directly and tracks ``through`` (default: the
+        last wire's position; entries in between were of types the projection does not keep);
+        False if the commit lost its compare-and-set (nothing was written; the caller reads
+        again)."""
+        through = through if through is not None else wires[-1]["position"]
         parked = self.store.parked(gen)
         batch = Batch()
         states = self._states(gen, tracked, wires, parked)
         for wire in wires:
             self._apply_one(gen, wire, states, parked, batch)
         served = self.fixed_generation is None
-        if self.store.commit(gen, tracked, wires[-1]["position"], batch, served=served):
+        if self.store.commit(gen, tracked, through, batch, served=served):
             self._cache.update(batch.states)
             for nid in parked.keys() | batch.parked.keys():
                 # a parked negotiation may be resumed elsewhere (dlq retry): reload it then
                 self._cache.pop(nid, None)
-            self._cached_at = (gen, wires[-1]["position"])
+            self._cached_at = (gen, through)
             return True
         self._cache.clear()
         self._cached_at = None

@@ -15,7 +15,7 @@ from typing import Any
 
 from redis import Redis
 
-from projections.live.apply import Applier, wire_from_entry
+from projections.live.apply import Applier, kept, position_of, wire_from_entry
 from projections.live.store import ViewStore, fingerprint_of
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -53,17 +53,16 @@ def bulk_fold(
         entries: Any = redis.xrange(events_stream, min=f"({last}-0", count=BULK_PAGE)
         if not entries:
             break
-        wires = [wire_from_entry(i, f) for i, f in entries]
+        wires = [wire_from_entry(i, f) for i, f in entries if kept(projection, f)]
         try:
             for wire in wires:
-                if projection.keeps(wire["type"]):
-                    state = states.setdefault(wire["negotiation_id"], empty())
-                    projection.apply_into(state, [wire])
+                state = states.setdefault(wire["negotiation_id"], empty())
+                projection.apply_into(state, [wire])
         except Exception as e:  # noqa: BLE001 (the per-batch path will park it, with the reason)
             progress(f"  {projection.name}: a reducer failed ({e}); applying batch by batch")
             return 0, None
-        last = wires[-1]["position"]
-        if last // 100_000 != (last - len(wires)) // 100_000:
+        last = position_of(entries[-1][0])
+        if last // 100_000 != (last - len(entries)) // 100_000:
             progress(f"  {projection.name}: folded through position {last}")
     store.write_all(generation, states, last)
     return last, fingerprint_of(states)

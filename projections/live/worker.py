@@ -20,7 +20,7 @@ from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMe
 from redis import Redis
 from redis.exceptions import ResponseError
 
-from projections.live.apply import Applier
+from projections.live.apply import Applier, position_of
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, Projection
 
@@ -37,11 +37,6 @@ def ensure_group(redis: Redis, stream: str, group: str) -> None:
     except ResponseError as e:
         if "BUSYGROUP" not in str(e):
             raise
-
-
-def _position(raw: object) -> int:
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    return int(text.split("-", 1)[0])
 
 
 def appliers(
@@ -77,7 +72,7 @@ def _subscribe(
         description=f"The {name} projection's consumer group.",
     )
     async def on_batch(body: list[Any], msg: RedisBatchStreamMessage) -> None:
-        last = max(_position(i) for i in msg.raw_message["message_ids"])
+        last = max(position_of(i) for i in msg.raw_message["message_ids"])
         await asyncio.to_thread(applier.apply_through, last)
 
     @broker.subscriber(
@@ -86,7 +81,9 @@ def _subscribe(
         include_in_schema=False,
     )
     async def on_claimed(body: Any, msg: RedisStreamMessage) -> None:
-        await asyncio.to_thread(applier.apply_through, _position(msg.raw_message["message_ids"][0]))
+        await asyncio.to_thread(
+            applier.apply_through, position_of(msg.raw_message["message_ids"][0])
+        )
 
 
 def attach_projectors(
