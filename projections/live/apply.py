@@ -50,6 +50,18 @@ def kept(projection: Projection, fields: dict[bytes, bytes]) -> bool:
     return not projection.types or projection.keeps(fields[b"type"].decode())
 
 
+@dataclass(frozen=True)
+class _Head:
+    """Where a projection's generation stands: what the next batch is computed from. The
+    applier remembers the one its last commit left and reads it again only when a commit
+    loses its compare-and-set (the commit script checks the generation, the tracked position
+    and every parking the batch relied on, so a stale one is never written from)."""
+
+    gen: str
+    tracked: int
+    parked: dict[str, dict[str, Any]]
+
+
 @dataclass
 class RetryReport:
     negotiation_id: str
@@ -78,6 +90,7 @@ class Applier:
         self._lock = threading.Lock()
         self._cache: dict[str, State] = {}
         self._cached_at: tuple[str, int] | None = None
+        self._head: _Head | None = None  # as left by this applier's last commit
 
     def generation(self) -> str:
         return self.fixed_generation or self.store.generation()
@@ -90,18 +103,26 @@ class Applier:
 
     def _apply_through(self, last: int | None) -> int:
         while True:
-            gen = self.generation()
-            tracked = self.store.tracked(gen)
-            if last is not None and tracked >= last:
-                return tracked
+            cached = self._head
+            head = cached or self._read_head()
+            if last is not None and head.tracked >= last:
+                return head.tracked  # the generation served next has reached it too
             upper = f"{last}-0" if last is not None else "+"
             entries: Any = self.redis.xrange(
-                self.stream, min=f"({tracked}-0", max=upper, count=READ_CHUNK
+                self.stream, min=f"({head.tracked}-0", max=upper, count=READ_CHUNK
             )
-            if not entries:
-                return tracked
-            wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
-            self.apply_wires(gen, tracked, wires, through=position_of(entries[-1][0]))
+            if entries:
+                wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
+                through = position_of(entries[-1][0])
+                self._apply_batch(head, wires, through)
+            elif cached is None:
+                return head.tracked
+            else:
+                self._head = None  # nothing after the remembered head: confirm it is current
+
+    def _read_head(self) -> _Head:
+        gen = self.generation()
+        return _Head(gen, self.store.tracked(gen), self.store.parked(gen))
 
     def apply_wires(
         self, gen: str, tracked: int, wires: list[dict[str, Any]], *, through: int | None = None
@@ -111,34 +132,37 @@ class Applier:
         False if the commit lost its compare-and-set (nothing was written; the caller reads
         again)."""
         through = through if through is not None else wires[-1]["position"]
-        parked = self.store.parked(gen)
+        return self._apply_batch(_Head(gen, tracked, self.store.parked(gen)), wires, through)
+
+    def _apply_batch(self, head: _Head, wires: list[dict[str, Any]], through: int) -> bool:
+        gen, parked = head.gen, head.parked
         batch = Batch()
-        states = self._states(gen, tracked, wires, parked)
+        states = self._states(head, wires)
         for wire in wires:
             self._apply_one(gen, wire, states, parked, batch)
         served = self.fixed_generation is None
-        if self.store.commit(gen, tracked, through, batch, served=served):
+        if self.store.commit(gen, head.tracked, through, batch, served=served):
             self._cache.update(batch.states)
             for nid in parked.keys() | batch.parked.keys():
                 # a parked negotiation may be resumed elsewhere (dlq retry): reload it then
                 self._cache.pop(nid, None)
             self._cached_at = (gen, through)
+            self._head = _Head(gen, through, parked | batch.parked)
             return True
         self._cache.clear()
         self._cached_at = None
+        self._head = None
         return False
 
     def _relevant(self, wire: dict[str, Any]) -> bool:
         return self.projection.keeps(wire["type"])
 
-    def _states(
-        self, gen: str, tracked: int, wires: list[dict[str, Any]], parked: dict[str, Any]
-    ) -> dict[str, State]:
-        if self._cached_at != (gen, tracked):
+    def _states(self, head: _Head, wires: list[dict[str, Any]]) -> dict[str, State]:
+        if self._cached_at != (head.gen, head.tracked):
             self._cache.clear()
-        wanted = {w["negotiation_id"] for w in wires if self._relevant(w)} - parked.keys()
+        wanted = {w["negotiation_id"] for w in wires if self._relevant(w)} - head.parked.keys()
         missing = sorted(wanted - self._cache.keys())
-        for nid, state in self.store.load(gen, missing).items():
+        for nid, state in self.store.load(head.gen, missing).items():
             self._cache[nid] = state if state is not None else empty()
         return self._cache
 
@@ -216,6 +240,7 @@ class Applier:
                 reports.append(self._retry_one(gen, nid))
         self._cache.clear()
         self._cached_at = None
+        self._head = None
         return reports
 
     def _retry_one(self, gen: str, nid: str) -> RetryReport:
