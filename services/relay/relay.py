@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from redis import Redis
@@ -143,20 +143,16 @@ class Relay:
         )
 
     def _stream_until_caught_up(self, reader: ThreadPoolExecutor, stop: threading.Event) -> int:
-        """Sends batch k while batch k+1 is read from the store; returns the last position
-        sent (or found on the stream)."""
+        """Sends batch k while batch k+1 is read from the store (only after a full batch: a
+        short one means the store had nothing more); returns the last position sent (or
+        found on the stream)."""
         after = self.last_position()
-        upcoming: Future[Batch | None] = reader.submit(self.read, after)
-        while not stop.is_set():
-            batch = upcoming.result()
-            if batch is None:
-                return after
-            upcoming = reader.submit(self.read, batch.last)
+        batch = self.read(after)
+        while batch is not None and not stop.is_set():
+            upcoming = reader.submit(self.read, batch.last) if batch.count == self.batch else None
             self.send(batch)
             after = batch.last
-            if batch.count < self.batch:
-                upcoming.cancel()
-                return after
+            batch = upcoming.result() if upcoming is not None else None
         return after
 
 
