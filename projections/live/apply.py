@@ -95,19 +95,27 @@ class Applier:
     def generation(self) -> str:
         return self.fixed_generation or self.store.generation()
 
-    def apply_through(self, last: int | None = None) -> int:
+    def apply_through(self, last: int | None = None, *, beyond: bool = False) -> int:
         """Applies every entry after the tracked position up to ``last`` (default: the stream's
-        end); returns the tracked position reached. One caller at a time (the state cache)."""
+        end); with ``beyond``, also the entries after ``last`` that the reads bring (one batch
+        then covers what arrived meanwhile). Returns the tracked position reached. One caller
+        at a time (the state cache)."""
         with self._lock:
-            return self._apply_through(last)
+            return self._apply_through(last, beyond)
 
-    def _apply_through(self, last: int | None) -> int:
+    def covers(self, position: int) -> bool:
+        """Whether this applier's last commit reached ``position`` (no Redis call: the
+        generation served next, if any, has reached it too, as a switch needs that)."""
+        head = self._head
+        return head is not None and head.tracked >= position
+
+    def _apply_through(self, last: int | None, beyond: bool = False) -> int:
         while True:
             cached = self._head
             head = cached or self._read_head()
             if last is not None and head.tracked >= last:
-                return head.tracked  # the generation served next has reached it too
-            upper = f"{last}-0" if last is not None else "+"
+                return head.tracked
+            upper = f"{last}-0" if last is not None and not beyond else "+"
             entries: Any = self.redis.xrange(
                 self.stream, min=f"({head.tracked}-0", max=upper, count=READ_CHUNK
             )
