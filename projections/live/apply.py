@@ -35,6 +35,30 @@ def position_of(entry_id: object) -> int:
     return int(text.split("-", 1)[0])
 
 
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+class EntryReader:
+    """Reads ranges of ``<prefix>:events`` on the client's connection pool, taking Redis's
+    reply as it comes (flat field lists) rather than through redis-py's per-entry parsing."""
+
+    def __init__(self, redis: Redis, stream: str) -> None:
+        self.client = Redis(connection_pool=redis.connection_pool)
+        self.client.set_response_callback("XRANGE", lambda response, **_: response)
+        self.stream = stream
+
+    def after(self, position: int, *, through: int | None = None, count: int) -> list[Entry]:
+        """Up to ``count`` entries after ``position``, through ``through`` if given."""
+        upper = f"{through}-0" if through is not None else "+"
+        reply: Any = self.client.xrange(self.stream, min=f"({position}-0", max=upper, count=count)
+        return [(entry_id, _pairs(flat)) for entry_id, flat in reply]
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    items = iter(flat)
+    return dict(zip(items, items, strict=True))
+
+
 def wire_from_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
     """The recorded event (with ``hash`` and ``position``) from a stream entry."""
     wire: dict[str, Any] = orjson.loads(fields[b"event"])
@@ -85,6 +109,7 @@ class Applier:
         self.store = store
         self.projection = projection
         self.stream = events_stream
+        self.reader = EntryReader(redis, events_stream)
         self.attempts = attempts
         self.fixed_generation = generation
         self._lock = threading.Lock()
@@ -115,10 +140,8 @@ class Applier:
             head = cached or self._read_head()
             if last is not None and head.tracked >= last:
                 return head.tracked
-            upper = f"{last}-0" if last is not None and not beyond else "+"
-            entries: Any = self.redis.xrange(
-                self.stream, min=f"({head.tracked}-0", max=upper, count=READ_CHUNK
-            )
+            upto = None if beyond else last
+            entries = self.reader.after(head.tracked, through=upto, count=READ_CHUNK)
             if entries:
                 wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
                 through = position_of(entries[-1][0])

@@ -11,11 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from redis import Redis
 
-from projections.live.apply import Applier, kept, position_of, wire_from_entry
+from projections.live.apply import Applier, EntryReader, kept, position_of, wire_from_entry
 from projections.live.store import ViewStore, fingerprint_of
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -49,8 +48,9 @@ def bulk_fold(
     the per-batch path, which parks (returns 0 and None, having written nothing)."""
     states: dict[str, State] = {}
     last = 0
+    reader = EntryReader(redis, events_stream)
     while True:
-        entries: Any = redis.xrange(events_stream, min=f"({last}-0", count=BULK_PAGE)
+        entries = reader.after(last, count=BULK_PAGE)
         if not entries:
             break
         wires = [wire_from_entry(i, f) for i, f in entries if kept(projection, f)]
