@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
+from projections.live.collector import collector_paused
 from projections.live.store import Batch, ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -143,9 +144,9 @@ class Applier:
             upto = None if beyond else last
             entries = self.reader.after(head.tracked, through=upto, count=READ_CHUNK)
             if entries:
-                wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
-                through = position_of(entries[-1][0])
-                self._apply_batch(head, wires, through)
+                with collector_paused():
+                    wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
+                    self._apply_batch(head, wires, position_of(entries[-1][0]))
             elif cached is None:
                 return head.tracked
             else:

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from projections.live.apply import Applier, EntryReader, kept, position_of, wire_from_entry
+from projections.live.apply import (
+    Applier,
+    Entry,
+    EntryReader,
+    kept,
+    position_of,
+    wire_from_entry,
+)
+from projections.live.collector import collector_paused
 from projections.live.store import ViewStore, fingerprint_of
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -53,11 +61,9 @@ def bulk_fold(
         entries = reader.after(last, count=BULK_PAGE)
         if not entries:
             break
-        wires = [wire_from_entry(i, f) for i, f in entries if kept(projection, f)]
         try:
-            for wire in wires:
-                state = states.setdefault(wire["negotiation_id"], empty())
-                projection.apply_into(state, [wire])
+            with collector_paused():
+                _fold_page(projection, states, entries)
         except Exception as e:  # noqa: BLE001 (the per-batch path will park it, with the reason)
             progress(f"  {projection.name}: a reducer failed ({e}); applying batch by batch")
             return 0, None
@@ -66,6 +72,16 @@ def bulk_fold(
             progress(f"  {projection.name}: folded through position {last}")
     store.write_all(generation, states, last)
     return last, fingerprint_of(states)
+
+
+def _fold_page(projection: Projection, states: dict[str, State], entries: list[Entry]) -> None:
+    for entry_id, fields in entries:
+        if kept(projection, fields):
+            wire = wire_from_entry(entry_id, fields)
+            state = states.get(wire["negotiation_id"])
+            if state is None:
+                state = states[wire["negotiation_id"]] = empty()
+            projection.apply_into(state, [wire])
 
 
 def rebuild(
