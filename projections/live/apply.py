@@ -141,16 +141,23 @@ class Applier:
             head = cached or self._read_head()
             if last is not None and head.tracked >= last:
                 return head.tracked
-            upto = None if beyond else last
-            entries = self.reader.after(head.tracked, through=upto, count=READ_CHUNK)
-            if entries:
-                with collector_paused():
-                    wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
-                    self._apply_batch(head, wires, position_of(entries[-1][0]))
-            elif cached is None:
+            with collector_paused():
+                applied = self._apply_next(head, None if beyond else last)
+            if applied:
+                continue
+            if cached is None:
                 return head.tracked
-            else:
-                self._head = None  # nothing after the remembered head: confirm it is current
+            self._head = None  # nothing after the remembered head: confirm it is current
+
+    def _apply_next(self, head: _Head, upto: int | None) -> bool:
+        """Applies the next chunk of entries after ``head`` (through ``upto``, if given);
+        False if there was none."""
+        entries = self.reader.after(head.tracked, through=upto, count=READ_CHUNK)
+        if not entries:
+            return False
+        wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
+        self._apply_batch(head, wires, position_of(entries[-1][0]))
+        return True
 
     def _read_head(self) -> _Head:
         gen = self.generation()

@@ -42,6 +42,10 @@ class Rebuilt:
     dropped_keys: int
 
 
+class ReducerFailed(Exception):
+    """A reducer raised while a page was folded (the cause is chained)."""
+
+
 def bulk_fold(
     redis: Redis,
     store: ViewStore,
@@ -58,15 +62,15 @@ def bulk_fold(
     last = 0
     reader = EntryReader(redis, events_stream)
     while True:
-        entries = reader.after(last, count=BULK_PAGE)
-        if not entries:
-            break
         try:
             with collector_paused():
+                entries = reader.after(last, count=BULK_PAGE)
                 _fold_page(projection, states, entries)
-        except Exception as e:  # noqa: BLE001 (the per-batch path will park it, with the reason)
+        except ReducerFailed as e:
             progress(f"  {projection.name}: a reducer failed ({e}); applying batch by batch")
             return 0, None
+        if not entries:
+            break
         last = position_of(entries[-1][0])
         if last // 100_000 != (last - len(entries)) // 100_000:
             progress(f"  {projection.name}: folded through position {last}")
@@ -81,7 +85,10 @@ def _fold_page(projection: Projection, states: dict[str, State], entries: list[E
             state = states.get(wire["negotiation_id"])
             if state is None:
                 state = states[wire["negotiation_id"]] = empty()
-            projection.apply_into(state, [wire])
+            try:
+                projection.apply_into(state, [wire])
+            except Exception as e:
+                raise ReducerFailed(e) from e
 
 
 def rebuild(
