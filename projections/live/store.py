@@ -16,7 +16,6 @@ was computed from (compare-and-set), so redelivered or concurrent work is never 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,9 +278,32 @@ _SORTED_PLAIN = (
     | orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
-# Numbers orjson may write otherwise than Python's json: below 1e-4 (1e-05 against 0.00001,
-# 1e-07 against 1e-7). A match (inside a string too) sends the value to canonical_json.
-_MAYBE_OTHER_NUMBER = re.compile(rb"(?:^|[:,\[])-?(?:\d+(?:\.\d+)?e-|0\.0000)")
+# Where orjson may write a number otherwise than Python's json: below 1e-4 (1e-05 against
+# 0.00001, 1e-07 against 1e-7), so in exponent form with a negative exponent, or with four
+# zeros after the point.
+_SUSPECT = (b"e-", b"0.0000")
+_NUMBER_BYTES = frozenset(b"0123456789.-")
+_BEFORE_A_VALUE = frozenset(b":,[")
+
+
+def _may_differ(data: bytes) -> bool:
+    """Whether a suspect pattern lies in a bare number (not only inside strings)."""
+    for pattern in _SUSPECT:
+        at = data.find(pattern)
+        while at >= 0:
+            if _in_number(data, at):
+                return True
+            at = data.find(pattern, at + 1)
+    return False
+
+
+def _in_number(data: bytes, at: int) -> bool:
+    """Whether ``data[at]`` continues a token of number bytes that starts a JSON value (a
+    string's text may look so too: then it is only a needless slow path)."""
+    start = at
+    while start > 0 and data[start - 1] in _NUMBER_BYTES:
+        start -= 1
+    return start == 0 or data[start - 1] in _BEFORE_A_VALUE
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -292,4 +314,4 @@ def canonical_bytes(value: Any) -> bytes:
         fast = orjson.dumps(value, option=_SORTED_PLAIN)
     except TypeError:  # what orjson will not write plainly (a big integer, a datetime, ...)
         return canonical_json(value)
-    return canonical_json(value) if _MAYBE_OTHER_NUMBER.search(fast) else fast
+    return canonical_json(value) if _may_differ(fast) else fast

@@ -15,7 +15,8 @@ SCALARS = (
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.sampled_from([1e-05, 1e-07, 0.0001, 1e16, 1e-320, -0.0, 2500.0])
+    | st.sampled_from([1e-05, 1e-07, 0.0001, 10.00001, 1e16, 1e-320, -0.0, 2500.0])
+    | st.sampled_from(["9c1e-4b2d", "a:1e-5", "[0.00001", ",-0.0000"])
     | st.text(st.characters(exclude_categories=["Cs"]))
 )
 JSON = st.recursive(
