@@ -12,15 +12,16 @@ its later events wait in a list, other negotiations go on, and ``retry_parked`` 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from redis import Redis
 
+from projections.live.collector import collector_paused
 from projections.live.store import Batch, ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -29,13 +30,61 @@ log = logging.getLogger("talkstream.projections")
 READ_CHUNK = 1000
 
 
+def position_of(entry_id: object) -> int:
+    """The position in a stream entry ID (``b"42-0"`` or ``"42-0"``)."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+    return int(text.split("-", 1)[0])
+
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+class EntryReader:
+    """Reads ranges of ``<prefix>:events`` on the client's connection pool, taking Redis's
+    reply as it comes (flat field lists) rather than through redis-py's per-entry parsing."""
+
+    def __init__(self, redis: Redis, stream: str) -> None:
+        self.client = Redis(connection_pool=redis.connection_pool)
+        self.client.set_response_callback("XRANGE", lambda response, **_: response)
+        self.stream = stream
+
+    def after(self, position: int, *, through: int | None = None, count: int) -> list[Entry]:
+        """Up to ``count`` entries after ``position``, through ``through`` if given."""
+        upper = f"{through}-0" if through is not None else "+"
+        reply: Any = self.client.xrange(self.stream, min=f"({position}-0", max=upper, count=count)
+        return [(entry_id, _pairs(flat)) for entry_id, flat in reply]
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    items = iter(flat)
+    return dict(zip(items, items, strict=True))
+
+
 def wire_from_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
     """The recorded event (with ``hash`` and ``position``) from a stream entry."""
-    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    wire: dict[str, Any] = json.loads(fields[b"event"])
+    wire: dict[str, Any] = orjson.loads(fields[b"event"])
     wire["hash"] = fields[b"hash"].decode()
-    wire["position"] = int(text.split("-", 1)[0])
+    wire["position"] = position_of(entry_id)
     return wire
+
+
+def kept(projection: Projection, fields: dict[bytes, bytes]) -> bool:
+    """Whether a stream entry reaches the projection's reducer, judged by its plain ``type``
+    field so that other entries are never decoded (nor wait behind a parked negotiation: the
+    fold would skip them anyway)."""
+    return not projection.types or projection.keeps(fields[b"type"].decode())
+
+
+@dataclass(frozen=True)
+class _Head:
+    """Where a projection's generation stands: what the next batch is computed from. The
+    applier remembers the one its last commit left and reads it again only when a commit
+    loses its compare-and-set (the commit script checks the generation, the tracked position
+    and every parking the batch relied on, so a stale one is never written from)."""
+
+    gen: str
+    tracked: int
+    parked: dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -61,66 +110,98 @@ class Applier:
         self.store = store
         self.projection = projection
         self.stream = events_stream
+        self.reader = EntryReader(redis, events_stream)
         self.attempts = attempts
         self.fixed_generation = generation
         self._lock = threading.Lock()
         self._cache: dict[str, State] = {}
         self._cached_at: tuple[str, int] | None = None
+        self._head: _Head | None = None  # as left by this applier's last commit
 
     def generation(self) -> str:
         return self.fixed_generation or self.store.generation()
 
-    def apply_through(self, last: int | None = None) -> int:
+    def apply_through(self, last: int | None = None, *, beyond: bool = False) -> int:
         """Applies every entry after the tracked position up to ``last`` (default: the stream's
-        end); returns the tracked position reached. One caller at a time (the state cache)."""
+        end); with ``beyond``, also the entries after ``last`` that the reads bring (one batch
+        then covers what arrived meanwhile). Returns the tracked position reached. One caller
+        at a time (the state cache)."""
         with self._lock:
-            return self._apply_through(last)
+            return self._apply_through(last, beyond)
 
-    def _apply_through(self, last: int | None) -> int:
+    def covers(self, position: int) -> bool:
+        """Whether this applier's last commit reached ``position`` (no Redis call: the
+        generation served next, if any, has reached it too, as a switch needs that)."""
+        head = self._head
+        return head is not None and head.tracked >= position
+
+    def _apply_through(self, last: int | None, beyond: bool = False) -> int:
         while True:
-            gen = self.generation()
-            tracked = self.store.tracked(gen)
-            if last is not None and tracked >= last:
-                return tracked
-            upper = f"{last}-0" if last is not None else "+"
-            entries: Any = self.redis.xrange(
-                self.stream, min=f"({tracked}-0", max=upper, count=READ_CHUNK
-            )
-            if not entries:
-                return tracked
-            self.apply_wires(gen, tracked, [wire_from_entry(i, f) for i, f in entries])
+            cached = self._head
+            head = cached or self._read_head()
+            if last is not None and head.tracked >= last:
+                return head.tracked
+            with collector_paused():
+                applied = self._apply_next(head, None if beyond else last)
+            if applied:
+                continue
+            if cached is None:
+                return head.tracked
+            self._head = None  # nothing after the remembered head: confirm it is current
 
-    def apply_wires(self, gen: str, tracked: int, wires: list[dict[str, Any]]) -> bool:
-        """Applies wires that follow ``tracked`` directly; False if the commit lost its
-        compare-and-set (nothing was written; the caller reads again)."""
-        parked = self.store.parked(gen)
+    def _apply_next(self, head: _Head, upto: int | None) -> bool:
+        """Applies the next chunk of entries after ``head`` (through ``upto``, if given);
+        False if there was none."""
+        entries = self.reader.after(head.tracked, through=upto, count=READ_CHUNK)
+        if not entries:
+            return False
+        wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
+        self._apply_batch(head, wires, position_of(entries[-1][0]))
+        return True
+
+    def _read_head(self) -> _Head:
+        gen = self.generation()
+        return _Head(gen, self.store.tracked(gen), self.store.parked(gen))
+
+    def apply_wires(
+        self, gen: str, tracked: int, wires: list[dict[str, Any]], *, through: int | None = None
+    ) -> bool:
+        """Applies wires that follow ``tracked`` directly and tracks ``through`` (default: the
+        last wire's position; entries in between were of types the projection does not keep);
+        False if the commit lost its compare-and-set (nothing was written; the caller reads
+        again)."""
+        through = through if through is not None else wires[-1]["position"]
+        return self._apply_batch(_Head(gen, tracked, self.store.parked(gen)), wires, through)
+
+    def _apply_batch(self, head: _Head, wires: list[dict[str, Any]], through: int) -> bool:
+        gen, parked = head.gen, head.parked
         batch = Batch()
-        states = self._states(gen, tracked, wires, parked)
+        states = self._states(head, wires)
         for wire in wires:
             self._apply_one(gen, wire, states, parked, batch)
         served = self.fixed_generation is None
-        if self.store.commit(gen, tracked, wires[-1]["position"], batch, served=served):
+        if self.store.commit(gen, head.tracked, through, batch, served=served):
             self._cache.update(batch.states)
             for nid in parked.keys() | batch.parked.keys():
                 # a parked negotiation may be resumed elsewhere (dlq retry): reload it then
                 self._cache.pop(nid, None)
-            self._cached_at = (gen, wires[-1]["position"])
+            self._cached_at = (gen, through)
+            self._head = _Head(gen, through, parked | batch.parked)
             return True
         self._cache.clear()
         self._cached_at = None
+        self._head = None
         return False
 
     def _relevant(self, wire: dict[str, Any]) -> bool:
         return self.projection.keeps(wire["type"])
 
-    def _states(
-        self, gen: str, tracked: int, wires: list[dict[str, Any]], parked: dict[str, Any]
-    ) -> dict[str, State]:
-        if self._cached_at != (gen, tracked):
+    def _states(self, head: _Head, wires: list[dict[str, Any]]) -> dict[str, State]:
+        if self._cached_at != (head.gen, head.tracked):
             self._cache.clear()
-        wanted = {w["negotiation_id"] for w in wires if self._relevant(w)} - parked.keys()
+        wanted = {w["negotiation_id"] for w in wires if self._relevant(w)} - head.parked.keys()
         missing = sorted(wanted - self._cache.keys())
-        for nid, state in self.store.load(gen, missing).items():
+        for nid, state in self.store.load(head.gen, missing).items():
             self._cache[nid] = state if state is not None else empty()
         return self._cache
 
@@ -134,7 +215,7 @@ class Applier:
     ) -> None:
         nid = wire["negotiation_id"]
         if nid in parked or nid in batch.parked:
-            batch.waiting.append((nid, json.dumps(wire)))
+            batch.waiting.append((nid, orjson.dumps(wire)))
             return
         if not self._relevant(wire):
             return
@@ -152,7 +233,7 @@ class Applier:
             "attempts": self.attempts,
             "parked_at": datetime.now(UTC).isoformat(),
         }
-        batch.waiting.append((nid, json.dumps(wire)))
+        batch.waiting.append((nid, orjson.dumps(wire)))
         log.warning(
             "projection=%s negotiation=%s parked at position=%s reason=%s",
             self.projection.name,
@@ -198,6 +279,7 @@ class Applier:
                 reports.append(self._retry_one(gen, nid))
         self._cache.clear()
         self._cached_at = None
+        self._head = None
         return reports
 
     def _retry_one(self, gen: str, nid: str) -> RetryReport:

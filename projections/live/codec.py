@@ -5,13 +5,17 @@ version, position, corrections, ...), ``v:<section>:<key>`` one view entry each.
 ``delta`` encodes what the given events changed (their records, the entries they touch, the
 headline); when an event may change anything (a correction or a retraction) or the state is
 new, ``full`` encodes everything and the hash is replaced.
+
+Values are compact UTF-8 JSON written by orjson (states hold only JSON data with str keys and
+64-bit integers); they are never hashed, so they need not be canonical.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
+
+import orjson
 
 from projections.negotiation import SECTIONS, State, empty, touches
 
@@ -19,7 +23,7 @@ HEAD = "v:@head"
 
 
 def _dump(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(value)
 
 
 def full(state: State) -> dict[str, bytes]:
@@ -55,7 +59,7 @@ def decode(fields: dict[bytes, bytes]) -> State:
     records: list[tuple[str, dict[str, Any]]] = []
     for raw_name, raw in fields.items():
         name = raw_name.decode()
-        value = json.loads(raw)
+        value = orjson.loads(raw)
         if name.startswith("r:"):
             records.append((name[2:], value))
         elif name == HEAD:

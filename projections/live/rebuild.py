@@ -11,11 +11,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from redis import Redis
 
-from projections.live.apply import Applier, wire_from_entry
+from projections.live.apply import (
+    Applier,
+    Entry,
+    EntryReader,
+    kept,
+    position_of,
+    wire_from_entry,
+)
+from projections.live.collector import collector_paused
 from projections.live.store import ViewStore, fingerprint_of
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -35,6 +42,10 @@ class Rebuilt:
     dropped_keys: int
 
 
+class ReducerFailed(Exception):
+    """A reducer raised while a page was folded (the cause is chained)."""
+
+
 def bulk_fold(
     redis: Redis,
     store: ViewStore,
@@ -49,24 +60,35 @@ def bulk_fold(
     the per-batch path, which parks (returns 0 and None, having written nothing)."""
     states: dict[str, State] = {}
     last = 0
+    reader = EntryReader(redis, events_stream)
     while True:
-        entries: Any = redis.xrange(events_stream, min=f"({last}-0", count=BULK_PAGE)
-        if not entries:
-            break
-        wires = [wire_from_entry(i, f) for i, f in entries]
         try:
-            for wire in wires:
-                if projection.keeps(wire["type"]):
-                    state = states.setdefault(wire["negotiation_id"], empty())
-                    projection.apply_into(state, [wire])
-        except Exception as e:  # noqa: BLE001 (the per-batch path will park it, with the reason)
+            with collector_paused():
+                entries = reader.after(last, count=BULK_PAGE)
+                _fold_page(projection, states, entries)
+        except ReducerFailed as e:
             progress(f"  {projection.name}: a reducer failed ({e}); applying batch by batch")
             return 0, None
-        last = wires[-1]["position"]
-        if last // 100_000 != (last - len(wires)) // 100_000:
+        if not entries:
+            break
+        last = position_of(entries[-1][0])
+        if last // 100_000 != (last - len(entries)) // 100_000:
             progress(f"  {projection.name}: folded through position {last}")
     store.write_all(generation, states, last)
     return last, fingerprint_of(states)
+
+
+def _fold_page(projection: Projection, states: dict[str, State], entries: list[Entry]) -> None:
+    for entry_id, fields in entries:
+        if kept(projection, fields):
+            wire = wire_from_entry(entry_id, fields)
+            state = states.get(wire["negotiation_id"])
+            if state is None:
+                state = states[wire["negotiation_id"]] = empty()
+            try:
+                projection.apply_into(state, [wire])
+            except Exception as e:
+                raise ReducerFailed(e) from e
 
 
 def rebuild(

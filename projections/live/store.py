@@ -16,10 +16,10 @@ was computed from (compare-and-set), so redelivered or concurrent work is never 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, Field
 from redis import Redis
 
@@ -60,12 +60,7 @@ for _ = 1, states do
   local done = 0
   while done < n do
     local chunk = math.min(n - done, 256)
-    local args = {}
-    for c = 0, chunk - 1 do
-      args[2 * c + 1] = ARGV[i + 2 * c]
-      args[2 * c + 2] = ARGV[i + 2 * c + 1]
-    end
-    redis.call('HSET', key, unpack(args))
+    redis.call('HSET', key, unpack(ARGV, i, i + 2 * chunk - 1))
     i = i + 2 * chunk
     done = done + chunk
   end
@@ -120,7 +115,7 @@ class Batch:
 
     states: dict[str, State] = field(default_factory=dict)
     parked: dict[str, dict[str, Any]] = field(default_factory=dict)
-    waiting: list[tuple[str, str]] = field(default_factory=list)  # (negotiation_id, wire JSON)
+    waiting: list[tuple[str, bytes]] = field(default_factory=list)  # (negotiation_id, wire JSON)
     changes: dict[str, int] = field(default_factory=dict)  # negotiation_id -> position
     applied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # not written
 
@@ -168,11 +163,11 @@ class ViewStore:
 
     def parked(self, gen: str) -> dict[str, dict[str, Any]]:
         raw: Any = self.redis.hgetall(self.key(gen, "@parked"))
-        return {k.decode(): json.loads(v) for k, v in raw.items()}
+        return {k.decode(): orjson.loads(v) for k, v in raw.items()}
 
     def waiting(self, gen: str, negotiation_id: str) -> list[dict[str, Any]]:
         return [
-            json.loads(w)
+            orjson.loads(w)
             for w in self.redis.lrange(self.key(gen, "@parked", negotiation_id), 0, -1)
         ]
 
@@ -184,7 +179,7 @@ class ViewStore:
         flag = "served" if served else "unserved"
         args: list[Any] = [gen, expected, tracked, self.name, flag, len(batch.parked)]
         for nid, info in batch.parked.items():
-            args += [nid, json.dumps(info)]
+            args += [nid, orjson.dumps(info)]
         args.append(len(batch.waiting))
         for nid, wire in batch.waiting:
             args += [self.key(gen, "@parked", nid), nid, wire]
@@ -274,4 +269,49 @@ def fingerprint_of(states: dict[str, State]) -> str:
 
 
 def _fingerprint_line(nid: str, state: State | None) -> bytes:
-    return nid.encode() + b"\n" + canonical_json(state) + b"\n"
+    return nid.encode() + b"\n" + canonical_bytes(state) + b"\n"
+
+
+_SORTED_PLAIN = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+# Where orjson may write a number otherwise than Python's json: below 1e-4 (1e-05 against
+# 0.00001, 1e-07 against 1e-7), so in exponent form with a negative exponent, or with four
+# zeros after the point.
+_SUSPECT = (b"e-", b"0.0000")
+_NUMBER_BYTES = frozenset(b"0123456789.-")
+_BEFORE_A_VALUE = frozenset(b":,[")
+
+
+def _may_differ(data: bytes) -> bool:
+    """Whether a suspect pattern lies in a bare number (not only inside strings)."""
+    for pattern in _SUSPECT:
+        at = data.find(pattern)
+        while at >= 0:
+            if _in_number(data, at):
+                return True
+            at = data.find(pattern, at + 1)
+    return False
+
+
+def _in_number(data: bytes, at: int) -> bool:
+    """Whether ``data[at]`` continues a token of number bytes that starts a JSON value (a
+    string's text may look so too: then it is only a needless slow path)."""
+    start = at
+    while start > 0 and data[start - 1] in _NUMBER_BYTES:
+        start -= 1
+    return start == 0 or data[start - 1] in _BEFORE_A_VALUE
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """``canonical_json(value)``, byte for byte, written by orjson unless its output could
+    differ (then by canonical_json itself). States hold no NaN or infinity: they are folded
+    from validated events, and orjson refuses them when decoding."""
+    try:
+        fast = orjson.dumps(value, option=_SORTED_PLAIN)
+    except TypeError:  # what orjson will not write plainly (a big integer, a datetime, ...)
+        return canonical_json(value)
+    return canonical_json(value) if _may_differ(fast) else fast

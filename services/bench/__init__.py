@@ -91,6 +91,10 @@ def project(
         f"ratio {r['projections'] / r['raw']:.2f} (target >= 0.5)"
     )
     console.print(
+        f"raw, one group per view (five, one after another): {r['raw_per_view']:.0f}/s, "
+        f"ratio {r['projections'] / r['raw_per_view']:.2f} (the same reading as the views)"
+    )
+    console.print(
         f"FastStream single-message subscriber: {r['faststream']:.0f}/s, "
         f"ratio {r['projections'] / r['faststream']:.2f} (target >= 5)"
     )

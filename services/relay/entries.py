@@ -7,8 +7,7 @@ bytes that were hashed (the event without ``hash`` and ``position``), so that
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from pydantic import BaseModel, Field
 
 
@@ -41,7 +40,7 @@ def position_of(entry_id: object) -> int:
 def entry_args(position: int, body: str, hash: str) -> list[bytes | str | int]:
     """The stream entry of a stored event, as the relay script's arguments:
     entry ID, type, negotiation_id, position, hash, event. The body goes out as stored."""
-    head = json.loads(body)
+    head = orjson.loads(body)
     return [entry_id(position), head["type"], head["negotiation_id"], position, hash, body]
 
 

@@ -4,9 +4,12 @@ The entry ID is ``<position>-0``. Redis refuses an ID that is not greater than t
 last, so a relay that crashed after XADD and before it knew, or two relays racing, cannot
 duplicate: the refused entry is already there and is counted as a duplicate. The relay
 resumes from the stream's last ID, never trims the stream, and sends each batch as one Lua
-script call (one round trip, one command to encode). While Redis works on a batch, the next one
-is read and decoded from the store in a second thread. It wakes promptly after an in-process
-save and polls otherwise (SQLite has no subscribe).
+script call (one round trip, one command to encode). Woken by a save, it goes on from where it
+left the stream without reading its end first: the script refuses the batch unless the stream
+still ends there (another relay, or a Redis that lost its data), and the relay reads again.
+While Redis works on a full batch, the next one is read and decoded from the store in a second
+thread. It wakes promptly after an in-process save and polls otherwise (SQLite has no
+subscribe).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from redis import Redis
@@ -22,14 +25,21 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.recorder.application import Negotiations
-from services.relay.entries import entry_args, position_of
+from services.relay.entries import entry_args, entry_id, position_of
 
 log = logging.getLogger("talkstream.relay")
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
+# ARGV[1]: the entry ID the stream must end with ('' for any); then six arguments per entry.
 XADD_BATCH = """
+if ARGV[1] ~= '' then
+  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  local last = '0-0'
+  if top[1] then last = top[1][1] end
+  if last ~= ARGV[1] then return {-1, 0} end
+end
 local added, duplicates = 0, 0
-for i = 1, #ARGV, 6 do
+for i = 2, #ARGV, 6 do
   local res = redis.pcall('XADD', KEYS[1], ARGV[i], 'type', ARGV[i + 1],
     'negotiation_id', ARGV[i + 2], 'position', ARGV[i + 3], 'hash', ARGV[i + 4],
     'event', ARGV[i + 5])
@@ -93,10 +103,16 @@ class Relay:
             args += entry_args(n.id, *self.app.body_of(n))
         return Batch(notifications[-1].id, len(notifications), args)
 
-    def send(self, batch: Batch) -> None:
-        added, duplicates = self._xadd_batch(keys=[self.stream], args=batch.args)
+    def send(self, batch: Batch, *, after: int | None = None) -> bool:
+        """XADDs the batch; with ``after``, only if the stream still ends at that position
+        (else nothing is sent and the answer is False: read the stream's end again)."""
+        expected = entry_id(after) if after is not None else ""
+        added, duplicates = self._xadd_batch(keys=[self.stream], args=[expected, *batch.args])
+        if int(added) < 0:
+            return False
         self.stats.published += int(added)
         self.stats.duplicates += int(duplicates)
+        return True
 
     def publish_once(self) -> int:
         """Publishes up to one batch after the stream's last position; returns how many
@@ -121,20 +137,24 @@ class Relay:
         """Publishes until ``stop`` is set. Survives Redis outages (backoff, one log line per
         outage) and catches up from the stream's last ID when Redis is back."""
         backoff = 0.0
+        known: int | None = None  # where the stream ends, as this relay left it
         with ThreadPoolExecutor(1, thread_name_prefix="relay-read") as reader:
             while not stop.is_set():
                 try:
-                    last = self._stream_until_caught_up(reader, stop)
+                    last = self._stream_until_caught_up(reader, stop, known)
                 except REDIS_DOWN as e:
                     if backoff == 0.0:
                         log.warning("relay: Redis unavailable (%s); retrying with backoff", e)
                     backoff = min(max(backoff * 2, 0.1), 5.0)
+                    known = None
                     stop.wait(backoff)
                     continue
                 if backoff:
                     log.info("relay: Redis is back; caught up to position %s", last)
                     backoff = 0.0
-                self.wake.wait(self.poll_interval)
+                # After a save the end it left is checked by the send itself; an idle poll
+                # reads the stream's end again (Redis may have lost its data meanwhile).
+                known = last if self.wake.wait(self.poll_interval) else None
                 self.wake.clear()
         log.info(
             "relay stopped: %s published, %s duplicates skipped",
@@ -142,21 +162,22 @@ class Relay:
             self.stats.duplicates,
         )
 
-    def _stream_until_caught_up(self, reader: ThreadPoolExecutor, stop: threading.Event) -> int:
-        """Sends batch k while batch k+1 is read from the store; returns the last position
-        sent (or found on the stream)."""
-        after = self.last_position()
-        upcoming: Future[Batch | None] = reader.submit(self.read, after)
-        while not stop.is_set():
-            batch = upcoming.result()
-            if batch is None:
-                return after
-            upcoming = reader.submit(self.read, batch.last)
-            self.send(batch)
+    def _stream_until_caught_up(
+        self, reader: ThreadPoolExecutor, stop: threading.Event, known: int | None = None
+    ) -> int:
+        """Sends batch k while batch k+1 is read from the store (only after a full batch: a
+        short one means the store had nothing more); returns the last position sent (or
+        found on the stream). ``known``: where the stream ended when this relay last sent."""
+        after = known if known is not None else self.last_position()
+        batch = self.read(after)
+        while batch is not None and not stop.is_set():
+            upcoming = reader.submit(self.read, batch.last) if batch.count == self.batch else None
+            if not self.send(batch, after=after):
+                after = self.last_position()  # another relay, or a Redis that lost its data
+                batch = self.read(after)
+                continue
             after = batch.last
-            if batch.count < self.batch:
-                upcoming.cancel()
-                return after
+            batch = upcoming.result() if upcoming is not None else None
         return after
 
 

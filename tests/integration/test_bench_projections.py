@@ -30,7 +30,7 @@ def _keys(redis_url: str, prefix: str) -> list[bytes]:
 def test_project(redis_url: str, prefix: str) -> None:
     lines: list[str] = []
     result = bench_project(300, lines.append, redis_url=redis_url, prefix=prefix)
-    _numbers(result, {"projections", "raw", "faststream"})
+    _numbers(result, {"projections", "raw", "raw_per_view", "faststream"})
     assert any("audit" in line for line in lines)
     assert _keys(redis_url, prefix) == []
 

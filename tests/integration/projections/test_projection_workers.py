@@ -26,16 +26,16 @@ NEGOTIATION = PROJECTIONS["negotiation"]
 
 
 def record_deliveries(applier: Applier) -> list[int]:
-    """The positions the consumer group's deliveries asked the applier to reach."""
+    """The positions the consumer group's deliveries asked the applier to reach (each batch
+    delivery first asks whether the applier already covers its last position)."""
     delivered: list[int] = []
-    inner = applier.apply_through
+    inner = applier.covers
 
-    def apply_through(last: int | None = None) -> int:
-        if last is not None:
-            delivered.append(last)
-        return inner(last)
+    def covers(position: int) -> bool:
+        delivered.append(position)
+        return inner(position)
 
-    applier.apply_through = apply_through  # type: ignore[method-assign]
+    applier.covers = covers  # type: ignore[method-assign]
     return delivered
 
 

@@ -161,6 +161,20 @@ def test_a_batch_overlapping_the_stream_adds_only_the_new_positions(
     assert stream_problems(client, stream, sqlite_app) == []
 
 
+def test_a_send_expecting_another_stream_end_sends_nothing(
+    sqlite_app: Negotiations, client: Redis, stream: str
+) -> None:
+    open_negotiations(sqlite_app, ["talks-a"])
+    relay = Relay(sqlite_app, client, stream=stream)
+    batch = relay.read(0)
+    assert batch is not None
+    assert not relay.send(batch, after=2)  # the stream is empty, not ending at position 2
+    assert client.xlen(stream) == 0
+    assert relay.send(batch, after=0)
+    assert not relay.send(batch, after=0)  # it now ends at the batch's last position
+    assert relay.stats == RelayStats(published=3, duplicates=0)
+
+
 def test_relay_never_trims_the_stream(sqlite_app: Negotiations, client: Redis, stream: str) -> None:
     open_negotiations(sqlite_app, ["talks-a"])
     write_notes(sqlite_app, ["talks-a"], 3_000, 500)
