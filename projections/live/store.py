@@ -145,6 +145,15 @@ class ViewStore:
         value = self.redis.get(self.key(gen, "@tracked"))
         return int(value) if value is not None else 0
 
+    def tracked_and_head(self, gen: str, negotiation_id: str) -> tuple[int, bytes | None]:
+        """The tracked position and one negotiation's headline field (its version and
+        position: it changes whenever the negotiation's state does), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.key(gen, "@tracked"))
+        pipe.hget(self.key(gen, "state", negotiation_id), codec.HEAD)
+        tracked, head = pipe.execute()
+        return (int(tracked) if tracked is not None else 0), head
+
     def load(self, gen: str, negotiation_ids: list[str]) -> dict[str, State | None]:
         if not negotiation_ids:
             return {}

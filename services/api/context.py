@@ -3,7 +3,7 @@ by ``services.bootstrap.build_api``; routes reach it through ``request.app.state
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
@@ -15,6 +15,7 @@ from projections.views import PROJECTIONS
 from services.api.keys import KeyRing
 from services.api.limits import RateLimiter
 from services.api.metrics import Metrics
+from services.api.rendered import RenderedViews
 from services.recorder.application import Negotiations
 from services.runtime.settings import Settings
 from services.runtime.streams import Streams
@@ -30,6 +31,7 @@ class ApiContext:
     limiter: RateLimiter
     metrics: Metrics
     pit: PointInTime
+    rendered: RenderedViews = field(default_factory=RenderedViews)
 
     @property
     def streams(self) -> Streams:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import sys
 from collections.abc import Callable
 
 import uvicorn
@@ -21,6 +22,10 @@ from services.runtime.runner import build_relay, projector_options
 from services.runtime.settings import Settings
 
 log = logging.getLogger("talkstream.api")
+# The event loop, request threads, the relay and the projection workers share one GIL; with
+# the default 5 ms switch interval a request waiting on the GIL behind a busy thread waits up
+# to that long at every hand-off.
+SWITCH_INTERVAL = 0.0005
 
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
@@ -83,6 +88,7 @@ def serve(
                 lifespan="on",
             )
             _quiet_after_shutdown()
+            sys.setswitchinterval(SWITCH_INTERVAL)
             uvicorn.Server(config).run()
         finally:
             app.close()

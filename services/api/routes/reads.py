@@ -97,13 +97,10 @@ async def answer(
     if as_of is None and known_at is None:
         store = ctx.views(projection)
         await wait_for(ctx, store, min_position)
-        position, state = await run_in_threadpool(_live_state, store, negotiation_id)
-        if state is not None:
+        position, view = await run_in_threadpool(_live_view, ctx, projection, negotiation_id)
+        if view is not None:
             return ViewAnswer(
-                negotiation_id=negotiation_id,
-                position=position,
-                source="live",
-                view=render(state, _today()),
+                negotiation_id=negotiation_id, position=position, source="live", view=view
             )
     state = await run_in_threadpool(lambda: ctx.pit.state(negotiation_id, **when))
     return ViewAnswer(
@@ -116,9 +113,23 @@ async def answer(
     )
 
 
-def _live_state(store: ViewStore, negotiation_id: str) -> tuple[int, Any]:
+def _live_view(ctx: ApiContext, projection: str, negotiation_id: str) -> tuple[int, Any]:
+    """The tracked position and the rendered live view (None: not in the view yet), rendered
+    again only when the negotiation's state changed."""
+    store = ctx.views(projection)
     gen = store.generation()
-    return store.tracked(gen), store.load(gen, [negotiation_id])[negotiation_id]
+    position, head = store.tracked_and_head(gen, negotiation_id)
+    if head is None:
+        return position, None
+    key, today = (projection, gen, negotiation_id), _today()
+    view = ctx.rendered.get(key, head, today)
+    if view is None:
+        state = store.load(gen, [negotiation_id])[negotiation_id]
+        if state is None:
+            return position, None
+        view = PROJECTIONS[projection].render(state, today)
+        ctx.rendered.put(key, head, today, view)
+    return position, view
 
 
 @router.get("/negotiations", response_model=NegotiationList, responses=READ_ERRORS)

@@ -1,0 +1,33 @@
+"""Rendered views are reused only for the same head (version and position), generation and
+day, and the oldest are dropped past the limit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.api.rendered import RenderedViews
+
+TODAY = date(2026, 11, 27)
+KEY = ("negotiation", "0", "talks-a")
+
+
+def test_the_same_head_and_day_reuse_the_view() -> None:
+    views = RenderedViews()
+    views.put(KEY, b'{"version":3}', TODAY, {"status": "active"})
+    assert views.get(KEY, b'{"version":3}', TODAY) == {"status": "active"}
+
+
+def test_a_new_head_another_generation_or_a_new_day_miss() -> None:
+    views = RenderedViews()
+    views.put(KEY, b'{"version":3}', TODAY, {"status": "active"})
+    assert views.get(KEY, b'{"version":4}', TODAY) is None
+    assert views.get(("negotiation", "1", "talks-a"), b'{"version":3}', TODAY) is None
+    assert views.get(KEY, b'{"version":3}', date(2026, 11, 28)) is None
+
+
+def test_past_the_limit_the_least_recently_used_goes() -> None:
+    views = RenderedViews(limit=2)
+    for n in range(3):
+        views.put(("negotiation", "0", f"n{n}"), b"h", TODAY, n)
+    assert views.get(("negotiation", "0", "n0"), b"h", TODAY) is None
+    assert views.get(("negotiation", "0", "n2"), b"h", TODAY) == 2
