@@ -156,6 +156,10 @@ def http(
     batches: Annotated[int, typer.Option(min=1, help="Batch POSTs of 100 events.")] = 40,
     reads: Annotated[int, typer.Option(min=100, help="GETs of a negotiation.")] = 2000,
     clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 16,
+    split: Annotated[
+        bool,
+        typer.Option(help="Serve with `api`, `relay` and `project` processes, not one `up`."),
+    ] = False,
 ) -> None:
     """HTTP writes/s (single and batches of 100) against the in-process record rate in the
     same run, and GET /v1/negotiations/{id} latency, on a real `talkstream up`."""
@@ -163,7 +167,12 @@ def http(
 
     console = render.console()
     r = bench_http(
-        events=events, batches=batches, reads=reads, clients=clients, progress=console.print
+        events=events,
+        batches=batches,
+        reads=reads,
+        clients=clients,
+        progress=console.print,
+        split=split,
     )
     console.print(
         f"single-event POSTs ({clients} clients): {r['http_single']:.0f} events/s; in process "

@@ -1,6 +1,7 @@
-"""``talkstream bench http``: the API served by a real ``talkstream up`` process, driven by
-concurrent HTTP clients from this process, against the application's own in-process record
-rate measured in the same run."""
+"""``talkstream bench http``: the API served by a real ``talkstream up`` process (or, with
+``--split``, ``api`` + ``relay`` + ``project`` processes), driven by concurrent keep-alive
+clients from this process, against the application's own in-process record rate measured in
+the same run."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from services.api.keys import KeyRing, Role
 from services.bench.record import NEGOTIATIONS, _note, _opening, note_body, opening_body
@@ -30,18 +32,28 @@ START_TIMEOUT = 60.0
 
 
 def bench_http(
-    *, events: int, batches: int, reads: int, clients: int, progress: Progress
+    *,
+    events: int,
+    batches: int,
+    reads: int,
+    clients: int,
+    progress: Progress,
+    split: bool = False,
+    redis_url: str | None = None,
+    prefix: str | None = None,
 ) -> dict[str, float]:
+    """``split``: ``talkstream api``, ``relay`` and ``project`` as three processes (the
+    scale-out layout) instead of one ``talkstream up``."""
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
-        bench_redis(Path(tmp)) as (url, prefix),
+        bench_redis(Path(tmp), redis_url, prefix) as (url, pfx),
     ):
         progress("in process: recording one event per call, then batches of 100…")
         direct_single, direct_batch = _in_process(Path(tmp) / "direct", events, batches)
-        with _server(Path(tmp) / "server", url, prefix, progress) as (base, key):
+        with _server(Path(tmp) / "server", url, pfx, progress, split) as (port, key):
             result = asyncio.run(
                 _drive(
-                    base,
+                    port,
                     key,
                     events=events,
                     batches=batches,
@@ -76,9 +88,9 @@ def _in_process(home: Path, events: int, batches: int) -> tuple[float, float]:
 
 @contextmanager
 def _server(
-    home: Path, redis_url: str, prefix: str, progress: Progress
-) -> Iterator[tuple[str, str]]:
-    """``talkstream up`` on a free port with limits lifted for the load; yields URL and key."""
+    home: Path, redis_url: str, prefix: str, progress: Progress, split: bool
+) -> Iterator[tuple[int, str]]:
+    """The system on a free port with limits lifted for the load; yields port and key."""
     _, key = KeyRing(home / "keys.json").create(name="bench", role=Role.admin)
     port = _free_port()
     env = {
@@ -90,17 +102,22 @@ def _server(
         "TALKSTREAM_API_RATE_BURST": "1000000",
     }
     script = str(Path(sys.executable).parent / "talkstream")
-    process = subprocess.Popen(
-        [script, "up", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-    )
+    commands = [["api" if split else "up", "--port", str(port)]]
+    commands += [["relay"], ["project"]] if split else []
+    processes = [
+        subprocess.Popen([script, *command], env=env, stderr=subprocess.DEVNULL)
+        for command in commands
+    ]
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, process)
-        progress(f"talkstream up is serving {base}")
-        yield base, key
+        _wait_healthy(base, processes[0])
+        progress(f"serving {base}: " + " + ".join(f"talkstream {c[0]}" for c in commands))
+        yield port, key
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
 
 
 def _free_port() -> int:
@@ -115,17 +132,48 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"talkstream up exited with {process.returncode}")
+            raise RuntimeError(f"the API process exited with {process.returncode}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.1)
-    raise RuntimeError(f"talkstream up did not answer within {START_TIMEOUT:.0f} s")
+    raise RuntimeError(f"the API did not answer within {START_TIMEOUT:.0f} s")
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection speaking just what the bench needs (JSON bodies,
+    Content-Length answers). httpx's own per-request work in this process capped the load at
+    about 430 requests/s (measured on /healthz), so it would have measured the client."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, key: str):
+        self.reader, self.writer = reader, writer
+        self.auth = f"Authorization: Bearer {key}\r\n".encode()
+
+    @classmethod
+    async def open(cls, port: int, key: str) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer, key)
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+        data = b"" if body is None else orjson.dumps(body)
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(data)}\r\n"
+        kind = b"Content-Type: application/json\r\n" if body is not None else b""
+        self.writer.write(head.encode() + self.auth + kind + b"\r\n" + data)
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) != b"\r\n":
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 async def _drive(
-    base: str,
+    port: int,
     key: str,
     *,
     events: int,
@@ -134,22 +182,22 @@ async def _drive(
     clients: int,
     progress: Progress,
 ) -> dict[str, float]:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=60
-    ) as client:
-        for i in range(clients):
-            _check(await client.post("/v1/negotiations", json=opening_body(i)), 201)
+    conns = [await Connection.open(port, key) for _ in range(clients)]
+    try:
+        for i, conn in enumerate(conns):
+            _check(await conn.call("POST", "/v1/negotiations", opening_body(i)), 201)
         progress(f"{clients} clients posting {events} single events…")
-        single = await _spread(clients, events, lambda c, n: _post_one(client, c, n))
+        single = await _spread(conns, events, _post_one)
         progress(f"{clients} clients posting {batches} batches of {BATCH}…")
-        batch = await _spread(clients, batches, lambda c, n: _post_batch(client, c, n))
+        batch = await _spread(conns, batches, _post_batch)
         progress("waiting for the views to apply every write…")
-        await _caught_up(client, clients)
+        await _caught_up(conns[0])
         progress(f"{clients} clients reading a negotiation {reads} times…")
         latencies: list[float] = []
-        await _spread(clients, reads, lambda c, n: _get(client, c, latencies))
+        await _spread(conns, reads, lambda conn, c, n: _get(conn, c, latencies))
+    finally:
+        for conn in conns:
+            conn.close()
     cuts = statistics.quantiles(latencies, n=100)
     return {
         "http_single": events / single,
@@ -160,11 +208,11 @@ async def _drive(
     }
 
 
-async def _caught_up(client: httpx.AsyncClient, clients: int) -> None:
-    """Returns once /readyz reports every view at the stream's position."""
+async def _caught_up(conn: Connection) -> None:
+    """Returns once /readyz reports the stream and every view at the store's position."""
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        ready = (await client.get("/readyz")).json()
+        ready = orjson.loads((await conn.call("GET", "/readyz"))[1])
         if ready["stream_position"] == ready["store_position"] and all(
             at == ready["stream_position"] for at in ready["projections"].values()
         ):
@@ -173,38 +221,39 @@ async def _caught_up(client: httpx.AsyncClient, clients: int) -> None:
     raise RuntimeError("the views did not catch up within 600 s")
 
 
-async def _spread(clients: int, total: int, call: Callable[[int, int], Any]) -> float:
-    """Runs ``total`` calls over ``clients`` concurrent workers; returns the seconds taken."""
+Call = Callable[[Connection, int, int], Awaitable[None]]
+
+
+async def _spread(conns: list[Connection], total: int, call: Call) -> float:
+    """Runs ``total`` calls over the connections concurrently; returns the seconds taken."""
 
     async def worker(c: int) -> None:
-        for n in range(c, total, clients):
-            await call(c, n)
+        for n in range(c, total, len(conns)):
+            await call(conns[c], c, n)
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in range(clients)))
+    await asyncio.gather(*(worker(c) for c in range(len(conns))))
     return time.perf_counter() - started
 
 
-async def _post_one(client: httpx.AsyncClient, c: int, n: int) -> None:
-    _check(await client.post(f"/v1/negotiations/bench-{c}/events", json=note_body(c, n)), 201)
+async def _post_one(conn: Connection, c: int, n: int) -> None:
+    _check(await conn.call("POST", f"/v1/negotiations/bench-{c}/events", note_body(c, n)), 201)
 
 
-async def _post_batch(client: httpx.AsyncClient, c: int, n: int) -> None:
+async def _post_batch(conn: Connection, c: int, n: int) -> None:
     events = [note_body(c, n * BATCH + k) for k in range(BATCH)]
-    answer = await client.post("/v1/events:batch", json={"events": events})
+    answer = await conn.call("POST", "/v1/events:batch", {"events": events})
     _check(answer, 200)
-    if answer.json()["recorded"] != BATCH:
-        raise RuntimeError(f"a batch was partly refused: {answer.text[:300]}")
+    if orjson.loads(answer[1])["recorded"] != BATCH:
+        raise RuntimeError(f"a batch was partly refused: {answer[1][:300]!r}")
 
 
-async def _get(client: httpx.AsyncClient, c: int, latencies: list[float]) -> None:
+async def _get(conn: Connection, c: int, latencies: list[float]) -> None:
     started = time.perf_counter()
-    _check(await client.get(f"/v1/negotiations/bench-{c}"), 200)
+    _check(await conn.call("GET", f"/v1/negotiations/bench-{c}"), 200)
     latencies.append(time.perf_counter() - started)
 
 
-def _check(answer: httpx.Response, status: int) -> None:
-    if answer.status_code != status:
-        raise RuntimeError(
-            f"{answer.request.method} {answer.request.url.path}: {answer.text[:300]}"
-        )
+def _check(answer: tuple[int, bytes], status: int) -> None:
+    if answer[0] != status:
+        raise RuntimeError(f"expected {status}, got {answer[0]}: {answer[1][:300]!r}")
