@@ -71,6 +71,8 @@ def _lifespan(workers: Workers | None):  # type: ignore[no-untyped-def]
             stop.set()
             workers.relay.notify()
             await asyncio.to_thread(thread.join, 10)
+            if thread.is_alive():
+                log.warning("the relay did not stop within 10 s")
             log.info("workers stopped")
 
     return lifespan

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import signal
 import socket
-import sys
 from collections.abc import Callable
 
 import uvicorn
@@ -22,10 +21,7 @@ from services.runtime.runner import build_relay, projector_options
 from services.runtime.settings import Settings
 
 log = logging.getLogger("talkstream.api")
-# The event loop, request threads, the relay and the projection workers share one GIL; with
-# the default 5 ms switch interval a request waiting on the GIL behind a busy thread waits up
-# to that long at every hand-off.
-SWITCH_INTERVAL = 0.0005
+GRACE_SECONDS = 5  # open subscriptions (SSE) do not end by themselves: cut them after this
 
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
@@ -86,9 +82,9 @@ def serve(
                 log_config=None,
                 access_log=False,
                 lifespan="on",
+                timeout_graceful_shutdown=GRACE_SECONDS,
             )
             _quiet_after_shutdown()
-            sys.setswitchinterval(SWITCH_INTERVAL)
             uvicorn.Server(config).run()
         finally:
             app.close()

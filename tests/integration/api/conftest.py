@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.keys import Role
-from services.api.server import workers_for
+from services.api.server import GRACE_SECONDS, workers_for
 from services.bootstrap import build_api_context
 from services.runtime.settings import Settings
 from tests.redis_keys import owned_prefix
@@ -87,6 +87,7 @@ def serve_in_thread(ctx: ApiContext, redis_url: str) -> Iterator[str]:
         port=port,
         log_config=None,
         lifespan="on",
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -99,7 +100,8 @@ def serve_in_thread(ctx: ApiContext, redis_url: str) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=20)
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the API (and its relay) did not stop within 30 s"
 
 
 @pytest.fixture(scope="module")
