@@ -154,6 +154,18 @@ class ViewStore:
         tracked, head = pipe.execute()
         return (int(tracked) if tracked is not None else 0), head
 
+    def heads(self, gen: str, negotiation_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Each negotiation's headline fields (title, status, version, position, ...) without
+        its sections: what a listing needs, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for nid in negotiation_ids:
+            pipe.hget(self.key(gen, "state", nid), codec.HEAD)
+        rows = pipe.execute()
+        return {
+            nid: (orjson.loads(raw) if raw is not None else None)
+            for nid, raw in zip(negotiation_ids, rows, strict=True)
+        }
+
     def load(self, gen: str, negotiation_ids: list[str]) -> dict[str, State | None]:
         if not negotiation_ids:
             return {}

@@ -61,6 +61,9 @@ class NegotiationSummary(BaseModel):
 class NegotiationList(BaseModel):
     position: int = Field(description="The stream position the listing reflects.")
     negotiations: list[NegotiationSummary]
+    next_after: str | None = Field(
+        description="Pass as after= for the next page; null on the last page."
+    )
 
 
 class ViewAnswer(BaseModel):

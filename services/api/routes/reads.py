@@ -134,28 +134,39 @@ def _live_view(ctx: ApiContext, projection: str, negotiation_id: str) -> tuple[i
 
 @router.get("/negotiations", response_model=NegotiationList, responses=READ_ERRORS)
 async def list_negotiations(
-    request: Request, principal: Reader, min_position: MinPosition = None
+    request: Request,
+    principal: Reader,
+    after: Annotated[
+        str | None, Query(max_length=64, description="Negotiations after this id (a page).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    min_position: MinPosition = None,
 ) -> NegotiationList:
-    """Every negotiation the live view holds, with its title and status."""
+    """The negotiations the live view holds, by id, with title and status, a page at a time."""
     ctx = ctx_of(request)
     store = ctx.views("negotiation")
     await wait_for(ctx, store, min_position)
-    return await run_in_threadpool(_listing, store)
+    return await run_in_threadpool(_listing, store, after, limit)
 
 
-def _listing(store: ViewStore) -> NegotiationList:
+def _listing(store: ViewStore, after: str | None, limit: int) -> NegotiationList:
     gen = store.generation()
-    ids = sorted(store.negotiation_ids(gen))
-    states = store.load(gen, ids) if ids else {}
-    rows = []
-    for nid in ids:
-        view = (states.get(nid) or {}).get("view", {})
-        rows.append(
-            NegotiationSummary(
-                negotiation_id=nid, title=view.get("title"), status=view.get("status")
-            )
+    ids = [nid for nid in store.negotiation_ids(gen) if after is None or nid > after]
+    page = ids[:limit]
+    heads = store.heads(gen, page) if page else {}
+    rows = [
+        NegotiationSummary(
+            negotiation_id=nid,
+            title=(heads.get(nid) or {}).get("title"),
+            status=(heads.get(nid) or {}).get("status"),
         )
-    return NegotiationList(position=store.tracked(gen), negotiations=rows)
+        for nid in page
+    ]
+    return NegotiationList(
+        position=store.tracked(gen),
+        negotiations=rows,
+        next_after=page[-1] if len(ids) > limit else None,
+    )
 
 
 # (path suffix, projection, what it answers)

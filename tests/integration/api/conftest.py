@@ -17,11 +17,13 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from projections.live.worker import appliers
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.keys import Role
 from services.api.server import GRACE_SECONDS, workers_for
 from services.bootstrap import build_api_context
+from services.relay.relay import Relay
 from services.runtime.settings import Settings
 from tests.redis_keys import owned_prefix
 
@@ -36,6 +38,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def catch_up(ctx: ApiContext) -> None:
+    """Relays every stored event and applies it to every view (what the workers would do)."""
+    Relay(ctx.app, ctx.redis, stream=ctx.streams.events).catch_up()
+    for applier in appliers(ctx.redis, ctx.settings.prefix).values():
+        applier.apply_through()
 
 
 def role_keys(ctx: ApiContext) -> dict[str, str]:

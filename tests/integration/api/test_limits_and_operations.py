@@ -9,14 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from events import parse_draft
-from projections.live.worker import appliers
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.bootstrap import build_api_context
-from services.relay.relay import Relay
 from services.runtime.settings import Settings
 from tests.factories import NID, SETUP
-from tests.integration.api.conftest import bearer
+from tests.integration.api.conftest import bearer, catch_up
 
 Build = Callable[..., tuple[ApiContext, TestClient]]
 
@@ -78,12 +76,6 @@ def test_anonymous_reads_only_on_loopback_and_only_when_allowed(app_with: Build)
     assert closed.get("/v1/negotiations").status_code == 401
 
 
-def _catch_up(ctx: ApiContext) -> None:
-    Relay(ctx.app, ctx.redis, stream=ctx.streams.events).catch_up()
-    for applier in appliers(ctx.redis, ctx.settings.prefix).values():
-        applier.apply_through()
-
-
 def test_readiness_names_what_lags_until_relay_and_views_catch_up(app_with: Build) -> None:
     ctx, http = app_with(api_ready_max_lag=0)
     ctx.app.record_many([parse_draft(b) for b in SETUP], principal="seed")
@@ -91,7 +83,7 @@ def test_readiness_names_what_lags_until_relay_and_views_catch_up(app_with: Buil
     assert behind.status_code == 503
     assert behind.json()["ready"] is False
     assert any(p.startswith("relay") for p in behind.json()["problems"])
-    _catch_up(ctx)
+    catch_up(ctx)
     ready = http.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["projections"] == dict.fromkeys(ready.json()["projections"], len(SETUP))
@@ -134,7 +126,7 @@ def test_metrics_count_requests_and_report_lags_and_dead_letters(app_with: Build
     assert f"talkstream_relay_lag_events {n}.0" in text
     assert 'talkstream_projection_lag_events{projection="audit"} 0.0' in text
     assert 'talkstream_dead_letters{where="intake"} 1.0' in text
-    _catch_up(ctx)
+    catch_up(ctx)
     after = http.get("/metrics").text
     assert "talkstream_relay_lag_events 0.0" in after
 
