@@ -4,7 +4,6 @@ writers of notes, the projection workers run in a thread, and ``talkstream`` as 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -24,7 +23,6 @@ from projections.live.store import ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
 from services.recorder.application import Negotiations
-from services.runtime.settings import Settings
 from tests.factories import note, started
 from tests.threads import Background
 
@@ -122,16 +120,6 @@ def running(app: FastStream, timeout: float = 30.0) -> Iterator[None]:
     finally:
         stop.set()
         thread.outcome(30)
-
-
-def process_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALKSTREAM_")}
-    return env | {
-        "TALKSTREAM_HOME": str(settings.home),
-        "TALKSTREAM_REDIS_URL": str(settings.redis_url),
-        "TALKSTREAM_PREFIX": settings.prefix,
-        **overrides,
-    }
 
 
 class Talkstream:

@@ -19,10 +19,10 @@ from tests.integration.projections.support import (
     Background,
     Talkstream,
     last_position,
-    process_env,
     wait_for,
     write_notes,
 )
+from tests.processes import talkstream_env
 
 SEED = 20240927
 EVENTS = 20_000
@@ -43,7 +43,7 @@ def test_sigkilled_worker_converges_to_a_rebuild(
 ) -> None:
     rnd = random.Random(SEED)
     stream = f"{prefix}:events"
-    env = process_env(redis_settings, TALKSTREAM_PROJECTION_CLAIM_IDLE_MS="200")
+    env = talkstream_env(redis_settings, TALKSTREAM_PROJECTION_CLAIM_IDLE_MS="200")
     log = tmp_path / "processes.log"
     stores = [ViewStore(client, prefix, name) for name in PROJECTIONS]
     app = build_application(redis_settings)

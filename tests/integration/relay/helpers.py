@@ -4,7 +4,6 @@ a thread, writers of notes in batches, a private redis-server, and the relay as 
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import socket
 import subprocess
@@ -24,7 +23,6 @@ from services.recorder.application import Negotiations
 from services.recorder.exceptions import ConflictError
 from services.relay.relay import Relay
 from services.runtime.redis_server import find_redis_server
-from services.runtime.settings import Settings
 from tests.factories import note, started
 from tests.threads import Background
 
@@ -209,17 +207,6 @@ class PrivateRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-def relay_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    """The environment of a ``talkstream relay`` on the settings' home, Redis and prefix."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALKSTREAM_")}
-    return env | {
-        "TALKSTREAM_HOME": str(settings.home),
-        "TALKSTREAM_REDIS_URL": str(settings.redis_url),
-        "TALKSTREAM_PREFIX": settings.prefix,
-        **overrides,
-    }
 
 
 class RelayProcess:

@@ -23,12 +23,12 @@ from tests.integration.relay.helpers import (
     PrivateRedis,
     RelayProcess,
     open_negotiations,
-    relay_env,
     relay_running,
     stream_problems,
     wait_for,
     write_notes,
 )
+from tests.processes import talkstream_env
 
 OPENING = 3  # events of tests.factories.started()
 
@@ -73,7 +73,7 @@ def test_relay_killed_at_random_moments_leaves_no_duplicate_or_gap(
 ) -> None:
     nids = [f"talks-{i}" for i in range(4)]
     open_negotiations(sqlite_app, nids)
-    env = relay_env(redis_settings, TALKSTREAM_RELAY_BATCH="200")
+    env = talkstream_env(redis_settings, TALKSTREAM_RELAY_BATCH="200")
     log = redis_settings.home / "relay.log"
     rng = random.Random(20240722)
     loader = Background(write_notes, sqlite_app, nids, 20_000, 100, pause=0.03)
@@ -246,7 +246,7 @@ def test_relay_process_started_before_redis_waits_for_it(
     redis_settings: Settings, sqlite_app: Negotiations, private_redis: PrivateRedis
 ) -> None:
     open_negotiations(sqlite_app, ["talks-a"])
-    env = relay_env(redis_settings, TALKSTREAM_REDIS_URL=private_redis.url)
+    env = talkstream_env(redis_settings, TALKSTREAM_REDIS_URL=private_redis.url)
     relay = RelayProcess(env, redis_settings.home / "relay.log")
     try:
         try:
