@@ -210,6 +210,14 @@ def _corrected(f: Facts, p: Any) -> None:
 
 def _retracted(f: Facts, p: Any) -> None:
     _target(f, p.target_event_id)
+    if f.events[p.target_event_id].type == "NegotiationOpened":
+        # The replay below starts from an empty negotiation and needs no opening, so a
+        # history without one would pass it: every later event would hang off nothing.
+        _fail(
+            "opening_not_retractable",
+            "the NegotiationOpened event cannot be retracted; correct its fields with "
+            "EventCorrected, or end the talks with TalksConcluded",
+        )
     _replay(f, "EventRetracted", p, "this retraction")
 
 
