@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from events import CORRECTIONS, SERVER_FIELDS, canonical_json
+from events import CORRECTIONS, SERVER_FIELDS, PartialDate, canonical_json
 from events.lifecycle import next_status
 
 
@@ -36,6 +36,7 @@ class KeyFact:
 class Facts:
     negotiation_id: str = ""
     status: str | None = None
+    opened_at: PartialDate | None = None  # the opening's occurred_at: never corrected
     version: int = 0
     last_hash: str | None = None
     issues: set[str] = field(default_factory=set)
@@ -60,6 +61,8 @@ class Facts:
                 wire["event_id"], wire["version"], wire["hash"], body_digest(wire)
             )
         self.events[wire["event_id"]] = EventFact(kind, payload)
+        if kind == "NegotiationOpened":
+            self.opened_at = PartialDate.parse(wire["occurred_at"])
         if kind in CORRECTIONS:
             amend(self.events, kind, payload)
             self.rederive()

@@ -7,7 +7,7 @@ correction whose patch does not fit its target, InvalidEvent (HTTP 422).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,12 +22,24 @@ from services.recorder.facts import Facts, amend, effective
 Guard = Callable[[Facts, Any], None]
 
 
+EARLIEST_OCCURRED_AT = datetime(1900, 1, 1, tzinfo=UTC)
+"""No development of a negotiation tracked here is older: an earlier date is a typo."""
+
+BACKGROUND = frozenset(
+    {
+        "ContextNoted",
+        "DemandMade",
+        "StatementIssued",
+        "StatementWithdrawn",
+        "StatementDenied",
+        "PositionStated",
+    }
+)
+"""What was said, demanded or noted may predate the opening; the talks' own events may not."""
+
+
 def check(facts: Facts, draft: Envelope, now: datetime) -> None:
-    if draft.modality != "planned" and draft.occurred_at.start > now:
-        raise InvariantViolation(
-            "occurred_after_recorded",
-            f"occurred_at {draft.occurred_at} is in the future; use modality 'planned'",
-        )
+    _dates(facts, draft, now)
     if draft.type == "NegotiationOpened":
         if facts.status is not None:
             raise InvariantViolation(
@@ -42,6 +54,31 @@ def check(facts: Facts, draft: Envelope, now: datetime) -> None:
     guard = GUARDS.get(draft.type)
     if guard is not None:
         guard(facts, draft.payload)
+
+
+def _dates(f: Facts, draft: Envelope, now: datetime) -> None:
+    when = draft.occurred_at
+    if draft.modality != "planned" and when.start > now:
+        _fail(
+            "occurred_after_recorded",
+            f"occurred_at {when} is in the future; use modality 'planned'",
+        )
+    if when.start < EARLIEST_OCCURRED_AT:
+        _fail(
+            "occurred_implausibly_early",
+            f"occurred_at {when} is before {EARLIEST_OCCURRED_AT.year}; check the year",
+        )
+    opening = f.opened_at
+    if opening is None or draft.type in BACKGROUND or draft.type in CORRECTIONS:
+        return
+    # Refused only when the whole of its interval lies before the opening began: a coarse
+    # date ("2023") that may overlap the opening is not known to predate it.
+    if when.end <= opening.start and when.start < opening.start:
+        _fail(
+            "occurred_before_opening",
+            f"a {draft.type} dated {when} predates the opening of the negotiation ({opening}); "
+            "only background (statements, positions, demands, context) may",
+        )
 
 
 def _fail(code: str, message: str) -> None:
