@@ -59,6 +59,11 @@ class PointInTime:
                 self._folds.popitem(last=False)
             return state
 
+    def opening(self, negotiation_id: str) -> dict[str, Any]:
+        """The negotiation's first event (its NegotiationOpened), as stored."""
+        with self._lock:
+            return self._refresh(negotiation_id).wires[0]
+
     def _refresh(self, negotiation_id: str) -> _Events:
         events = self._events.get(negotiation_id) or _Events()
         new = self._load(negotiation_id, len(events.wires))  # raises for an unknown id

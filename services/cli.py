@@ -18,7 +18,7 @@ from events import ContractError, parse_draft
 from events.dates import optional_date
 from events.schema import export, markdown
 from projections import timeline
-from projections.asof import fold_at
+from projections.asof import fold_at, too_early
 from projections.diff import diff
 from projections.negotiation import State, view
 from projections.views import PROJECTIONS, Projection
@@ -27,7 +27,7 @@ from services.api.exceptions import ApiError
 from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
-from services.recorder.exceptions import BatchRejected, RecorderError
+from services.recorder.exceptions import BatchRejected, NothingYet, RecorderError
 from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
 from services.runtime import logs
 from services.runtime.exceptions import RuntimeProblem
@@ -101,13 +101,12 @@ def _state(
     negotiation_id: str, as_of: str | None, known_at: str | None, app: Negotiations | None = None
 ) -> State:
     events = (app or _app()).wires(negotiation_id)
-    state = fold_at(
-        events,
-        as_of=optional_date(as_of, "--as-of"),
-        known_at=optional_date(known_at, "--known-at"),
-    )
-    state["view"]["negotiation_id"] = negotiation_id  # also when nothing was known yet
-    return state
+    when = {
+        "as_of": optional_date(as_of, "--as-of"),
+        "known_at": optional_date(known_at, "--known-at"),
+    }
+    NothingYet.unless(too_early(events[0], **when))
+    return fold_at(events, **when)
 
 
 def _caption(as_of: str | None, known_at: str | None) -> str:
@@ -124,7 +123,8 @@ def _print_json(data: Any) -> None:
 def show(
     negotiation_id: str, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
 ) -> None:
-    """A negotiation's state, now or at a point in time."""
+    """A negotiation's state, now or at a point in time (before its first record or its
+    opening there is none: one error line, not_known_yet or not_opened_yet, exit 1)."""
     _show(negotiation_id, as_of, known_at, as_json)
 
 

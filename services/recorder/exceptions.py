@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from projections.asof import TooEarly
 
 
 class RecorderError(Exception):
@@ -36,6 +39,18 @@ class NegotiationNotFound(RecorderError):
             f"negotiation {negotiation_id!r} has not been opened",
             details={"negotiation_id": negotiation_id},
         )
+
+
+class NothingYet(RecorderError):
+    """A point in time before the negotiation was known or had opened (HTTP 404):
+    ``not_known_yet`` or ``not_opened_yet``, with the first record time or the opening date."""
+
+    status = 404
+
+    @classmethod
+    def unless(cls, problem: TooEarly | None) -> None:
+        if problem is not None:
+            raise cls(problem.code, problem.message, details=problem.details)
 
 
 class StoreUnavailable(RecorderError):

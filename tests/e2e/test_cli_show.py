@@ -48,20 +48,38 @@ class TestAsOf:
         assert state["version"] == 15
 
 
-class TestKnownAtBeforeAnythingWasRecorded:
-    """Nothing was known in 2000: an empty state (version 0), not an error."""
+class TestBeforeThereWasAnythingToShow:
+    """Nothing was known in 2000, and the talks had not opened by July 2023: one line saying
+    so (exit 1, as the API's 404), not an empty state."""
 
-    def test_show_prints_an_empty_state(self, demo_cli: Runner) -> None:
-        state = as_json(demo_cli("show", SCENARIO_ID, "--json", "--known-at", "2000-01-01"))
-        assert state["version"] == 0
-        assert state["status"] is None
-        assert state["title"] is None
-        for section in ("parties", "issues", "meetings", "agreements", "milestones"):
-            assert state[section] == {}, section
+    @pytest.mark.parametrize("command", ["show", "timeline"])
+    @pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["table", "json"])
+    def test_known_at_before_the_first_record_says_nothing_was_known(
+        self, demo_cli: Runner, command: str, as_json: list[str]
+    ) -> None:
+        rows = json.loads(ok(demo_cli("timeline", SCENARIO_ID, "--json")).stdout)
+        first = min(r["recorded_at"] for r in rows)
+        result = demo_cli(command, SCENARIO_ID, "--known-at", "2000-01-01", *as_json)
+        line = one_error_line(result)
+        assert result.returncode == 1
+        assert line.startswith("error: not_known_yet: ")
+        assert "2000-01-01" in line
+        assert first in line
 
-    def test_timeline_is_empty(self, demo_cli: Runner) -> None:
-        rows = as_json(demo_cli("timeline", SCENARIO_ID, "--json", "--known-at", "2000-01-01"))
-        assert rows == []
+    @pytest.mark.parametrize("command", ["show", "timeline"])
+    def test_as_of_before_the_opening_says_the_talks_had_not_opened(
+        self, demo_cli: Runner, command: str
+    ) -> None:
+        result = demo_cli(command, SCENARIO_ID, "--as-of", "2023-07-31")
+        line = one_error_line(result)
+        assert result.returncode == 1
+        assert line.startswith("error: not_opened_yet: ")
+        assert "2023-08" in line  # the opening's occurred_at
+
+    def test_as_of_the_opening_month_shows_the_opening(self, demo_cli: Runner) -> None:
+        state = as_json(demo_cli("show", SCENARIO_ID, "--json", "--as-of", "2023-08"))
+        assert state["status"] == "pre_negotiation"
+        assert set(state["parties"]) == {"Iraq", "United States"}
 
 
 class TestTimelineOrder:

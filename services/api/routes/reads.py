@@ -13,9 +13,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from events import PartialDate
 from events.dates import optional_date
+from projections.asof import too_early
 from projections.diff import diff
 from projections.live.store import ViewStore
+from projections.negotiation import State
 from projections.views import PROJECTIONS, due_next
 from services.api.auth import ctx_of, requires
 from services.api.context import ApiContext
@@ -30,6 +33,7 @@ from services.api.models import (
 )
 from services.api.openapi import error_responses
 from services.api.routes.writes import NEGOTIATION_ID
+from services.recorder.exceptions import NothingYet
 
 router = APIRouter(prefix="/v1", tags=["read"])
 Reader = Annotated[Principal, Depends(requires(Permission.read))]
@@ -102,7 +106,7 @@ async def answer(
             return ViewAnswer(
                 negotiation_id=negotiation_id, position=position, source="live", view=view
             )
-    state = await run_in_threadpool(lambda: ctx.pit.state(negotiation_id, **when))
+    state = await run_in_threadpool(_point_in_time, ctx, negotiation_id, when)
     return ViewAnswer(
         negotiation_id=negotiation_id,
         position=state["view"].get("position") or 0,
@@ -111,6 +115,14 @@ async def answer(
         source="store",
         view=render(state, _today()),
     )
+
+
+def _point_in_time(
+    ctx: ApiContext, negotiation_id: str, when: dict[str, PartialDate | None]
+) -> State:
+    """The fold at a point in time; 404 when the negotiation was not yet known or opened."""
+    NothingYet.unless(too_early(ctx.pit.opening(negotiation_id), **when))
+    return ctx.pit.state(negotiation_id, **when)
 
 
 def _live_view(ctx: ApiContext, projection: str, negotiation_id: str) -> tuple[int, Any]:
