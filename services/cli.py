@@ -320,11 +320,11 @@ def diff_cmd(
         raise ContractError("invalid_option", "use world or record", field="--clock")
     events = _app().wires(negotiation_id)
     option = "as_of" if clock == "world" else "known_at"
-    views = [
-        view(fold_at(events, **{option: optional_date(t, flag)}))
+    before, after = (
+        fold_at(events, **{option: optional_date(t, flag)})
         for t, flag in ((start, "--from"), (end, "--to"))
-    ]
-    changes = diff(*views)
+    )
+    changes = diff(before, after, today=datetime.now(UTC).date())
     if as_json:
         _print_json(changes)
         return

@@ -241,18 +241,17 @@ async def get_diff(
     ctx = ctx_of(request)
     option = "as_of" if clock == "world" else "known_at"
     points = [optional_date(start, "from"), optional_date(end, "to")]
-    render = PROJECTIONS["negotiation"].render
 
-    def views() -> list[Any]:
-        return [render(ctx.pit.state(negotiation_id, **{option: p}), _today()) for p in points]
+    def changes() -> list[dict[str, Any]]:
+        before, after = (ctx.pit.state(negotiation_id, **{option: p}) for p in points)
+        return diff(before, after, today=_today())
 
-    before, after = await run_in_threadpool(views)
     return DiffAnswer(
         negotiation_id=negotiation_id,
         clock=clock,
         start=start,
         end=end,
-        changes=diff(before, after),
+        changes=await run_in_threadpool(changes),
     )
 
 

@@ -5,7 +5,6 @@ client's own write."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -55,8 +54,9 @@ def test_as_of_before_the_statement_has_no_agreement_and_after_it_the_milestone(
 
 
 def test_known_at_before_a_write_does_not_see_it(scenario: Served) -> None:
+    # The last record so far: known at that instant, everything but the write below is known.
+    stamp = scenario.ctx.app.history(NID)[-1].wire["recorded_at"]
     with scenario.client("publisher") as client:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
         written = client.post(
             f"/v1/negotiations/{NID}/events",
             json=body("ContextNoted", {**NOTE, "topic": "late note"}, nid=NID),

@@ -9,7 +9,7 @@ from typing import Any
 from events import PartialDate, RecordedEvent
 from events.dates import format_utc
 from projections.asof import fold_at
-from projections.negotiation import view
+from projections.negotiation import State, view
 from services.recorder.application import Negotiations, Written
 from services.recorder.jsonl import parse_lines, scenario_lines
 from tests import factories as f
@@ -50,15 +50,23 @@ def date(text: str | None) -> PartialDate | None:
     return None if text is None else PartialDate.parse(text)
 
 
+def state_at(
+    events: list[RecordedEvent],
+    as_of: str | PartialDate | None = None,
+    known_at: str | PartialDate | None = None,
+) -> State:
+    def bound(value: str | PartialDate | None) -> PartialDate | None:
+        return date(value) if isinstance(value, str) or value is None else value
+
+    return fold_at(events, as_of=bound(as_of), known_at=bound(known_at))
+
+
 def view_at(
     events: list[RecordedEvent],
     as_of: str | PartialDate | None = None,
     known_at: str | PartialDate | None = None,
 ) -> dict[str, Any]:
-    def bound(value: str | PartialDate | None) -> PartialDate | None:
-        return date(value) if isinstance(value, str) or value is None else value
-
-    return view(fold_at(events, as_of=bound(as_of), known_at=bound(known_at)))
+    return view(state_at(events, as_of, known_at))
 
 
 def recorded_at(event: RecordedEvent) -> datetime:

@@ -1,8 +1,9 @@
-"""``diff(before_view, after_view)`` on the U.S.–Iraq scenario: what changed between two points
-in world time or record time, and which events caused it."""
+"""``diff(before_state, after_state, today=...)`` on the U.S.–Iraq scenario: what changed
+between two points in world time or record time, and which events caused it."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from events import RecordedEvent
@@ -22,9 +23,11 @@ from tests.unit.projections.support import (
     just_before,
     known_through,
     retract,
+    state_at,
     the,
-    view_at,
 )
+
+TODAY = date(2026, 1, 1)
 
 
 def by_key(changes: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -34,7 +37,9 @@ def by_key(changes: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any
 def test_the_joint_statement_adds_the_agreement_and_both_milestones(
     scenario: list[RecordedEvent],
 ) -> None:
-    changes = diff(view_at(scenario, as_of="2024-08-01"), view_at(scenario, as_of="2024-10-01"))
+    changes = diff(
+        state_at(scenario, as_of="2024-08-01"), state_at(scenario, as_of="2024-10-01"), today=TODAY
+    )
     found = by_key(changes)
     assert list(found) == [
         ("negotiation", "status"),
@@ -64,7 +69,7 @@ def test_a_correction_between_two_known_at_times_changes_the_delegation(
 ) -> None:
     fix = correct_iraqi_head(memory_app)
     events = memory_app.history(NID)
-    changes = diff(view_at(events, known_at=just_before(fix)), view_at(events))
+    changes = diff(state_at(events, known_at=just_before(fix)), state_at(events), today=TODAY)
     (change,) = changes
     assert (change["section"], change["id"], change["change"]) == (
         "delegations",
@@ -82,7 +87,9 @@ def test_a_retraction_shows_the_retracted_entry_as_removed(
     note = the(scenario, "ContextNoted")
     withdrawn = retract(memory_app, note)
     events = memory_app.history(NID)
-    (change,) = diff(view_at(events, known_at=just_before(withdrawn)), view_at(events))
+    (change,) = diff(
+        state_at(events, known_at=just_before(withdrawn)), state_at(events), today=TODAY
+    )
     assert (change["section"], change["id"], change["change"]) == (
         "context",
         note.event_id,
@@ -94,8 +101,11 @@ def test_a_retraction_shows_the_retracted_entry_as_removed(
 
 
 def test_identical_views_have_no_changes(scenario: list[RecordedEvent]) -> None:
-    assert diff(view_at(scenario), view_at(scenario)) == []
-    assert diff(view_at(scenario, as_of="2024-10-01"), view_at(scenario, as_of="2025")) == []
+    assert diff(state_at(scenario), state_at(scenario), today=TODAY) == []
+    assert (
+        diff(state_at(scenario, as_of="2024-10-01"), state_at(scenario, as_of="2025"), today=TODAY)
+        == []
+    )
 
 
 def test_a_correction_known_at_both_times_is_not_a_cause_of_a_later_change(
@@ -110,7 +120,9 @@ def test_a_correction_known_at_both_times_is_not_a_cause_of_a_later_change(
     ratified = memory_app.record(f.status("ratified", AGREEMENT, NID), principal=PRINCIPAL)
     events = memory_app.history(NID)
     correction = next(e for e in events if e.event_id == fixed.event_id)
-    (change,) = diff(view_at(events, known_at=known_through(correction)), view_at(events))
+    (change,) = diff(
+        state_at(events, known_at=known_through(correction)), state_at(events), today=TODAY
+    )
     assert (change["section"], change["id"], change["change"]) == (
         "agreements",
         AGREEMENT,
