@@ -69,7 +69,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tabl
 
 
 def _fail(message: str, code: int = 1) -> None:
-    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    sys.stderr.write(f"error: {render.visible(' '.join(message.split()))}\n")
     raise typer.Exit(code)
 
 
@@ -115,7 +115,7 @@ def _caption(as_of: str | None, known_at: str | None) -> str:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(render.json_text(data) + "\n")
 
 
 @app.command()
@@ -225,7 +225,7 @@ def _import(lines: list[str], *, label: str, app: Negotiations | None = None) ->
     drafts, numbers = parse_lines(lines)
     settings = load_settings()
     console = render.console(stderr=True)
-    console.print(f"validated {len(drafts)} events from {label}; recording…")
+    console.print(render.text(f"validated {len(drafts)} events from {label}; recording…"))
     try:
         results = (app or build_application(settings)).record_many(
             drafts, principal=settings.principal
@@ -264,7 +264,9 @@ def _demo_scenario(app: Negotiations) -> None:
 def schema_export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
     """Write one JSON Schema file per event type (plus Event.json and Stamp.json)."""
     written = export(directory)
-    render.console(stderr=True).print(f"wrote {len(written)} schema files to {directory}")
+    render.console(stderr=True).print(
+        render.text(f"wrote {len(written)} schema files to {directory}")
+    )
 
 
 @schema_app.command("docs")
@@ -272,7 +274,7 @@ def schema_export(directory: Annotated[Path, typer.Argument(help="Output directo
 def schema_docs(file: Annotated[Path, typer.Argument(help="Markdown file to write.")]) -> None:
     """Write the table of event types and payload fields (docs/events.md)."""
     file.write_text(markdown(), encoding="utf-8")
-    render.console(stderr=True).print(f"wrote {file}")
+    render.console(stderr=True).print(render.text(f"wrote {file}"))
 
 
 @audit_app.command("verify")
@@ -292,7 +294,7 @@ def _audit(app: Negotiations) -> None:
         )
         return
     for p in report.problems[:50]:
-        console.print(f"position {p.position} ({p.negotiation_id}): {p.reason}", highlight=False)
+        console.print(render.text(f"position {p.position} ({p.negotiation_id}): {p.reason}"))
     _fail(f"audit failed: {len(report.problems)} of {report.checked} events have problems", 4)
 
 
@@ -522,7 +524,7 @@ def asyncapi(
         sys.stdout.write(document)
         return
     file.write_text(document, encoding="utf-8")
-    render.console(stderr=True).print(f"wrote {file}")
+    render.console(stderr=True).print(render.text(f"wrote {file}"))
 
 
 @keys_app.command("create")

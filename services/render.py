@@ -1,27 +1,68 @@
-"""Rich rendering of views for the terminal. Presentation only."""
+"""Rich rendering of views for the terminal. Presentation only.
+
+Recorded text is whatever publishers sent, so it reaches the terminal only through ``text``
+(or ``visible``): control characters and bidirectional overrides are shown as escapes, and
+rich markup in the data stays literal text. The stored data is never changed; ``json_text``
+keeps JSON output valid and equal to what was recorded, with the same characters escaped.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from projections.describe import due_text
 from projections.milestones import is_overdue
+
+_KEPT = "\n\t"  # line breaks and tabs only lay out a cell
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_HIDDEN = [
+    *(chr(c) for c in range(0x20) if chr(c) not in _KEPT),
+    *(chr(c) for c in range(0x7F, 0xA0)),  # DEL and the C1 controls (0x9b is CSI)
+    *_BIDI,
+    "\u2028",  # line and paragraph separators
+    "\u2029",
+]
+_ESCAPED = str.maketrans(
+    {c: (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") for c in _HIDDEN}
+)
+_JSON_ESCAPED = str.maketrans({c: f"\\u{ord(c):04x}" for c in _HIDDEN})
+
+
+def visible(value: object) -> str:
+    """``value`` as text that cannot drive a terminal: ESC shows as ``\\x1b``, a right-to-left
+    override as ``\\u202e``, and so on for every control and bidi character."""
+    return str(value).translate(_ESCAPED)
+
+
+def text(value: object, style: str = "") -> Text:
+    """A table cell or line of recorded data: made visible, never parsed as markup."""
+    return Text(visible(value), style=style)
+
+
+def json_text(data: Any) -> str:
+    """Indented JSON of ``data``; characters a terminal acts on are \\u-escaped (the encoder
+    leaves C1, DEL and bidi controls raw), so it stays valid JSON of the same data."""
+    return json.dumps(data, indent=2, ensure_ascii=False).translate(_JSON_ESCAPED)
 
 
 def negotiation_panel(view: dict[str, Any], *, today: date, caption: str = "") -> Group:
     head = Table.grid(padding=(0, 2))
     title = view["title"] or "(nothing known at this point in time)"
-    head.add_row("Negotiation", f"[bold]{title}[/] ({view['negotiation_id']})")
-    head.add_row("Status", f"[bold]{view['status']}[/]")
-    head.add_row("Opened", str(view["opened_at"]))
-    head.add_row("Version", f"{view['version']} (position {view['position']})")
+    head.add_row(
+        "Negotiation", Text.assemble(text(title, "bold"), text(f" ({view['negotiation_id']})"))
+    )
+    head.add_row("Status", text(view["status"], "bold"))
+    head.add_row("Opened", text(view["opened_at"]))
+    head.add_row("Version", text(f"{view['version']} (position {view['position']})"))
     if caption:
-        head.add_row("Point in time", caption)
+        head.add_row("Point in time", text(caption))
     parts: list[Any] = [Panel(head, title="talkstream")]
     for table in (
         _parties(view),
@@ -47,7 +88,7 @@ def _parties(v: dict[str, Any]) -> Table:
         head = delegation.get("head", {})
         members = ", ".join(m["name"] for m in delegation.get("members", []))
         role = party["role"] + ("" if party["active"] else " (left)")
-        t.add_row(name, role, _person(head) if head else "", members)
+        t.add_row(*_cells(name, role, _person(head) if head else "", members))
     return t
 
 
@@ -58,7 +99,7 @@ def _issues(v: dict[str, Any]) -> Table:
             f"{party}: {p['position']} ({p['occurred_at']})"
             for party, p in issue["positions"].items()
         )
-        t.add_row(issue_id, issue["title"], positions)
+        t.add_row(*_cells(issue_id, issue["title"], positions))
     return t
 
 
@@ -66,7 +107,7 @@ def _meetings(v: dict[str, Any]) -> Table:
     t = Table("Meeting", "When", "Where", "Status", title="Meetings", title_justify="left")
     for meeting_id, m in v["meetings"].items():
         when = m["occurred_at"] + (f" – {m['occurred_until']}" if m.get("occurred_until") else "")
-        t.add_row(meeting_id, when, m.get("location") or m["mode"], m["status"])
+        t.add_row(*_cells(meeting_id, when, m.get("location") or m["mode"], m["status"]))
     return t
 
 
@@ -77,11 +118,13 @@ def _statements(v: dict[str, Any]) -> Table:
     for statement_id, s in v["statements"].items():
         marks = ", ".join(k for k in ("withdrawn", "denied", "corrected") if s.get(k))
         t.add_row(
-            statement_id,
-            s["occurred_at"],
-            _person(s["speaker"]),
-            s.get("quote") or s.get("paraphrase") or "",
-            marks,
+            *_cells(
+                statement_id,
+                s["occurred_at"],
+                _person(s["speaker"]),
+                s.get("quote") or s.get("paraphrase") or "",
+                marks,
+            )
         )
     return t
 
@@ -89,14 +132,14 @@ def _statements(v: dict[str, Any]) -> Table:
 def _demands(v: dict[str, Any]) -> Table:
     t = Table("When", "Who", "Demand", title="Demands", title_justify="left")
     for d in v["demands"].values():
-        t.add_row(d["occurred_at"], d["actor"]["name"], d["demand"])
+        t.add_row(*_cells(d["occurred_at"], d["actor"]["name"], d["demand"]))
     return t
 
 
 def _proposals(v: dict[str, Any]) -> Table:
     t = Table("Proposal", "By", "Fate", "Terms", title="Proposals", title_justify="left")
     for proposal_id, p in v["proposals"].items():
-        t.add_row(proposal_id, p["by"]["name"], p["fate"], str(len(p["terms"])))
+        t.add_row(*_cells(proposal_id, p["by"]["name"], p["fate"], len(p["terms"])))
     return t
 
 
@@ -104,16 +147,21 @@ def _agreements(v: dict[str, Any]) -> Table:
     t = Table("Agreement", "Form", "Status", "History", title="Agreements", title_justify="left")
     for agreement_id, a in v["agreements"].items():
         history = " → ".join(f"{h['status']} ({h['occurred_at']})" for h in a["history"])
-        t.add_row(f"{agreement_id}\n{a['title']}", a["form"], a["status"], history)
+        t.add_row(*_cells(f"{agreement_id}\n{a['title']}", a["form"], a["status"], history))
     return t
 
 
 def _milestones(v: dict[str, Any], today: date) -> Table:
     t = Table("Milestone", "Obligor", "Due", "Status", title="Milestones", title_justify="left")
     for milestone_id, m in v["milestones"].items():
-        status = m["status"] + (" [red](overdue)[/]" if is_overdue(m, today) else "")
+        status = text(m["status"])
+        if is_overdue(m, today):
+            status.append(" (overdue)", style="red")
         t.add_row(
-            f"{milestone_id}\n{m['description']}", m["obligor"]["name"], due_text(m["due"]), status
+            *_cells(
+                f"{milestone_id}\n{m['description']}", m["obligor"]["name"], due_text(m["due"])
+            ),
+            status,
         )
     return t
 
@@ -121,7 +169,7 @@ def _milestones(v: dict[str, Any], today: date) -> Table:
 def _context(v: dict[str, Any]) -> Table:
     t = Table("When", "Topic", "Note", title="Context", title_justify="left")
     for c in v["context"].values():
-        t.add_row(c["occurred_at"], c["topic"], c["text"])
+        t.add_row(*_cells(c["occurred_at"], c["topic"], c["text"]))
     return t
 
 
@@ -131,11 +179,13 @@ def _corrections(v: dict[str, Any]) -> Table:
     )
     for c in v["corrections"]:
         t.add_row(
-            c["event_id"][:8],
-            c["type"],
-            c["target_event_id"][:8],
-            ", ".join(c["fields"]),
-            c["reason"],
+            *_cells(
+                c["event_id"][:8],
+                c["type"],
+                c["target_event_id"][:8],
+                ", ".join(c["fields"]),
+                c["reason"],
+            )
         )
     return t
 
@@ -153,13 +203,21 @@ def timeline_table(rows: list[dict[str, Any]], title: str) -> Table:
     )
     for r in rows:
         when = r["occurred_at"] + (f" – {r['occurred_until']}" if r["occurred_until"] else "")
-        summary = r["summary"] + (" [yellow](corrected)[/]" if r["corrected_by"] else "")
+        summary = text(r["summary"], "strike" if r["retracted"] else "")
+        if r["corrected_by"]:
+            summary.append(" (corrected)", style="yellow")
         if r["retracted"]:
-            summary = f"[strike]{summary}[/] [red](retracted)[/]"
+            summary.append(" (retracted)", style="red")
         t.add_row(
-            when, str(r["position"]), r["type"], summary, r["verification"], ", ".join(r["sources"])
+            *_cells(when, r["position"], r["type"]),
+            summary,
+            *_cells(r["verification"], ", ".join(r["sources"])),
         )
     return t
+
+
+def _cells(*values: object) -> list[Text]:
+    return [text(v) for v in values]
 
 
 def _person(actor: dict[str, Any]) -> str:
@@ -175,10 +233,9 @@ def diff_table(changes: list[dict[str, Any]], title: str) -> Table:
     for c in changes:
         style = {"added": "green", "removed": "red"}.get(c["change"], "yellow")
         t.add_row(
-            c["section"],
-            str(c["id"]),
-            f"[{style}]{c['change']}[/]",
-            ", ".join(e[:8] for e in c["events"]),
+            *_cells(c["section"], c["id"]),
+            text(c["change"], style),
+            text(", ".join(e[:8] for e in c["events"])),
         )
     return t
 
@@ -186,5 +243,7 @@ def diff_table(changes: list[dict[str, Any]], title: str) -> Table:
 def keys_table(rows: list[dict[str, Any]]) -> Table:
     t = Table("Id", "Name", "Role", "Created", "Revoked", title="API keys", title_justify="left")
     for r in rows:
-        t.add_row(r["key_id"], r["name"], r["role"], r["created_at"], r["revoked_at"] or "")
+        t.add_row(
+            *_cells(r["key_id"], r["name"], r["role"], r["created_at"], r["revoked_at"] or "")
+        )
     return t

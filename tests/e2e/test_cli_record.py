@@ -57,8 +57,8 @@ class TestRecording:
     def test_opening_refuses_an_expected_version_other_than_zero(
         self, cli: Runner, tmp_path: Path
     ) -> None:
-        """A negotiation that was never opened is at version 0 (``show`` says so at
-        ``--known-at`` before it); ``--expected-version 5`` must be refused."""
+        """A negotiation that was never opened is at version 0; ``--expected-version 5``
+        must be refused."""
         path = write(tmp_path / "open.json", opening_body())
         line = one_error_line(
             cli("record", "NegotiationOpened", "-n", NID, "--json", path, "--expected-version", "5")
