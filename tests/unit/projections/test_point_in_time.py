@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from events import PartialDate, RecordedEvent
+from projections.asof import too_early
 from services.recorder.application import Negotiations
 from tests.unit.projections.support import (
     AGREEMENT,
@@ -149,3 +150,37 @@ class TestBothClocks:
         assert meetings("2024-06-30", known_through(late)) == {"biden-sudani-2024-04", "jscd-1"}
         assert meetings("2024-06-09", known_through(late)) == {"biden-sudani-2024-04"}
         assert meetings("2024-06-30", just_before(late)) == {"biden-sudani-2024-04"}
+
+
+class TestTooEarly:
+    """``too_early``: whether a point in time comes before the negotiation was known or had
+    opened (readers answer that rather than an empty state)."""
+
+    def test_known_at_before_the_first_record_is_not_known_yet(
+        self, scenario: list[RecordedEvent]
+    ) -> None:
+        opening = scenario[0]
+        problem = too_early(opening, as_of=None, known_at=just_before(opening))
+        assert problem is not None
+        assert problem.code == "not_known_yet"
+        assert problem.details["first_recorded_at"] == opening.wire["recorded_at"]
+
+    def test_known_at_the_first_record_is_known(self, scenario: list[RecordedEvent]) -> None:
+        opening = scenario[0]
+        assert too_early(opening, as_of=None, known_at=known_through(opening)) is None
+
+    def test_as_of_before_the_opening_month_is_not_opened_yet(
+        self, scenario: list[RecordedEvent]
+    ) -> None:
+        problem = too_early(scenario[0], as_of=PartialDate.parse("2023-07-31"), known_at=None)
+        assert problem is not None
+        assert (problem.code, problem.details["opened_at"]) == ("not_opened_yet", "2023-08")
+
+    def test_as_of_within_the_opening_month_is_opened(self, scenario: list[RecordedEvent]) -> None:
+        assert too_early(scenario[0], as_of=PartialDate.parse("2023-08-01"), known_at=None) is None
+
+    def test_known_at_is_answered_before_as_of(self, scenario: list[RecordedEvent]) -> None:
+        opening = scenario[0]
+        problem = too_early(opening, as_of=PartialDate.parse("2020"), known_at=just_before(opening))
+        assert problem is not None
+        assert problem.code == "not_known_yet"
