@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# Another port: TALKSTREAM_PORT=8001 make demo (TALKSTREAM_VIA_MAKE: errors then say so).
 demo: $(STAMP)
-	$(BIN)/talkstream up --demo
+	TALKSTREAM_VIA_MAKE=1 $(BIN)/talkstream up --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

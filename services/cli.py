@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import re
 import sys
@@ -59,6 +60,8 @@ app.add_typer(dlq_app, name="dlq")
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_NEGOTIATION = "us-iraq-jscd"
 DEMO_KEY_NAME = "demo-publisher"
+DEMO_READER_NAME = "demo-reader"  # issued when anonymous reads are off (a non-loopback host)
+CLI_HINT = "in another terminal, `. .venv/bin/activate`, then `talkstream --help`"
 AsOf = Annotated[
     str | None, typer.Option("--as-of", help="World time: YYYY[-MM[-DD]] or a timestamp.")
 ]
@@ -445,6 +448,28 @@ def api_cmd(
     serve(_serving_settings(host, port), before=_banner, with_workers=False)
 
 
+@app.command("redis-url")
+@clean_errors
+def redis_url_cmd() -> None:
+    """The URL of the Redis this home uses (TALKSTREAM_REDIS_URL, else the embedded server
+    that `talkstream up` runs), e.g. for `redis-cli -u "$(talkstream redis-url)"`."""
+    settings = load_settings()
+    url = _redis_url(settings)
+    if url is None:
+        _fail(
+            f"redis_not_running: no Redis runs for the home {settings.home.resolve()}: start "
+            "one with `talkstream up` (or `make demo`) in another terminal, or set "
+            "TALKSTREAM_REDIS_URL"
+        )
+    sys.stdout.write(f"{url}\n")
+
+
+def _redis_url(settings: Settings) -> str | None:
+    from services.runtime.redis_server import registered_url
+
+    return settings.redis_url or registered_url(settings)
+
+
 def _serving_settings(host: str | None, port: int | None) -> Settings:
     overrides: dict[str, Any] = {"host": host, "port": port}
     settings = load_settings()
@@ -453,25 +478,75 @@ def _serving_settings(host: str | None, port: int | None) -> Settings:
 
 def _banner(ctx: ApiContext) -> None:
     s = ctx.settings
-    render.console(stderr=True).print(f"serving http://{s.host}:{s.port} (docs at /docs)")
+    lines = [f"serving {_url(s)} (API docs: {_local_url(s)}/docs)", _redis_line(s)]
+    if s.anonymous_reads and not s.anonymous_reads_served:
+        lines.append(f"anonymous reads: {_anonymous_reads(s)}")
+    render.console(stderr=True).print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 def _demo_banner(ctx: ApiContext) -> None:
+    _demo_scenario(ctx.app)
+    s = ctx.settings
+    publisher, reader = _demo_keys(ctx)
+    state = f"{_local_url(s)}/v1/negotiations/{DEMO_NEGOTIATION}"
+    curl = f'curl -H "Authorization: Bearer {reader}" {state}' if reader else f"curl {state}"
+    lines = [
+        f"\n[bold]talkstream is serving {_url(s)}[/] (API docs: {_local_url(s)}/docs)",
+        f"  {_redis_line(s)}",
+        f"  publisher key (shown once): {publisher}",
+        *([f"  reader key (shown once):    {reader}"] if reader else []),
+        f"  anonymous reads: {_anonymous_reads(s)}",
+        f"  state:      {curl}",
+        *([f"  CLI:        {CLI_HINT}"] if s.via_make else []),
+        "  Ctrl-C stops everything",
+    ]
+    render.console().print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+def _demo_keys(ctx: ApiContext) -> tuple[str, str | None]:
+    """A fresh publisher key, and a reader key when reads need one; earlier demo keys are
+    revoked (a key is shown only once)."""
     from services.api.keys import Role
 
-    _demo_scenario(ctx.app)
-    ctx.keys.revoke_if_present(DEMO_KEY_NAME)
-    _, key = ctx.keys.create(name=DEMO_KEY_NAME, role=Role.publisher)
-    s = ctx.settings
-    base = f"http://{s.host}:{s.port}"
-    render.console().print(
-        f"\n[bold]talkstream is serving {base}[/] (API docs: {base}/docs)\n"
-        f"  state:      curl {base}/v1/negotiations/{DEMO_NEGOTIATION}\n"
-        f"  publisher key (shown once): {key}\n"
-        f"  anonymous reads: {'on' if s.anonymous_reads else 'off'}; Ctrl-C stops everything",
-        highlight=False,
-        soft_wrap=True,
-    )
+    for name in (DEMO_KEY_NAME, DEMO_READER_NAME):
+        ctx.keys.revoke_if_present(name)
+    _, publisher = ctx.keys.create(name=DEMO_KEY_NAME, role=Role.publisher)
+    if ctx.settings.anonymous_reads_served:
+        return publisher, None
+    _, reader = ctx.keys.create(name=DEMO_READER_NAME, role=Role.reader)
+    return publisher, reader
+
+
+def _anonymous_reads(s: Settings) -> str:
+    if s.anonymous_reads_served:
+        return "on (this machine only: the API listens on a loopback address)"
+    if not s.loopback:
+        return f"off ({s.host} is not a loopback address: every read needs a key)"
+    return "off (set TALKSTREAM_ANONYMOUS_READS=1 to allow them on loopback)"
+
+
+def _redis_line(s: Settings) -> str:
+    url = _redis_url(s) or "(none registered)"
+    return f"redis:      {url} (`talkstream redis-url` prints it)"
+
+
+def _url(s: Settings) -> str:
+    """Where the API listens, as a URL (an IPv6 address in brackets)."""
+    return f"http://{_bracketed(s.host)}:{s.port}"
+
+
+def _local_url(s: Settings) -> str:
+    """A URL that reaches the API from this machine: a wildcard address is not one."""
+    try:
+        wildcard = ipaddress.ip_address(s.host).is_unspecified
+    except ValueError:
+        wildcard = False  # a host name
+    host = ("::1" if ":" in s.host else "127.0.0.1") if wildcard else s.host
+    return f"http://{_bracketed(host)}:{s.port}"
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 @app.command()

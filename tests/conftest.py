@@ -13,6 +13,7 @@ import redis as redis_py
 from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.runtime.settings import Settings
+from tests.ports import DEFAULT_PORT, held
 from tests.redis_keys import owned_prefix
 
 REQUIRE_POSTGRES = os.environ.get("TALKSTREAM_REQUIRE_POSTGRES", "") not in ("", "0")
@@ -151,3 +152,10 @@ def sqlite_app(redis_settings: Settings) -> Iterator[Negotiations]:
     app = build_application(redis_settings)
     yield app
     app.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def default_port_held() -> Iterator[None]:
+    """Every test that starts a server must pick a free port: the default one is taken."""
+    with held(DEFAULT_PORT):
+        yield

@@ -1,8 +1,11 @@
 """A publishing service: records developments through the Redis intake stream.
 
-Run `talkstream up` (it starts an embedded Redis and prints its URL), then:
+Run `talkstream up` (it starts an embedded Redis on a port of its own and prints its URL), then
+in another terminal, with the virtual environment activated:
 
-    TALKSTREAM_REDIS_URL=redis://127.0.0.1:PORT/0 python docs/examples/publish_service.py
+    python docs/examples/publish_service.py
+
+It publishes to TALKSTREAM_REDIS_URL if set, else to the Redis `talkstream redis-url` names.
 
 Any language can do the same with plain Redis commands: XADD `talkstream:intake` an entry with
 the field `event` (the JSON object), `reply_to` (a stream name) and optionally
@@ -12,6 +15,7 @@ the field `event` (the JSON object), `reply_to` (a stream name) and optionally
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 from services.client import IntakeClient, PublishRefused
@@ -44,8 +48,21 @@ def developments() -> list[dict[str, object]]:
     return [opened, meeting]
 
 
+def redis_url() -> str | None:
+    """TALKSTREAM_REDIS_URL, else the URL of the Redis that `talkstream up` runs."""
+    if os.environ.get("TALKSTREAM_REDIS_URL"):
+        return os.environ["TALKSTREAM_REDIS_URL"]
+    asked = subprocess.run(["talkstream", "redis-url"], capture_output=True, text=True, check=False)
+    if asked.returncode != 0:
+        sys.stderr.write(asked.stderr)
+        return None
+    return asked.stdout.strip()
+
+
 def main() -> int:
-    url = os.environ.get("TALKSTREAM_REDIS_URL", "redis://127.0.0.1:6379/0")
+    url = redis_url()
+    if url is None:
+        return 1
     prefix = os.environ.get("TALKSTREAM_PREFIX", "talkstream")
     with IntakeClient(url, prefix=prefix, timeout=30) as client:
         for number, event in enumerate(developments(), start=1):

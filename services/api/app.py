@@ -42,12 +42,15 @@ def create_app(ctx: ApiContext, workers: Workers | None = None) -> FastAPI:
         description="Record negotiation developments once; read them back any way.",
         lifespan=_lifespan(workers),
         dependencies=[Depends(no_unknown_query)],
+        docs_url=None,  # served by openapi.install_docs, without a CDN
+        redoc_url=None,
     )
     app.state.ctx = ctx
     for module in (writes, reads, audit, subscribe, ops):
         app.include_router(module.router)
     errors.install(app)
     openapi.install(app)
+    openapi.install_docs(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.api_max_body)
     app.add_middleware(RequestMetrics, ctx=ctx)
     return app

@@ -44,7 +44,7 @@ def requires(permission: Permission) -> Callable[[Request], Awaitable[Principal]
 def _principal(request: Request, ctx: ApiContext) -> Principal:
     header = request.headers.get("authorization")
     if header is None:
-        if ctx.settings.anonymous_reads and ctx.settings.loopback:
+        if ctx.settings.anonymous_reads_served:
             return ANONYMOUS
         raise _no_key()
     scheme, _, key = header.partition(" ")

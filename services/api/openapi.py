@@ -1,12 +1,21 @@
 """OpenAPI details the routes cannot state themselves: event bodies take their schemas from the
-models in events/ (one definition per schema), and every route lists its error answers."""
+models in events/ (one definition per schema), and every route lists its error answers.
+
+The interactive docs pages (Swagger UI at ``/docs``, ReDoc at ``/redoc``) load their scripts,
+styles and icon from this server, not from a CDN, so they work on a machine with no network;
+the files come from the ``fastapi-offline`` package."""
 
 from __future__ import annotations
 
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
 
 from events.recorded import DRAFT
@@ -14,6 +23,7 @@ from events.types import EVENT_TYPES
 from services.api.models import ErrorBody
 
 REF = "#/components/schemas/{model}"
+DOCS_ASSETS = "/docs/assets"
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -67,3 +77,31 @@ def install(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs`` and ``/redoc`` with their assets served under ``/docs/assets`` (create the app
+    with ``docs_url=None, redoc_url=None`` so FastAPI's CDN pages are not installed)."""
+    assets = Path(str(files("fastapi_offline") / "static"))
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+    spec = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=spec,
+            title=f"{app.title} API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=spec,
+            title=f"{app.title} API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )

@@ -42,10 +42,13 @@ def _check_port_free(settings: Settings) -> None:
         try:
             probe.bind((settings.host, settings.port))
         except OSError as e:
+            how = (
+                "TALKSTREAM_PORT=N make demo" if settings.via_make else "--port or TALKSTREAM_PORT"
+            )
             raise RuntimeProblem(
                 "address_in_use",
                 f"cannot listen on {settings.host}:{settings.port} ({e.strerror}); "
-                "choose another with --port or TALKSTREAM_PORT",
+                f"choose another with {how}",
             ) from None
 
 

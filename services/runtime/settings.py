@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     redis_stop_timeout: float = Field(default=10.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    via_make: bool = False  # set by `make demo`: messages then say how to run make instead
     prefix: str = Field(default="talkstream", pattern=r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$")
     relay_batch: int = Field(default=500, ge=1, le=10_000)
     relay_poll_interval: float = Field(default=0.5, gt=0, le=5)
@@ -69,6 +70,11 @@ class Settings(BaseSettings):
     def loopback(self) -> bool:
         """Whether the API is bound to this machine only."""
         return self.host in {"127.0.0.1", "::1", "localhost"}
+
+    @property
+    def anonymous_reads_served(self) -> bool:
+        """Whether requests without a key may read: asked for, and on a loopback host only."""
+        return self.anonymous_reads and self.loopback
 
     def postgres_value(self, name: str) -> str:
         """A PostgreSQL setting: TALKSTREAM_POSTGRES_X if set, else eventsourcing's POSTGRES_X,

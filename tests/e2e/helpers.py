@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +101,72 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    """A ``talkstream up`` (or ``api``) process; its output goes to files, readable while it
+    runs."""
+
+    process: subprocess.Popen[str]
+    port: int
+    logs: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stdout(self) -> str:
+        return (self.logs / "stdout").read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self) -> str:
+        return (self.logs / "stderr").read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        """Ctrl-C, and a clean exit within a minute."""
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        assert self.process.returncode == 0, self.stderr()
+
+
+@contextmanager
+def serving(cwd: Path, env: Mapping[str, str], *args: str, command: str = "up") -> Iterator[Served]:
+    """``talkstream COMMAND --port <free port> ARGS`` until /healthz answers; killed at the end
+    if it is still running (with its embedded Redis, which would otherwise outlive it)."""
+    port = free_port()
+    logs = Path(tempfile.mkdtemp(prefix="served-", dir=cwd))
+    with (logs / "stdout").open("w") as out, (logs / "stderr").open("w") as err:
+        process = subprocess.Popen(
+            [str(TALKSTREAM), command, "--port", str(port), *args],
+            cwd=cwd,
+            env=dict(env),
+            text=True,
+            stdout=out,
+            stderr=err,
+        )
+    served = Served(process, port, logs)
+    try:
+        _wait_healthy(served)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _wait_healthy(served: Served) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        assert served.process.poll() is None, served.stderr()
+        assert time.monotonic() < deadline, f"no answer on /healthz in 60 s\n{served.stderr()}"
+        try:
+            if httpx.get(f"{served.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)

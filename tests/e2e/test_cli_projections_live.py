@@ -18,7 +18,15 @@ import redis
 
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
-from tests.e2e.helpers import SCENARIO_ID, TALKSTREAM, Runner, as_json, ok, one_error_line
+from tests.e2e.helpers import (
+    SCENARIO_ID,
+    TALKSTREAM,
+    Runner,
+    as_json,
+    free_port,
+    ok,
+    one_error_line,
+)
 from tests.redis_keys import owned_prefix
 
 LAST_POSITION = 15
@@ -42,12 +50,15 @@ def module_prefix(redis_url: str) -> Iterator[str]:
         yield name
 
 
-def _caught_up(redis_url: str, prefix: str, timeout: float = 30.0) -> None:
+def _caught_up(
+    redis_url: str, prefix: str, up: subprocess.Popen[bytes], timeout: float = 30.0
+) -> None:
     client = redis.Redis.from_url(redis_url)
     stores = [ViewStore(client, prefix, name) for name in PROJECTIONS]
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
+            assert up.poll() is None, f"talkstream up exited with {up.returncode}"
             if all(s.tracked(s.generation()) >= LAST_POSITION for s in stores):
                 return
             time.sleep(0.1)
@@ -71,14 +82,14 @@ def live(
     ok(cli("demo", "--no-serve", env=env))
     with (base / "up.log").open("w") as log:
         process = subprocess.Popen(
-            [str(TALKSTREAM), "up"],
+            [str(TALKSTREAM), "up", "--port", str(free_port())],
             cwd=base,
             env=cli.environment(env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     try:
-        _caught_up(redis_url, module_prefix)
+        _caught_up(redis_url, module_prefix, process)
         yield Live(cli, env)
     finally:
         process.send_signal(signal.SIGINT)
