@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from tests.integration.runtime.helpers import kill_servers, pid_alive, servers_u
 
 NID = "talks-a"
 OUTAGE_WORDS = ("redis", "unavailable", "is back", "restart")
-MAX_OUTAGE_LINES = 20
+MAX_OUTAGE_LINES = 30
 
 
 @dataclass
@@ -138,43 +139,72 @@ def _timeline(client: httpx.Client, position: int, timeout: float = 60.0) -> dic
         time.sleep(0.2)
 
 
+@contextmanager
+def _frozen(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """``up`` stopped (SIGSTOP): alive, but it cannot restart Redis until resumed."""
+    process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
 @pytest.mark.slow
 def test_up_restarts_a_killed_redis_and_keeps_every_acknowledged_write(up: Up) -> None:
     publisher = ok(up.cli("keys", "create", "--role", "publisher", "--name", "load")).stdout
     reader = ok(up.cli("keys", "create", "--role", "reader", "--name", "check")).stdout
     writes = httpx.Client(
-        base_url=up.url, headers={"Authorization": f"Bearer {publisher.strip()}"}, timeout=30
+        base_url=up.url, headers={"Authorization": f"Bearer {publisher.strip()}"}, timeout=60
     )
     reads = httpx.Client(
-        base_url=up.url, headers={"Authorization": f"Bearer {reader.strip()}"}, timeout=30
+        base_url=up.url, headers={"Authorization": f"Bearer {reader.strip()}"}, timeout=60
     )
     with writes, reads:
         opened = writes.post("/v1/negotiations", json=opening_body())
         assert opened.status_code == 201, opened.text
-        before = _record(up.home)
-        data_dir = redis.Redis(port=before["port"]).config_get("dir")["dir"]
-
+        first = _record(up.home)
+        data_dir = redis.Redis(port=first["port"]).config_get("dir")["dir"]
         load = Load(writes)
         loader = threading.Thread(target=load.run, daemon=True)
         loader.start()
+
+        # killed under load: up starts it again on the same port and data dir
         load.wait_for(100)
-        os.kill(before["pid"], signal.SIGKILL)
-        during = up.cli("view", "timeline", NID)  # a CLI command in the outage
-        after = _restarted(up.home, before["pid"])
+        os.kill(first["pid"], signal.SIGKILL)
+        second = _restarted(up.home, first["pid"])
+        assert second["port"] == first["port"]
+        assert redis.Redis(port=second["port"]).config_get("dir")["dir"] == data_dir
+        load.wait_for(len(load.acknowledged) + 100)
+
+        # killed while up cannot restart it: a CLI command waits instead of starting its own
+        with _frozen(up.process):
+            os.kill(second["pid"], signal.SIGKILL)
+            view = subprocess.Popen(
+                [str(TALKSTREAM), "view", "timeline", NID],
+                cwd=up.cli.base,
+                env=up.cli.environment(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            time.sleep(2)  # the command runs meanwhile
+            assert view.poll() is None, view.communicate()
+            assert servers_under(up.home) == set(), "the CLI command started a redis-server"
+        third = _restarted(up.home, second["pid"])
+        out, err = view.communicate(timeout=60)
+        assert view.returncode == 0, err
+        assert json.loads(out)["projection"] == "timeline"
+        assert "waiting" in err.decode(), err
         load.wait_for(len(load.acknowledged) + 100)
         load.stop.set()
-        loader.join(30)
+        loader.join(60)
 
-        assert after["port"] == before["port"]
-        assert redis.Redis(port=after["port"]).config_get("dir")["dir"] == data_dir
-        assert ok(during).stdout
-        assert _record(up.home)["pid"] == after["pid"], "server.json was rewritten"
-        assert servers_under(up.home) == {after["pid"]}, "a second redis-server runs"
-
+        assert third["port"] == first["port"]
+        assert _record(up.home)["pid"] == third["pid"], "server.json was rewritten"
+        assert servers_under(up.home) == {third["pid"]}, "a second redis-server runs"
         timeline = _timeline(reads, max(load.acknowledged.values()))
         seen = {row["event_id"] for row in timeline["view"]}
         lost = set(load.acknowledged) - seen
-        assert not lost, f"{len(lost)} acknowledged writes never reached the views"
+        assert not lost, f"{len(lost)} of {len(load.acknowledged)} acknowledged writes are lost"
 
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(60) == 0
