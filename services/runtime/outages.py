@@ -186,6 +186,7 @@ class _ReadLoop:
             except ResponseError as e:
                 if "NOGROUP" in str(e):
                     await until_done(self.recreate_group, self.outage)
+                    await asyncio.sleep(attempts.backoff.next())  # never a hot loop
                 else:
                     await self._unexpected(e, attempts.backoff)
                 continue

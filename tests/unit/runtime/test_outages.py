@@ -1,6 +1,6 @@
 """Redis outages as a component reports them: one line when Redis goes away, one when it is
-back, whatever the number of failed attempts; a broken connection retried at once is no
-outage; errors that are not about reaching Redis are raised."""
+back, whatever the number of failed attempts; a call that fails only briefly (a connection
+broken by a restart) is no outage; errors that are not about reaching Redis are raised."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_a_call_is_retried_until_redis_answers_and_the_outage_logged_once(
     assert "intake: Redis unavailable" in lines[0] and "intake: Redis is back" in lines[1]
 
 
-def test_one_broken_connection_retried_at_once_is_no_outage(
+def test_a_call_that_fails_only_briefly_is_no_outage(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
