@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import PersistenceError
@@ -39,6 +40,7 @@ def build_api_context(
     from services.api.limits import RateLimiter
     from services.api.metrics import Levels, Metrics
     from services.api.routes.ops import read_levels
+    from services.runtime.outages import REDIS_DOWN, Outage
 
     application = app or build_application(settings)
     ctx: ApiContext
@@ -46,17 +48,22 @@ def build_api_context(
     def levels() -> Levels | None:
         try:
             return read_levels(ctx)
+        except REDIS_DOWN as e:
+            ctx.redis_outage.down(e)
+            return None
         except (RedisError, RecorderError, OSError):
             return None
 
+    redis = Redis.from_url(redis_url)
     ctx = ApiContext(
         settings=settings,
         app=application,
-        redis=Redis.from_url(redis_url),
+        redis=redis,
         async_redis=AsyncRedis.from_url(redis_url),
         keys=KeyRing(settings.keys_path),
         limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
         metrics=Metrics(levels),
         pit=PointInTime(lambda nid, after: application.wires(nid, after_version=after)),
+        redis_outage=Outage("api", logging.getLogger("talkstream.api"), probe=redis.ping),
     )
     return ctx

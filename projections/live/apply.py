@@ -129,6 +129,14 @@ class Applier:
         with self._lock:
             return self._apply_through(last, beyond)
 
+    def forget(self) -> None:
+        """Drops what the last commit left in memory: after Redis restarted, the views may
+        stand behind it (Redis may lose its last second of writes)."""
+        with self._lock:
+            self._cache.clear()
+            self._cached_at = None
+            self._head = None
+
     def covers(self, position: int) -> bool:
         """Whether this applier's last commit reached ``position`` (no Redis call: the
         generation served next, if any, has reached it too, as a switch needs that)."""

@@ -10,6 +10,11 @@ dominates, so a short delivery that follows the previous one within twice ``ling
 waits ``linger_ms``; its commit then also covers what arrived meanwhile (read beyond the
 delivered entries), and the later delivery of those entries is acknowledged without touching
 Redis. An isolated event is applied at once.
+
+Redis outages (see services/runtime/outages.py): reads and handlers wait while Redis is away
+and log one line when it goes and one when it is back; a group that a restarted Redis lost is
+created again at ``0``; and after any restart each applier forgets what its last commit left
+(Redis may have lost its last second, so the views may stand behind it) and catches up.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import socket
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from faststream import FastStream
@@ -30,6 +36,7 @@ from redis.exceptions import ResponseError
 from projections.live.apply import Applier, position_of
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, Projection
+from services.runtime.outages import Outage, RestartWatch, keep_reading, until_done
 
 log = logging.getLogger("talkstream.projections")
 
@@ -38,12 +45,22 @@ def group_name(prefix: str, projection: str) -> str:
     return f"{prefix}:proj:{projection}"
 
 
-def ensure_group(redis: Redis, stream: str, group: str) -> None:
+def ensure_group(redis: Redis, stream: str, group: str) -> bool:
+    """Creates the consumer group at 0 (MKSTREAM); False if it existed already."""
     try:
         redis.xgroup_create(stream, group, id="0", mkstream=True)
     except ResponseError as e:
         if "BUSYGROUP" not in str(e):
             raise
+        return False
+    return True
+
+
+def recreate_lost_group(redis: Redis, stream: str, group: str, projection: str) -> None:
+    """The group again at 0 if Redis lost it (its entries are delivered again: harmless, the
+    applier skips what it tracked)."""
+    if ensure_group(redis, stream, group):
+        log.warning("projection=%s consumer group %s was lost; created it again", projection, group)
 
 
 def appliers(
@@ -63,6 +80,7 @@ def appliers(
 def _subscribe(
     broker: RedisBroker,
     applier: Applier,
+    outage: Outage,
     *,
     stream: str,
     group: str,
@@ -74,33 +92,45 @@ def _subscribe(
     name = applier.projection.name
     previous = [0.0]  # when the last delivery with work to do came
 
-    @broker.subscriber(
+    async def recreate_group() -> None:
+        await asyncio.to_thread(recreate_lost_group, applier.redis, stream, group, name)
+        await asyncio.to_thread(applier.forget)
+
+    batches = broker.subscriber(
         stream=StreamSub(stream, group=group, consumer=consumer, batch=True, max_records=batch),
         no_reply=True,
         title=f"projection {name}",
         description=f"The {name} projection's consumer group.",
     )
+
+    @batches
     async def on_batch(body: list[Any], msg: RedisBatchStreamMessage) -> None:
         ids = msg.raw_message["message_ids"]
         last = max(position_of(i) for i in ids)
-        if applier.covers(last):
-            return  # an earlier commit read beyond its delivery and applied these
-        now = time.monotonic()
-        flowing = now - previous[0] < 2 * linger  # entries keep coming
-        previous[0] = now
-        if flowing and len(ids) < batch:
-            await asyncio.sleep(linger)
-        await asyncio.to_thread(applier.apply_through, last, beyond=True)
+        if not applier.covers(last):  # else an earlier commit read beyond and applied these
+            now = time.monotonic()
+            flowing = now - previous[0] < 2 * linger  # entries keep coming
+            previous[0] = now
+            if flowing and len(ids) < batch:
+                await asyncio.sleep(linger)
+            apply = partial(applier.apply_through, last, beyond=True)
+            await until_done(partial(asyncio.to_thread, apply), outage)
+        await until_done(msg.ack, outage)
 
-    @broker.subscriber(
+    claims = broker.subscriber(
         stream=StreamSub(stream, group=group, consumer=consumer, min_idle_time=claim_idle_ms),
         no_reply=True,
         include_in_schema=False,
     )
+
+    @claims
     async def on_claimed(body: Any, msg: RedisStreamMessage) -> None:
-        await asyncio.to_thread(
-            applier.apply_through, position_of(msg.raw_message["message_ids"][0])
-        )
+        apply = partial(applier.apply_through, position_of(msg.raw_message["message_ids"][0]))
+        await until_done(partial(asyncio.to_thread, apply), outage)
+        await until_done(msg.ack, outage)
+
+    for subscriber in (batches, claims):
+        keep_reading(subscriber, outage, recreate_group)
 
 
 def attach_projectors(
@@ -121,10 +151,12 @@ def attach_projectors(
     stream = f"{prefix}:events"
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
     workers = appliers(redis, prefix, projections=projections, attempts=attempts)
+    outage = Outage("projections", log)
     for name, applier in workers.items():
         _subscribe(
             broker,
             applier,
+            outage,
             stream=stream,
             group=group_name(prefix, name),
             consumer=consumer,
@@ -138,12 +170,28 @@ def attach_projectors(
         for name in workers:
             ensure_group(redis, stream, group_name(prefix, name))
 
+    async def catch_up_again() -> None:
+        """After Redis restarted: its groups and views may have moved back (or be gone)."""
+        for name, applier in workers.items():
+            group = partial(recreate_lost_group, redis, stream, group_name(prefix, name), name)
+            await until_done(partial(asyncio.to_thread, group), outage)
+            await asyncio.to_thread(applier.forget)
+            reached = await until_done(partial(asyncio.to_thread, applier.apply_through), outage)
+            log.info("projection=%s caught up to position=%s", name, reached)
+
+    watch = RestartWatch(redis_url, outage, catch_up_again)
+
     @app.after_startup
     async def catch_up() -> None:
         """Entries already on the stream when a worker starts are applied at once."""
         for name, applier in workers.items():
             reached = await asyncio.to_thread(applier.apply_through)
             log.info("projection=%s caught up to position=%s", name, reached)
+        await watch.start()
+
+    @app.on_shutdown
+    async def stop_watching() -> None:
+        await watch.stop()
 
     return workers
 
@@ -152,7 +200,7 @@ def build_projectors(
     redis_url: str, prefix: str, **options: Any
 ) -> tuple[FastStream, RedisBroker, dict[str, Applier]]:
     """A FastStream app running only the projection workers."""
-    broker = RedisBroker(redis_url, logger=log)
+    broker = RedisBroker(redis_url, logger=log, log_level=logging.DEBUG)  # not a line per batch
     app = FastStream(broker, logger=log)
     workers = attach_projectors(app, broker, redis_url, prefix, **options)
     return app, broker, workers

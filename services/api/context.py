@@ -17,6 +17,7 @@ from services.api.limits import RateLimiter
 from services.api.metrics import Metrics
 from services.api.rendered import RenderedViews
 from services.recorder.application import Negotiations
+from services.runtime.outages import Outage
 from services.runtime.settings import Settings
 from services.runtime.streams import Streams
 
@@ -31,6 +32,7 @@ class ApiContext:
     limiter: RateLimiter
     metrics: Metrics
     pit: PointInTime
+    redis_outage: Outage  # logs the API's Redis outages: one line each way
     rendered: RenderedViews = field(default_factory=RenderedViews)
 
     @property

@@ -56,6 +56,7 @@ async def _runtime_problem(request: Request, e: Exception) -> JSONResponse:
 
 
 async def _redis_down(request: Request, e: Exception) -> JSONResponse:
+    request.app.state.ctx.redis_outage.down(e)  # one log line per outage, not one per request
     return error_response(503, "redis_unavailable", f"Redis cannot be reached: {e}")
 
 

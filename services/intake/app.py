@@ -6,6 +6,10 @@ one created at ``0`` through StreamSub busy-loops after a restart); a handler th
 leaves its entry pending, so a second subscriber claims entries idle for
 ``intake_claim_idle_ms`` and dead-letters those delivered more than ``intake_max_deliveries``
 times, with the last failure as the reason.
+
+Redis outages (see services/runtime/outages.py): reads and handlers wait while Redis is away
+and log one line when it goes and one when it is back; a group that a restarted Redis lost is
+created again at ``0`` (entries delivered again record once: their idempotency keys).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from faststream import FastStream
@@ -33,6 +38,7 @@ from services.intake.entries import (
     text_fields,
 )
 from services.recorder.application import Negotiations
+from services.runtime.outages import Outage, RestartWatch, keep_reading, until_done
 from services.runtime.settings import Settings
 from services.runtime.streams import Streams, as_fields
 
@@ -43,13 +49,20 @@ BATCH = 100
 REPLY_TTL_SECONDS = 3600
 
 
-def ensure_group(redis: Redis, streams: Streams) -> None:
-    """Creates the intake consumer group at 0 (MKSTREAM); an existing group is kept."""
+def ensure_group(redis: Redis, streams: Streams) -> bool:
+    """Creates the intake consumer group at 0 (MKSTREAM); an existing group is kept (False)."""
     try:
         redis.xgroup_create(streams.intake, streams.intake_group, id="0", mkstream=True)
     except ResponseError as e:
         if "BUSYGROUP" not in str(e):
             raise
+        return False
+    return True
+
+
+def recreate_lost_group(redis: Redis, streams: Streams) -> None:
+    if ensure_group(redis, streams):
+        log.warning("intake consumer group %s was lost; created it again", streams.intake_group)
 
 
 @dataclass
@@ -213,11 +226,12 @@ def build_intake(
 ) -> tuple[FastStream, RedisBroker]:
     """The FastStream app: one subscriber for new entries, one claiming stale ones."""
     streams = Streams(settings.prefix)
-    broker = RedisBroker(redis_url, logger=log)
+    broker = RedisBroker(redis_url, logger=log, log_level=logging.DEBUG)  # not a line per batch
     intake = Intake(app, Redis.from_url(redis_url), streams, settings)
     consumer = consumer or consumer_name()
+    outage = Outage("intake", log)
 
-    @broker.subscriber(
+    entries = broker.subscriber(
         stream=StreamSub(
             streams.intake,
             group=streams.intake_group,
@@ -231,10 +245,13 @@ def build_intake(
         description="Publish a development: one entry with the field `event` (the JSON object "
         "as published), optionally `reply_to` and `idempotency_key`.",
     )
-    async def on_entries(body: list[IntakeEntry], msg: RedisBatchStreamMessage) -> None:
-        await intake.handle_batch(msg)
 
-    @broker.subscriber(
+    @entries
+    async def on_entries(body: list[IntakeEntry], msg: RedisBatchStreamMessage) -> None:
+        await until_done(partial(intake.handle_batch, msg), outage)
+        await until_done(msg.ack, outage)
+
+    claims = broker.subscriber(
         stream=StreamSub(
             streams.intake,
             group=streams.intake_group,
@@ -245,13 +262,28 @@ def build_intake(
         parser=tolerant_parser,
         include_in_schema=False,
     )
-    async def on_claimed(body: IntakeEntry, msg: RedisStreamMessage) -> None:
-        await intake.handle_claimed(msg)
 
+    @claims
+    async def on_claimed(body: IntakeEntry, msg: RedisStreamMessage) -> None:
+        await until_done(partial(intake.handle_claimed, msg), outage)
+        await until_done(msg.ack, outage)
+
+    recreate = partial(asyncio.to_thread, recreate_lost_group, intake.redis, streams)
+    for subscriber in (entries, claims):
+        keep_reading(subscriber, outage, recreate)
+    watch = RestartWatch(redis_url, outage, partial(until_done, recreate, outage))
     faststream_app = FastStream(broker, logger=log)
 
     @faststream_app.on_startup
     def create_group() -> None:
         ensure_group(intake.redis, streams)
+
+    @faststream_app.after_startup
+    async def start_watching() -> None:
+        await watch.start()
+
+    @faststream_app.on_shutdown
+    async def stop_watching() -> None:
+        await watch.stop()
 
     return faststream_app, broker

@@ -8,9 +8,16 @@ once; they must share one server, because two servers on one AOF file would corr
 Files under ``<home>/redis``:
 
 - ``lock``: ``flock``-ed while a process checks, starts, joins or leaves the server.
-- ``server.json``: ``{"pid", "port", "binary"}`` of the running server (written atomically).
+- ``server.json``: ``{"pid", "port", "binary", "owner"}`` of the running server (written
+  atomically); ``owner`` is the talkstream process that started it and restarts it.
 - ``users/<pid>``: one file per talkstream process using the server; the last to leave stops it.
 - ``redis.log`` and ``appendonly.aof``: the server's own files.
+
+A server that dies (killed, out of memory) is started again on the same port and data dir, so
+every client reconnects to the same URL and finds its data (AOF). Each process using the server
+watches it; the owner restarts it at once (then with a growing delay if it keeps dying), and
+the others wait for the owner's restart rather than start a second server. Only when the owner
+is gone (dead, or left while others still use the server) does another user take over.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import redis
@@ -44,6 +51,10 @@ log = logging.getLogger("talkstream.redis")
 
 HOST = "127.0.0.1"
 _POLL_SECONDS = 0.05
+_WATCH_SECONDS = 0.1  # how often a user checks that the server still runs
+_RESTART_DELAYS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)  # before each restart of a quick series
+_STABLE_SECONDS = 30.0  # a server up this long ends a series of restarts
+_PORT_RELEASE_SECONDS = 3.0
 _PROBE_TIMEOUT = 1.0
 _LOG_TAIL_LINES = 20
 _NO_SERVER = (
@@ -60,6 +71,7 @@ class ServerRecord:
     pid: int
     port: int
     binary: str
+    owner: int | None = None  # the talkstream process that restarts it; None: any user may
 
     @property
     def url(self) -> str:
@@ -92,10 +104,12 @@ class _Paths:
 
 @dataclass
 class _Use:
-    """This process's nested uses of one home's server, and the server if we started it."""
+    """This process's nested uses of one home's server, the server if we started it, and the
+    thread that watches it."""
 
     count: int
     child: subprocess.Popen[bytes] | None
+    watcher: _Watcher
 
 
 # Nested ``redis_for`` calls in one process share one user file; the count says when the
@@ -161,20 +175,74 @@ def _bundled_binary() -> str | None:
 
 
 def _join(paths: _Paths, settings: Settings) -> ServerRecord:
-    """Registers this process as a user of the home's server, starting the server if needed."""
+    """Registers this process as a user of the home's server, starting the server if needed,
+    or waiting while its owner restarts it."""
     paths.users.mkdir(parents=True, exist_ok=True)
-    with _locked(paths):
-        child: subprocess.Popen[bytes] | None = None
-        record = _running_server(paths, settings)
-        if record is None:
-            record, child = _start(paths, settings)
-        else:
-            log.info(
-                "reusing redis-server pid=%d port=%d dir=%s", record.pid, record.port, paths.root
-            )
-        _live_users(paths)  # drop entries of processes that died without leaving
-        _register(paths, child)
-    return record
+    deadline: float | None = None
+    while True:
+        with _locked(paths):
+            record = _read_record(paths)
+            owner = _restarting_owner(paths, record)
+            if owner is None:
+                return _use(paths, settings, record)
+        assert record is not None  # only a recorded server has an owner
+        deadline = _wait_for_owner(paths, settings, record, owner, deadline)
+
+
+def _use(paths: _Paths, settings: Settings, record: ServerRecord | None) -> ServerRecord:
+    """Under the lock: the recorded server if it runs, else a new one (on the recorded port
+    when it is free, so that clients of the old one reconnect to it)."""
+    child: subprocess.Popen[bytes] | None = None
+    running = _running_server(paths, settings, record)
+    if running is None:
+        running, child = _start(paths, settings, port=_reusable_port(record))
+        log.info(
+            "started redis-server pid=%d port=%d dir=%s", running.pid, running.port, paths.root
+        )
+    else:
+        log.info(
+            "reusing redis-server pid=%d port=%d dir=%s", running.pid, running.port, paths.root
+        )
+    _live_users(paths)  # drop entries of processes that died without leaving
+    _register(paths, settings, running, child)
+    return running
+
+
+def _restarting_owner(paths: _Paths, record: ServerRecord | None) -> int | None:
+    """The pid of the live owner that is expected to restart the recorded server, which is
+    down; None when there is a server to use or nobody but us to start one."""
+    if record is None or record.owner is None or _server_alive(record):
+        return None
+    if record.owner == os.getpid():
+        return record.owner if (os.getpid(), paths.root) in _uses else None
+    return record.owner if _pid_alive(record.owner) else None
+
+
+def _wait_for_owner(
+    paths: _Paths, settings: Settings, record: ServerRecord, owner: int, deadline: float | None
+) -> float:
+    """Waits a moment for the owner's restart (outside the lock, which the owner needs); the
+    first call says so, and the wait ends in a clear error after ``redis_owner_wait``."""
+    now = time.monotonic()
+    if deadline is None:
+        log.warning(
+            "redis-server pid=%d port=%d is down; waiting up to %g s for talkstream pid=%d, "
+            "which started it, to restart it",
+            record.pid,
+            record.port,
+            settings.redis_owner_wait,
+            owner,
+        )
+        deadline = now + settings.redis_owner_wait
+    elif now >= deadline:
+        raise RedisUnavailable(
+            f"redis-server pid {record.pid} recorded in {paths.record} is not running, and "
+            f"talkstream pid {owner}, which started it and restarts it, did not restart it "
+            f"within {settings.redis_owner_wait:g} s (TALKSTREAM_REDIS_OWNER_WAIT); check that "
+            "process, or stop it so that the next command starts the server."
+        )
+    time.sleep(_WATCH_SECONDS)
+    return deadline
 
 
 def _leave(paths: _Paths, settings: Settings) -> None:
@@ -183,9 +251,11 @@ def _leave(paths: _Paths, settings: Settings) -> None:
         use = _unregister(paths)
         if use is None:
             return  # an outer redis_for in this process still uses the server
+        use.watcher.stop()  # before the server stops: it must not be restarted
         others = _live_users(paths)
         if others:
             log.debug("leaving redis-server running for users %s", sorted(others))
+            _disown(paths)
             _reap_later(use.child)
             return
         record = _read_record(paths)
@@ -195,12 +265,26 @@ def _leave(paths: _Paths, settings: Settings) -> None:
         _reap_later(use.child)
 
 
-def _register(paths: _Paths, child: subprocess.Popen[bytes] | None) -> None:
+def _disown(paths: _Paths) -> None:
+    """When the owner leaves a server that others still use, any of them may restart it."""
+    record = _read_record(paths)
+    if record is not None and record.owner == os.getpid():
+        _write_record(paths, replace(record, owner=None))
+
+
+def _register(
+    paths: _Paths,
+    settings: Settings,
+    record: ServerRecord,
+    child: subprocess.Popen[bytes] | None,
+) -> None:
     key = (os.getpid(), paths.root)
     use = _uses.get(key)
     if use is None:
-        _uses[key] = _Use(count=1, child=child)
+        watcher = _Watcher(paths, settings, record)
+        _uses[key] = _Use(count=1, child=child, watcher=watcher)
         paths.user(os.getpid()).touch()
+        watcher.start()
         return
     use.count += 1
     use.child = child or use.child
@@ -242,6 +326,107 @@ def _locked(paths: _Paths) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
+# --- watching and restarting ---------------------------------------------------------------
+
+
+class _Watcher:
+    """Checks every ``_WATCH_SECONDS`` that the home's server runs. When it has died, the owner
+    (or, once the owner is gone, whichever user comes first) starts it again on the same port
+    and data dir: at once, then after growing delays while it keeps dying."""
+
+    def __init__(self, paths: _Paths, settings: Settings, record: ServerRecord) -> None:
+        self.paths = paths
+        self.settings = settings
+        self.known = record  # the server last seen running
+        self._stopped = threading.Event()
+        self._dead_pid: int | None = None  # the dead server being replaced
+        self._restarts = 0  # in the current series of quick deaths
+        self._next_try = 0.0
+        self._last_start = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="redis-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(_WATCH_SECONDS):
+            if _server_alive(self.known):
+                continue
+            with _locked(self.paths):
+                if not self._stopped.is_set():
+                    self._recover()
+
+    def _recover(self) -> None:
+        """Under the lock: restarts the recorded server if it is down and this process may."""
+        record = _read_record(self.paths)
+        use = _uses.get((os.getpid(), self.paths.root))
+        if record is None or use is None:
+            return  # stopped on purpose by the last user
+        if _server_alive(record):
+            self.known = record  # another user restarted it
+            return
+        how = _how_it_ended(use.child, record)
+        if record.owner not in (None, os.getpid()) and _pid_alive(record.owner):
+            return  # its owner restarts it
+        now = time.monotonic()
+        if record.pid != self._dead_pid:
+            self._dead_pid = record.pid
+            if now - self._last_start >= _STABLE_SECONDS:
+                self._restarts = 0
+            self._next_try = now + _restart_delay(self._restarts)
+        if now >= self._next_try:
+            self._restart(record, use, how)
+
+    def _restart(self, dead: ServerRecord, use: _Use, how: str) -> None:
+        self._restarts += 1
+        _wait_port_free(dead.port)  # else the start fails, and is tried again later
+        try:
+            record, child = _start(self.paths, self.settings, port=dead.port)
+        except RedisUnavailable as e:
+            delay = _restart_delay(self._restarts)
+            self._next_try = time.monotonic() + delay
+            log.error(
+                "redis-server on port %d could not be restarted (%s); next try in %g s",
+                dead.port,
+                e.message.splitlines()[0],
+                delay,
+            )
+            return
+        use.child = child
+        self.known = record
+        self._last_start = time.monotonic()
+        log.warning(
+            "redis-server pid=%d port=%d %s; restarted it as pid=%d on the same port and data "
+            "dir (restart %d in a row)",
+            dead.pid,
+            dead.port,
+            how,
+            record.pid,
+            self._restarts,
+        )
+
+
+def _restart_delay(restarts: int) -> float:
+    return _RESTART_DELAYS[min(restarts, len(_RESTART_DELAYS) - 1)]
+
+
+def _how_it_ended(child: subprocess.Popen[bytes] | None, record: ServerRecord) -> str:
+    """How the recorded server ended, as far as we can tell (our child: reaped here)."""
+    if child is None or child.pid != record.pid:
+        return "is gone"
+    try:
+        code = child.wait(_PORT_RELEASE_SECONDS)  # once all its threads have ended
+    except subprocess.TimeoutExpired:
+        return "is gone"
+    if code < 0:
+        with suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
 # --- the server record ---------------------------------------------------------------------
 
 
@@ -251,22 +436,24 @@ def _read_record(paths: _Paths) -> ServerRecord | None:
     try:
         data = json.loads(paths.record.read_text(encoding="utf-8"))
         pid, port, binary = data["pid"], data["port"], data["binary"]
+        owner = data.get("owner")  # absent in records of older versions
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         log.warning("ignoring unreadable %s: %s", paths.record, e)
         return None
     valid = isinstance(pid, int) and pid > 1 and isinstance(port, int) and 0 < port < 65536
+    valid = valid and (owner is None or (isinstance(owner, int) and owner > 1))
     if not valid or not isinstance(binary, str):
         log.warning("ignoring invalid %s: %r", paths.record, data)
         return None
-    return ServerRecord(pid=pid, port=port, binary=binary)
+    return ServerRecord(pid=pid, port=port, binary=binary, owner=owner)
 
 
 def _write_record(paths: _Paths, record: ServerRecord) -> None:
     """Writes server.json atomically, so a reader never sees half a record."""
     tmp = paths.root / f"server.json.{os.getpid()}.tmp"
-    data = {"pid": record.pid, "port": record.port, "binary": record.binary}
+    data = {"pid": record.pid, "port": record.port, "binary": record.binary, "owner": record.owner}
     with tmp.open("w", encoding="utf-8") as f:
         json.dump(data, f)
         f.flush()
@@ -274,13 +461,12 @@ def _write_record(paths: _Paths, record: ServerRecord) -> None:
     os.replace(tmp, paths.record)
 
 
-def _running_server(paths: _Paths, settings: Settings) -> ServerRecord | None:
+def _running_server(
+    paths: _Paths, settings: Settings, record: ServerRecord | None
+) -> ServerRecord | None:
     """The recorded server if it is alive and answers; None if there is none to reuse."""
-    record = _read_record(paths)
-    if record is None or not _pid_alive(record.pid):
+    if record is None or not _server_alive(record):
         return None
-    if not _is_redis_process(record):
-        return None  # the pid was reused by an unrelated process
     deadline = time.monotonic() + settings.redis_start_timeout
     if _wait_ready(record, deadline, lambda: _pid_alive(record.pid)):
         return record
@@ -295,10 +481,11 @@ def _running_server(paths: _Paths, settings: Settings) -> ServerRecord | None:
 # --- starting and stopping -----------------------------------------------------------------
 
 
-def _start(paths: _Paths, settings: Settings) -> tuple[ServerRecord, subprocess.Popen[bytes]]:
-    """Starts a redis-server on a free port and waits until it answers PING."""
+def _start(
+    paths: _Paths, settings: Settings, *, port: int
+) -> tuple[ServerRecord, subprocess.Popen[bytes]]:
+    """Starts a redis-server owned by this process and waits until it answers PING."""
     binary = find_redis_server()
-    port = _free_port()
     log_start = paths.log.stat().st_size if paths.log.exists() else 0
     with paths.log.open("ab") as out:  # early errors (before --logfile applies) land there too
         child = subprocess.Popen(
@@ -309,7 +496,7 @@ def _start(paths: _Paths, settings: Settings) -> tuple[ServerRecord, subprocess.
             cwd=paths.root,
             start_new_session=True,  # Ctrl-C in our terminal must not kill it before we stop it
         )
-    record = ServerRecord(pid=child.pid, port=port, binary=binary)
+    record = ServerRecord(pid=child.pid, port=port, binary=binary, owner=os.getpid())
     deadline = time.monotonic() + settings.redis_start_timeout
     if not _wait_ready(record, deadline, lambda: child.poll() is None):
         _kill(child)
@@ -319,7 +506,6 @@ def _start(paths: _Paths, settings: Settings) -> tuple[ServerRecord, subprocess.
             + _log_tail(paths.log, log_start)
         )
     _write_record(paths, record)
-    log.info("started redis-server pid=%d port=%d dir=%s", record.pid, port, paths.root)
     return record, child
 
 
@@ -456,6 +642,11 @@ def _proc_state(pid: int) -> str | None:
     return fields[0] if fields else None
 
 
+def _server_alive(record: ServerRecord) -> bool:
+    """The recorded server's process runs (whether or not it answers yet)."""
+    return _pid_alive(record.pid) and _is_redis_process(record)
+
+
 def _is_redis_process(record: ServerRecord) -> bool:
     """False only if /proc shows the pid now runs another program (the pid was reused)."""
     try:
@@ -467,6 +658,36 @@ def _is_redis_process(record: ServerRecord) -> bool:
 
 def _parse_pid(name: str) -> int | None:
     return int(name) if name.isdigit() and int(name) > 1 else None
+
+
+def _reusable_port(record: ServerRecord | None) -> int:
+    """The recorded server's port if it is free (clients of the old server reconnect to the
+    new one), else one the OS picks."""
+    if record is not None and _wait_port_free(record.port):
+        return record.port
+    return _free_port()
+
+
+def _wait_port_free(port: int, timeout: float = _PORT_RELEASE_SECONDS) -> bool:
+    """Whether the port can be listened on, waiting a little: a killed server's main thread
+    is reported dead a moment before its other threads let go of its socket."""
+    deadline = time.monotonic() + timeout
+    while not _port_free(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_POLL_SECONDS)
+    return True
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as redis-server binds: connections of the dead server in TIME_WAIT do not count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+        return True
 
 
 def _free_port() -> int:

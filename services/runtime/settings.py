@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_start_timeout: float = Field(default=10.0, gt=0)
     redis_stop_timeout: float = Field(default=10.0, gt=0)
+    redis_owner_wait: float = Field(default=30.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     via_make: bool = False  # set by `make demo`: messages then say how to run make instead

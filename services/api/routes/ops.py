@@ -18,6 +18,7 @@ from services.api.metrics import Levels
 from services.api.models import Health, Readiness
 from services.recorder.exceptions import RecorderError
 from services.runtime.asyncapi import asyncapi_json
+from services.runtime.outages import REDIS_DOWN
 
 router = APIRouter(tags=["operations"])
 OPEN: dict[str, Any] = {"security": []}
@@ -69,6 +70,8 @@ def _readiness(ctx: ApiContext) -> Readiness:
     try:
         levels = read_levels(ctx)
     except (RedisError, RecorderError, OSError) as e:
+        if isinstance(e, REDIS_DOWN):
+            ctx.redis_outage.down(e)
         return Readiness(
             ready=False,
             store_position=None,

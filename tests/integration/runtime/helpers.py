@@ -115,6 +115,11 @@ class UserProcess:
                 stream.close()
 
 
+def servers_under(home: Path) -> set[int]:
+    """Pids of the live redis-server processes working in a talkstream home."""
+    return {pid for pid in _servers_under(home.resolve()) if pid_alive(pid)}
+
+
 def _servers_under(root: Path) -> set[int]:
     """Pids of redis-server processes whose working dir (their --dir) is under root."""
     pids: set[int] = set()
