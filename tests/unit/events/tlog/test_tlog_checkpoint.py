@@ -74,6 +74,8 @@ def test_an_empty_tree_has_size_zero_and_the_empty_root() -> None:
         ("example.com/log\n7\nThisIsn'tBase64\n", "root"),
         ("example.com/log\n7\nYmFuYW5hcw==\n", "root"),
         (f"example.com/log\n7\n{ROOT_B64.rstrip('=')}\n", "root"),
+        # The spec example's root with non-zero padding bits: same bytes, another spelling.
+        ("example.com/log\n7\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2J=\n", "root"),
         (f"example.com/log\n7\n{ROOT_B64}\n\n", "extension"),
         (f"example.com/log\n7\n{ROOT_B64}\nok\n\n", "extension"),
         (f"example\x07.com/log\n7\n{ROOT_B64}\n", "origin"),

@@ -183,6 +183,7 @@ def test_more_than_100_signatures_are_refused() -> None:
         GO_TEXT + "\n" + "— PeterNeumann\n",
         GO_TEXT.replace("\n", "\r\n", 1) + "\n" + PETER_SIG,
         GO_TEXT + "\n" + PETER_SIG + "\n",
+        GO_TEXT + "\n" + PETER_SIG.replace("AM=", "AN="),
     ],
 )
 def test_malformed_notes_are_refused(message: str) -> None:
