@@ -231,7 +231,8 @@ class Relay:
                     stop.wait(backoff)
                     continue
                 if backoff:
-                    log.info("relay: Redis is back; caught up to position %s", self._at(last))
+                    reached = "none (paused)" if last is None else last.position
+                    log.info("relay: Redis is back; caught up to position %s", reached)
                     backoff = 0.0
                 if last is None:  # diverged: look for the repair at each poll
                     known = None
@@ -246,9 +247,6 @@ class Relay:
             self.stats.published,
             self.stats.duplicates,
         )
-
-    def _at(self, last: StreamEnd | None) -> str:
-        return "(paused: the stream diverged)" if last is None else str(last.position)
 
     def _step(
         self, reader: ThreadPoolExecutor, stop: threading.Event, known: StreamEnd | None

@@ -67,7 +67,8 @@ async def healthz() -> Health:
     openapi_extra=OPEN,
 )
 async def readyz(request: Request) -> JSONResponse:
-    """Store and Redis reachable, relay and projections within the lag bound."""
+    """Store and Redis reachable, relay and projections within the lag bound, and the event
+    stream not diverged from the store."""
     ctx = ctx_of(request)
     readiness = await run_in_threadpool(_readiness, ctx)
     return JSONResponse(readiness.model_dump(), status_code=200 if readiness.ready else 503)
