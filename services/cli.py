@@ -32,7 +32,7 @@ from services.recorder.exceptions import BatchRejected, RecorderError
 from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
 from services.relay.exceptions import RelayError
 from services.runtime import logs
-from services.runtime.exceptions import RuntimeProblem
+from services.runtime.exceptions import RedisUnavailable, RuntimeProblem
 from services.runtime.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -329,7 +329,7 @@ def _audit_stream(settings: Settings, app: Negotiations) -> Divergence | None:
     console = render.console(stderr=True)
     try:
         found, compared = compare_stream(settings, app)
-    except (RedisError, RuntimeProblem) as e:
+    except (RedisError, RedisUnavailable) as e:
         console.print(
             f"stream not compared: Redis unreachable ({' '.join(str(e).split())})",
             highlight=False,
