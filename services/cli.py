@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from redis.exceptions import RedisError
 
 from events import ContractError, parse_draft
 from events.dates import optional_date
@@ -27,15 +28,17 @@ from services import render
 from services.api.exceptions import ApiError
 from services.bootstrap import build_application
 from services.recorder.application import Negotiations
-from services.recorder.audit import verify
+from services.recorder.audit import AuditReport, verify
 from services.recorder.exceptions import BatchRejected, NothingYet, RecorderError
 from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
+from services.relay.exceptions import RelayError
 from services.runtime import logs
-from services.runtime.exceptions import RuntimeProblem
+from services.runtime.exceptions import RedisUnavailable, RuntimeProblem
 from services.runtime.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
+    from services.relay.divergence import Divergence
 
 app = typer.Typer(
     help="Record negotiation developments once; read them back any way.",
@@ -90,6 +93,8 @@ def clean_errors(fn: F) -> F:
         except RuntimeProblem as e:
             _fail(f"{e.code}: {e.message}", 3)
         except ApiError as e:
+            _fail(f"{e.code}: {e.message}")
+        except RelayError as e:
             _fail(f"{e.code}: {e.message}")
         return None
 
@@ -283,11 +288,29 @@ def schema_docs(file: Annotated[Path, typer.Argument(help="Markdown file to writ
 @audit_app.command("verify")
 @clean_errors
 def audit_verify() -> None:
-    """Check every stored event's hash and each negotiation's hash chain."""
-    _audit(_app())
+    """Check every stored event's hash and each negotiation's hash chain, then compare the
+    event stream with the store when Redis is reachable. Exit 4: stored events have problems;
+    1: the stream diverged from the store."""
+    settings = load_settings()
+    app = build_application(settings)
+    report = _audit_store(app)
+    found = _audit_stream(settings, app)
+    if not report.ok:
+        _audit_failed(report)
+    if found is not None:
+        _fail(
+            f"stream_diverged: the event stream differs from the store at {found.describe()}; "
+            "repair with `talkstream relay --rebuild-stream`"
+        )
 
 
 def _audit(app: Negotiations) -> None:
+    report = _audit_store(app)
+    if not report.ok:
+        _audit_failed(report)
+
+
+def _audit_store(app: Negotiations) -> AuditReport:
     console = render.console(stderr=True)
     report = verify(app, progress=lambda n: console.print(f"checked {n} events…"))
     if report.ok:
@@ -295,10 +318,41 @@ def _audit(app: Negotiations) -> None:
             f"[green]audit ok[/]: {report.checked} events verified up to position "
             f"{report.last_position}"
         )
-        return
     for p in report.problems[:50]:
         console.print(render.text(f"position {p.position} ({p.negotiation_id}): {p.reason}"))
+    return report
+
+
+def _audit_failed(report: AuditReport) -> None:
     _fail(f"audit failed: {len(report.problems)} of {report.checked} events have problems", 4)
+
+
+def _audit_stream(settings: Settings, app: Negotiations) -> Divergence | None:
+    """The stream compared with the store (a line either way); None unless they differ."""
+    from services.runtime.repair import compare_stream
+
+    console = render.console(stderr=True)
+    try:
+        found, compared = compare_stream(settings, app)
+    except (RedisError, RedisUnavailable) as e:
+        console.print(
+            f"stream not compared: Redis unreachable ({' '.join(str(e).split())})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return None
+    if found is None:
+        render.console().print(
+            f"[green]stream ok[/]: the {compared} entries of the event stream match the store",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"stream diverged from the store at {found.describe()}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return found
 
 
 @app.command("negotiations")
@@ -551,8 +605,30 @@ def _bracketed(host: str) -> str:
 
 @app.command()
 @clean_errors
-def relay() -> None:
-    """Run only the relay (store -> Redis stream) until Ctrl-C."""
+def relay(
+    rebuild_stream: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-stream",
+            help="Repair a stream that diverged from the store: keep the old stream under "
+            "<prefix>:events:diverged:<UTC time>, republish the store, rebuild every view, "
+            "clear the divergence; then exit.",
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --rebuild-stream: even with no divergence.")
+    ] = False,
+) -> None:
+    """Run only the relay (store -> Redis stream) until Ctrl-C; or repair a diverged stream."""
+    if force and not rebuild_stream:
+        raise ContractError("invalid_option", "only with --rebuild-stream", field="--force")
+    if rebuild_stream:
+        from services.runtime.repair import rebuild_stream as rebuild
+
+        console = render.console(stderr=True)
+        result = rebuild(load_settings(), force=force, progress=console.print)
+        sys.stdout.write(result.summary() + "\n")
+        return
     logs.configure()
     from services.runtime import runner
 

@@ -143,6 +143,24 @@ class Applier:
         head = self._head
         return head is not None and head.tracked >= position
 
+    def follow_switch(self) -> bool:
+        """If readers were switched to another generation than the one this applier's last
+        commit wrote, forgets what it remembered and applies the stream from the served
+        generation's position; True if it did. A rebuild after the event stream was replaced
+        switches to a generation behind the old one, whose remembered position would otherwise
+        cover (and skip) the new stream's next entries."""
+        head = self._head
+        if head is None or self.fixed_generation is not None:
+            return False
+        if self.store.generation() == head.gen:
+            return False
+        with self._lock:
+            self._head = None
+            self._cache.clear()
+            self._cached_at = None
+            self._apply_through(None)
+        return True
+
     def _apply_through(self, last: int | None, beyond: bool = False) -> int:
         while True:
             cached = self._head

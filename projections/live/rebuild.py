@@ -99,7 +99,11 @@ def rebuild(
     *,
     progress: Progress = lambda _: None,
     attempts: int = 3,
+    replace: bool = False,
 ) -> Rebuilt:
+    """Builds a new generation from the stream and switches readers to it. ``replace``: the
+    stream was rebuilt (relay --rebuild-stream), so the live generation's position belongs to
+    another history and the new one is served even if it stands behind it."""
     generation = uuid.uuid4().hex[:12]
     applier = Applier(
         redis, store, projection, events_stream, attempts=attempts, generation=generation
@@ -117,7 +121,7 @@ def rebuild(
             live = store.generation()
             if store.tracked(live) == reached:
                 live_fingerprint = store.fingerprint(live)
-            switched, old = store.switch(generation)
+            switched, old = store.switch(generation, replace=replace)
             if switched:
                 break
         elif reached // 10_000 != done // 10_000:

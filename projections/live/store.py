@@ -81,7 +81,7 @@ SWITCH = """
 local live = redis.call('GET', KEYS[1]) or '0'
 local live_tracked = tonumber(redis.call('GET', ARGV[2] .. live .. ':@tracked') or '0')
 local new_tracked = tonumber(redis.call('GET', ARGV[2] .. ARGV[1] .. ':@tracked') or '0')
-if new_tracked < live_tracked then return {0, live} end
+if new_tracked < live_tracked and ARGV[3] ~= 'replace' then return {0, live} end
 redis.call('SET', KEYS[1], ARGV[1])
 return {1, live}
 """
@@ -258,9 +258,11 @@ class ViewStore:
         pipe.set(self.key(gen, "@tracked"), tracked)
         pipe.execute()
 
-    def switch(self, new_gen: str) -> tuple[bool, str]:
-        """Makes ``new_gen`` the served generation if it has caught up with the live one."""
-        done, old = self._switch(keys=[self.gen_key], args=[new_gen, f"{self.base}:"])
+    def switch(self, new_gen: str, *, replace: bool = False) -> tuple[bool, str]:
+        """Makes ``new_gen`` the served generation if it has caught up with the live one; with
+        ``replace``, in any case (the live one was built from a stream that was replaced)."""
+        mode = "replace" if replace else "catch_up"
+        done, old = self._switch(keys=[self.gen_key], args=[new_gen, f"{self.base}:", mode])
         return bool(done), old.decode() if isinstance(old, bytes) else str(old)
 
     def drop(self, gen: str) -> int:

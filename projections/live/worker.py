@@ -25,13 +25,14 @@ import os
 import socket
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
 from faststream import FastStream
 from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMessage, StreamSub
 from redis import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from projections.live.apply import Applier, position_of
 from projections.live.store import ViewStore
@@ -39,6 +40,7 @@ from projections.views import PROJECTIONS, Projection
 from services.runtime.outages import Outage, RestartWatch, keep_reading, until_done
 
 log = logging.getLogger("talkstream.projections")
+FOLLOW_SECONDS = 1.0
 
 
 def group_name(prefix: str, projection: str) -> str:
@@ -193,7 +195,36 @@ def attach_projectors(
     async def stop_watching() -> None:
         await watch.stop()
 
+    follow_switches(app, workers)
     return workers
+
+
+def follow_switches(app: FastStream, workers: Mapping[str, Applier]) -> None:
+    """Checks every ``FOLLOW_SECONDS`` whether a rebuild switched a view to another generation
+    and, if so, has its worker go on from there (``Applier.follow_switch``): after the event
+    stream is rebuilt, the new generation stands behind what the worker remembers."""
+    running: list[asyncio.Task[None]] = []
+
+    async def follow() -> None:
+        while True:
+            await asyncio.sleep(FOLLOW_SECONDS)
+            for applier in workers.values():
+                try:
+                    await asyncio.to_thread(applier.follow_switch)
+                except RedisError:
+                    break  # Redis is away: the workers' own reads report it; look again later
+
+    @app.after_startup
+    async def start_following() -> None:
+        running.append(asyncio.get_running_loop().create_task(follow()))
+
+    @app.on_shutdown
+    async def stop_following() -> None:
+        for task in running:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        running.clear()
 
 
 def build_projectors(

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.api import errors, openapi
 from services.api.auth import no_unknown_query
 from services.api.context import ApiContext
+from services.api.degraded import Degraded
 from services.api.limits import BodyLimit
 from services.api.routes import audit, ops, reads, subscribe, writes
 from services.relay.relay import Relay
@@ -52,6 +53,7 @@ def create_app(ctx: ApiContext, workers: Workers | None = None) -> FastAPI:
     openapi.install(app)
     openapi.install_docs(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.api_max_body)
+    app.add_middleware(Degraded, watch=ctx.divergence)
     app.add_middleware(RequestMetrics, ctx=ctx)
     return app
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis as AsyncRedis
 from projections.live.store import ViewStore
 from projections.pointintime import PointInTime
 from projections.views import PROJECTIONS
+from services.api.degraded import DivergenceWatch
 from services.api.keys import KeyRing
 from services.api.limits import RateLimiter
 from services.api.metrics import Metrics
@@ -34,6 +35,10 @@ class ApiContext:
     pit: PointInTime
     redis_outage: Outage  # logs the API's Redis outages: one line each way
     rendered: RenderedViews = field(default_factory=RenderedViews)
+    divergence: DivergenceWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.divergence = DivergenceWatch(self.async_redis, self.streams.events_diverged)
 
     @property
     def streams(self) -> Streams:

@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from services.relay.divergence import Divergence
+
 
 @dataclass
 class Levels:
@@ -20,6 +22,7 @@ class Levels:
     tracked: dict[str, int]  # projection -> applied position
     intake_dead_letters: int
     parked: dict[str, int]  # projection -> parked negotiations
+    divergence: Divergence | None = None  # recorded by a relay: the stream left the store
 
 
 class _LevelsCollector(Collector):
@@ -42,6 +45,11 @@ class _LevelsCollector(Collector):
             "talkstream_relay_lag_events",
             "Stored events not yet on the event stream.",
             value=max(0, levels.store_position - levels.stream_position),
+        )
+        yield GaugeMetricFamily(
+            "talkstream_stream_diverged_position",
+            "The first position where the event stream and the store differ (0: they agree).",
+            value=levels.divergence.position if levels.divergence else 0,
         )
         lag = GaugeMetricFamily(
             "talkstream_projection_lag_events",

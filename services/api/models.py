@@ -106,9 +106,21 @@ class Health(BaseModel):
     status: str
 
 
+class StreamDivergence(BaseModel):
+    position: int = Field(description="The first position where the stream and the store differ.")
+    store_hash: str | None = Field(description="The store's hash there (null: no event).")
+    stream_hash: str | None = Field(description="The stream's hash there (null: no entry).")
+    detected_at: str
+
+
 class Readiness(BaseModel):
     ready: bool
     store_position: int | None
     stream_position: int | None
     projections: dict[str, int]
     problems: list[str]
+    stream_diverged: StreamDivergence | None = Field(
+        default=None,
+        description="Set while the event stream holds another history than the store "
+        "(`talkstream relay --rebuild-stream` repairs it).",
+    )

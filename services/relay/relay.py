@@ -2,14 +2,21 @@
 
 The entry ID is ``<position>-0``. Redis refuses an ID that is not greater than the stream's
 last, so a relay that crashed after XADD and before it knew, or two relays racing, cannot
-duplicate: the refused entry is already there and is counted as a duplicate. The relay
-resumes from the stream's last ID, never trims the stream, and sends each batch as one Lua
-script call (one round trip, one command to encode). Woken by a save, it goes on from where it
-left the stream without reading its end first: the script refuses the batch unless the stream
-still ends there (another relay, or a Redis that lost its data), and the relay reads again.
-While Redis works on a full batch, the next one is read and decoded from the store in a second
-thread. It wakes promptly after an in-process save and polls otherwise (SQLite has no
-subscribe).
+duplicate: the refused entry is already there and, when its ``hash`` is the store's, is counted
+as a duplicate. The relay resumes from the stream's last ID, never trims the stream, and sends
+each batch as one Lua script call (one round trip, one command to encode). Woken by a save, it
+goes on from where it left the stream without reading its end first: the script refuses the
+batch unless the stream still ends there (another relay, or a Redis that lost its data), and
+the relay reads again. While Redis works on a full batch, the next one is read and decoded from
+the store in a second thread. It wakes promptly after an in-process save and polls otherwise
+(SQLite has no subscribe).
+
+The stream and the store must hold one history. Each read from the store starts at the
+position where the relay found (or left) the stream's end and checks that the store's event
+there has the hash the stream holds; the script compares the hash of every refused position.
+A store restored from an earlier copy fails one of these checks: the relay then names the first
+differing position (services/relay/divergence.py), records it in Redis, logs one line and
+publishes nothing more until ``talkstream relay --rebuild-stream`` clears the record.
 """
 
 from __future__ import annotations
@@ -17,20 +24,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+from eventsourcing.persistence import Notification
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.recorder.application import Negotiations
+from services.relay import divergence
+from services.relay.divergence import Divergence
 from services.relay.entries import entry_args, entry_id, position_of
+from services.relay.exceptions import StreamDiverged
 
 log = logging.getLogger("talkstream.relay")
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 # ARGV[1]: the entry ID the stream must end with ('' for any); then six arguments per entry.
+# Returns {added, duplicates}; {-1, 0} when the stream ends elsewhere; {-2, duplicates,
+# position, hash there or ''} when a refused ID holds another event (nothing after it is added).
 XADD_BATCH = """
 if ARGV[1] ~= '' then
   local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -44,11 +59,19 @@ for i = 2, #ARGV, 6 do
     'negotiation_id', ARGV[i + 2], 'position', ARGV[i + 3], 'hash', ARGV[i + 4],
     'event', ARGV[i + 5])
   if type(res) == 'table' and res.err then
-    if string.find(res.err, 'equal or smaller', 1, true) then
-      duplicates = duplicates + 1
-    else
+    if not string.find(res.err, 'equal or smaller', 1, true) then
       return redis.error_reply(res.err)
     end
+    local there = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i], 'COUNT', 1)
+    local hash = ''
+    if there[1] then
+      local fields = there[1][2]
+      for f = 1, #fields, 2 do
+        if fields[f] == 'hash' then hash = fields[f + 1] end
+      end
+    end
+    if hash ~= ARGV[i + 4] then return {-2, duplicates, ARGV[i + 3], hash} end
+    duplicates = duplicates + 1
   else
     added = added + 1
   end
@@ -68,6 +91,22 @@ class Batch:
     last: int  # the position of the batch's last event
     count: int
     args: list[bytes | str | int]
+    last_hash: str = ""
+
+    def hash_at(self, position: int) -> str | None:
+        """The hash this batch sends for ``position`` (six script arguments per entry)."""
+        for at in range(0, len(self.args), 6):
+            if self.args[at + 3] == position:
+                return str(self.args[at + 4])
+        return None
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """Where the stream ends: the last position and the hash there (0 and None: empty)."""
+
+    position: int
+    hash: str | None
 
 
 class Relay:
@@ -79,54 +118,95 @@ class Relay:
         stream: str,
         batch: int = 500,
         poll_interval: float = 0.5,
+        diverged_key: str | None = None,
     ) -> None:
         self.app = app
         self.redis = redis
         self.stream = stream
+        self.diverged_key = diverged_key or f"{stream}:diverged"
         self.batch = batch
         self.poll_interval = min(max(poll_interval, 0.01), 5.0)
         self.stats = RelayStats()
         self.wake = threading.Event()
+        self.divergence: Divergence | None = None  # while set, nothing is published
+        self._record_read = False  # whether the recorded state was read since starting
         self._xadd_batch = redis.register_script(XADD_BATCH)
 
-    def last_position(self) -> int:
-        top = self.redis.xrevrange(self.stream, count=1)
-        return position_of(top[0][0]) if top else 0
+    def stream_end(self) -> StreamEnd:
+        top: Any = self.redis.xrevrange(self.stream, count=1)
+        if not top:
+            return StreamEnd(0, None)
+        entry, fields = top[0]
+        hash = fields.get(b"hash")  # an entry without one differs from any stored event
+        return StreamEnd(position_of(entry), hash.decode() if hash is not None else "")
 
-    def read(self, after: int) -> Batch | None:
-        """The next batch of stored events after ``after``, as script arguments."""
-        notifications = self.app.recorder.select_notifications(after + 1, self.batch)
+    def last_position(self) -> int:
+        return self.stream_end().position
+
+    def read(self, after: int, after_hash: str | None = None) -> Batch | None:
+        """The next batch of stored events after ``after``, as script arguments. With
+        ``after_hash`` (the hash the stream holds at ``after``), the store's event at
+        ``after`` is read too and must have it, else StreamDiverged."""
+        checked = after > 0 and after_hash is not None
+        start, limit = (after, self.batch + 1) if checked else (after + 1, self.batch)
+        notifications = self.app.recorder.select_notifications(start, limit)
+        if checked:
+            notifications = self._beyond(after, after_hash, notifications)
         if not notifications:
             return None
         args: list[bytes | str | int] = []
+        hash = ""
         for n in notifications:
-            args += entry_args(n.id, *self.app.body_of(n))
-        return Batch(notifications[-1].id, len(notifications), args)
+            body, hash = self.app.body_of(n)
+            args += entry_args(n.id, body, hash)
+        return Batch(notifications[-1].id, len(notifications), args, hash)
+
+    def _beyond(
+        self, after: int, after_hash: str | None, notifications: Sequence[Notification]
+    ) -> Sequence[Notification]:
+        """The notifications after ``after``, once the store's event at ``after`` is known to
+        be the one the stream holds there."""
+        first = notifications[0] if notifications else None
+        store_hash = self.app.body_of(first)[1] if first is not None and first.id == after else None
+        if store_hash != after_hash:
+            raise StreamDiverged(self._locate(Divergence(after, store_hash, after_hash)))
+        return notifications[1:]
+
+    def _locate(self, seen: Divergence) -> Divergence:
+        return divergence.locate(self.app, self.redis, self.stream, seen)
 
     def send(self, batch: Batch, *, after: int | None = None) -> bool:
         """XADDs the batch; with ``after``, only if the stream still ends at that position
-        (else nothing is sent and the answer is False: read the stream's end again)."""
+        (else nothing is sent and the answer is False: read the stream's end again).
+        StreamDiverged if Redis refused a position that holds another event."""
         expected = entry_id(after) if after is not None else ""
-        added, duplicates = self._xadd_batch(keys=[self.stream], args=[expected, *batch.args])
-        if int(added) < 0:
+        reply = self._xadd_batch(keys=[self.stream], args=[expected, *batch.args])
+        outcome, duplicates = int(reply[0]), int(reply[1])
+        if outcome == -1:
             return False
-        self.stats.published += int(added)
-        self.stats.duplicates += int(duplicates)
+        self.stats.duplicates += duplicates
+        if outcome == -2:
+            position, there = int(reply[2]), reply[3].decode() or None
+            raise StreamDiverged(self._locate(Divergence(position, batch.hash_at(position), there)))
+        self.stats.published += outcome
         return True
 
     def publish_once(self) -> int:
         """Publishes up to one batch after the stream's last position; returns how many
         events it read from the store (0 when caught up)."""
-        batch = self.read(self.last_position())
+        end = self.stream_end()
+        batch = self.read(end.position, end.hash)
         if batch is None:
             return 0
         self.send(batch)
         return batch.count
 
-    def catch_up(self) -> int:
-        """Publishes until the stream holds every stored event; returns the last position."""
+    def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
+        """Publishes until the stream holds every stored event; returns the last position.
+        ``progress`` gets the position reached after each full batch."""
         while self.publish_once() == self.batch:
-            pass
+            if progress is not None:
+                progress(self.last_position())
         return self.last_position()
 
     def notify(self) -> None:
@@ -135,13 +215,14 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         """Publishes until ``stop`` is set. Survives Redis outages (backoff, one log line per
-        outage) and catches up from the stream's last ID when Redis is back."""
+        outage) and catches up from the stream's last ID when Redis is back. While the stream
+        has diverged from the store it publishes nothing and waits for the repair."""
         backoff = 0.0
-        known: int | None = None  # where the stream ends, as this relay left it
+        known: StreamEnd | None = None  # where the stream ends, as this relay left it
         with ThreadPoolExecutor(1, thread_name_prefix="relay-read") as reader:
             while not stop.is_set():
                 try:
-                    last = self._stream_until_caught_up(reader, stop, known)
+                    last = self._step(reader, stop, known)
                 except REDIS_DOWN as e:
                     if backoff == 0.0:
                         log.warning("relay: Redis unavailable (%s); retrying with backoff", e)
@@ -150,8 +231,13 @@ class Relay:
                     stop.wait(backoff)
                     continue
                 if backoff:
-                    log.info("relay: Redis is back; caught up to position %s", last)
+                    reached = "none (paused)" if last is None else last.position
+                    log.info("relay: Redis is back; caught up to position %s", reached)
                     backoff = 0.0
+                if last is None:  # diverged: look for the repair at each poll
+                    known = None
+                    stop.wait(self.poll_interval)
+                    continue
                 # After a save the end it left is checked by the send itself; an idle poll
                 # reads the stream's end again (Redis may have lost its data meanwhile).
                 known = last if self.wake.wait(self.poll_interval) else None
@@ -162,23 +248,70 @@ class Relay:
             self.stats.duplicates,
         )
 
+    def _step(
+        self, reader: ThreadPoolExecutor, stop: threading.Event, known: StreamEnd | None
+    ) -> StreamEnd | None:
+        """Publishes what the store holds beyond the stream; None while diverged."""
+        if self._paused():
+            return None
+        try:
+            return self._stream_until_caught_up(reader, stop, known)
+        except StreamDiverged as e:
+            self._halt(e.divergence)
+            return None
+
+    def _paused(self) -> bool:
+        """Whether a divergence is recorded (read at start, then only while paused: this
+        relay records what it finds itself)."""
+        if self.divergence is None and self._record_read:
+            return False
+        found = divergence.recorded(self.redis, self.diverged_key)
+        self._record_read = True
+        if found is None:
+            if self.divergence is not None:
+                log.info("relay: the diverged stream was rebuilt; publishing again")
+            self.divergence = None
+            return False
+        if self.divergence is None:
+            self.divergence = found
+            self._log_paused(found)
+        return True
+
+    def _halt(self, found: Divergence) -> None:
+        self.divergence = divergence.record(self.redis, self.diverged_key, found)
+        self._log_paused(self.divergence)
+
+    def _log_paused(self, found: Divergence) -> None:
+        log.warning(
+            "relay: the event stream diverged from the store at %s; publishing stopped until "
+            "`talkstream relay --rebuild-stream` store_position=%s stream_position=%s",
+            found.describe(),
+            found.store_position,
+            found.stream_position,
+        )
+
     def _stream_until_caught_up(
-        self, reader: ThreadPoolExecutor, stop: threading.Event, known: int | None = None
-    ) -> int:
+        self, reader: ThreadPoolExecutor, stop: threading.Event, known: StreamEnd | None = None
+    ) -> StreamEnd:
         """Sends batch k while batch k+1 is read from the store (only after a full batch: a
-        short one means the store had nothing more); returns the last position sent (or
-        found on the stream). ``known``: where the stream ended when this relay last sent."""
-        after = known if known is not None else self.last_position()
-        batch = self.read(after)
+        short one means the store had nothing more); returns where it left the stream (or
+        found its end). ``known``: where the stream ended when this relay last sent."""
+        end = known if known is not None else self.stream_end()
+        batch = self.read(end.position, end.hash)
         while batch is not None and not stop.is_set():
-            upcoming = reader.submit(self.read, batch.last) if batch.count == self.batch else None
-            if not self.send(batch, after=after):
-                after = self.last_position()  # another relay, or a Redis that lost its data
-                batch = self.read(after)
+            sent = StreamEnd(batch.last, batch.last_hash)
+            upcoming = (
+                reader.submit(self.read, sent.position, sent.hash)
+                if batch.count == self.batch
+                else None
+            )
+            if not self.send(batch, after=end.position):
+                end = self.stream_end()  # another relay, or a Redis that lost its data
+                batch = self.read(end.position, end.hash)
                 continue
-            after = batch.last
+            end = sent
             batch = upcoming.result() if upcoming is not None else None
-        return after
+        return end
 
 
 def wait_until_published(relay: Relay, position: int, timeout: float = 30.0) -> bool:

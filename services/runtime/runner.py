@@ -28,12 +28,14 @@ log = logging.getLogger("talkstream.runner")
 
 
 def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
+    streams = Streams(settings.prefix)
     relay = Relay(
         app,
         Redis.from_url(redis_url),
-        stream=Streams(settings.prefix).events,
+        stream=streams.events,
         batch=settings.relay_batch,
         poll_interval=settings.relay_poll_interval,
+        diverged_key=streams.events_diverged,
     )
     app.after_save.append(relay.notify)
     return relay

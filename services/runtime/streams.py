@@ -17,6 +17,16 @@ class Streams:
         return f"{self.prefix}:events"
 
     @property
+    def events_diverged(self) -> str:
+        """Hash: the first position where the event stream and the store differ, recorded by
+        the relay that found it; absent while they agree (services/relay/divergence.py)."""
+        return f"{self.events}:diverged"
+
+    def events_moved_aside(self, stamp: str) -> str:
+        """Where ``relay --rebuild-stream`` keeps a diverged event stream (a UTC timestamp)."""
+        return f"{self.events}:diverged:{stamp}"
+
+    @property
     def intake(self) -> str:
         return f"{self.prefix}:intake"
 

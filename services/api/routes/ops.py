@@ -15,8 +15,9 @@ from projections.views import PROJECTIONS
 from services.api.auth import ctx_of
 from services.api.context import ApiContext
 from services.api.metrics import Levels
-from services.api.models import Health, Readiness
+from services.api.models import Health, Readiness, StreamDivergence
 from services.recorder.exceptions import RecorderError
+from services.relay import divergence
 from services.runtime.asyncapi import asyncapi_json
 from services.runtime.outages import REDIS_DOWN
 
@@ -38,7 +39,15 @@ def read_levels(ctx: ApiContext) -> Levels:
         tracked=tracked,
         intake_dead_letters=int(ctx.redis.xlen(ctx.streams.intake_dead)),
         parked=parked,
+        divergence=_divergence(ctx),
     )
+
+
+def _divergence(ctx: ApiContext) -> divergence.Divergence | None:
+    """As a relay recorded it; also refreshes the copy the answers' header relies on."""
+    found = divergence.recorded(ctx.redis, ctx.streams.events_diverged)
+    ctx.divergence.update(found)
+    return found
 
 
 def _stream_position(ctx: ApiContext) -> int:
@@ -59,7 +68,8 @@ async def healthz() -> Health:
     openapi_extra=OPEN,
 )
 async def readyz(request: Request) -> JSONResponse:
-    """Store and Redis reachable, relay and projections within the lag bound."""
+    """Store and Redis reachable, relay and projections within the lag bound, and the event
+    stream not diverged from the store."""
     ctx = ctx_of(request)
     readiness = await run_in_threadpool(_readiness, ctx)
     return JSONResponse(readiness.model_dump(), status_code=200 if readiness.ready else 503)
@@ -89,12 +99,28 @@ def _readiness(ctx: ApiContext) -> Readiness:
         for name, at in levels.tracked.items()
         if levels.stream_position - at > bound
     ]
+    found = levels.divergence
+    if found is not None:
+        problems.append(
+            f"stream_diverged: the event stream differs from the store at {found.describe()}; "
+            "writes are stored but not published (repair: talkstream relay --rebuild-stream)"
+        )
     return Readiness(
         ready=not problems,
         store_position=levels.store_position,
         stream_position=levels.stream_position,
         projections=levels.tracked,
         problems=problems,
+        stream_diverged=(
+            None
+            if found is None
+            else StreamDivergence(
+                position=found.position,
+                store_hash=found.store_hash,
+                stream_hash=found.stream_hash,
+                detected_at=found.detected_at,
+            )
+        ),
     )
 
 

@@ -1,0 +1,31 @@
+"""Errors of the relay; ``code`` is stable (the CLI prints it, the API names it)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.relay.divergence import Divergence
+
+
+class RelayError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class StreamDiverged(RelayError):
+    """The stream and the store hold different histories from ``divergence.position`` on."""
+
+    def __init__(self, divergence: Divergence) -> None:
+        super().__init__(
+            "stream_diverged",
+            f"the event stream differs from the store at {divergence.describe()}",
+        )
+        self.divergence = divergence
+
+
+class StreamNotDiverged(RelayError):
+    def __init__(self, message: str) -> None:
+        super().__init__("stream_not_diverged", message)
