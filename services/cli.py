@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from events import ContractError, parse_draft
+from events import ContractError, parse_draft, parse_json
 from events.dates import optional_date
 from events.schema import export, markdown
 from projections import timeline
@@ -170,14 +170,7 @@ def _read_json_arg(source: str) -> Any:
         raise ContractError(
             "unreadable_input", f"{source} is not UTF-8 text", field="--json"
         ) from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ContractError("invalid_json", "JSON nested too deeply", field="--json") from None
-    except json.JSONDecodeError as e:
-        raise ContractError(
-            "invalid_json", f"not JSON ({e.msg} at line {e.lineno})", field="--json"
-        ) from None
+    return parse_json(text, document="--json")
 
 
 @app.command()

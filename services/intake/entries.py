@@ -7,12 +7,11 @@ adapter in ``app.py`` writes the outcome to Redis.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from events import ContractError, Envelope, parse_draft
+from events import ContractError, Envelope, parse_draft, parse_json
 from services.recorder.application import Negotiations, Written
 from services.recorder.exceptions import BatchRejected, ConflictError, RecorderError
 
@@ -120,14 +119,7 @@ def _event_object(entry_id: str, fields: dict[str, bytes], max_bytes: int) -> di
     raw = fields.get("event")
     if not raw:
         raise EntryRefused("empty_entry", "the entry has no 'event' field")
-    try:
-        event = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise EntryRefused("invalid_json", "event: not UTF-8") from None
-    except RecursionError:
-        raise EntryRefused("invalid_json", "event: JSON nested too deeply") from None
-    except json.JSONDecodeError as e:
-        raise EntryRefused("invalid_json", f"event: not JSON ({e.msg} at {e.pos})") from None
+    event = parse_json(raw, document="event")
     if not isinstance(event, dict):
         raise EntryRefused("invalid_event", "event: expected a JSON object")
     return _with_key(event, entry_id, fields)
@@ -138,8 +130,10 @@ def _with_key(event: dict[str, Any], entry_id: str, fields: dict[str, bytes]) ->
     ID, so that a redelivered entry records once."""
     given = fields.get("idempotency_key", b"").decode("utf-8", "replace")
     inner = event.get("idempotency_key")
-    if given and inner and given != inner:
+    if given and inner is not None and given != inner:
         raise EntryRefused(
             "conflicting_input", "idempotency_key differs between the entry and the event"
         )
-    return {**event, "idempotency_key": given or inner or f"intake:{entry_id}"}
+    if inner is not None and not given:
+        return event  # the event's own key, checked with the rest of the event
+    return {**event, "idempotency_key": given or f"intake:{entry_id}"}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from importlib import resources
 
-from events import ContractError, Envelope, parse_draft
+from events import ContractError, Envelope, InvalidJson, parse_draft, parse_json
 from services.recorder.exceptions import RecorderError
 
 SCENARIO = "us-iraq-jscd-2024.jsonl"
@@ -29,13 +28,13 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        document = f"line {number}"
         try:
-            drafts.append(parse_draft(json.loads(line)))
-        except RecursionError:
-            raise LineRejected(number, "invalid_json", "JSON nested too deeply") from None
-        except json.JSONDecodeError as e:
+            drafts.append(parse_draft(parse_json(line, document=document)))
+        except InvalidJson as e:
+            # A problem of the whole line names no field: "line N: not JSON (...)".
             raise LineRejected(
-                number, "invalid_json", f"not JSON ({e.msg} at column {e.colno})"
+                number, e.code, e.message if e.field == document else str(e)
             ) from None
         except ContractError as e:
             raise LineRejected(number, e.code, str(e)) from None

@@ -3,6 +3,7 @@ a bad line is named by its line number in the file."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.e2e.helpers import Runner, ok, one_error_line, the_error, write_jsonl
@@ -100,6 +101,27 @@ def test_non_json_line_reports_its_line_number(cli: Runner) -> None:
     line = one_error_line(cli("import", path))
     assert "line 3" in line
     assert "not JSON" in line
+    assert negotiations(cli) == []
+
+
+def test_line_with_a_duplicated_key_is_refused_naming_line_key_and_place(cli: Runner) -> None:
+    twice = json.dumps(joined(IRAQ))[:-1] + ', "type": "PartyLeft"}'
+    path = write_jsonl(cli.base / "talks.jsonl", [opening(), "", twice, joined(USA)])
+    line = one_error_line(cli("import", path))
+    assert "line 3" in line
+    assert "duplicate_key" in line
+    assert "'type'" in line
+    assert "top level" in line
+    assert negotiations(cli) == []
+
+
+def test_line_with_a_5000_digit_integer_is_refused_naming_line_and_field(cli: Runner) -> None:
+    huge = json.dumps(joined(IRAQ))[:-1] + ', "confidence": ' + "9" * 5000 + "}"
+    path = write_jsonl(cli.base / "talks.jsonl", [opening(), huge])
+    line = one_error_line(cli("import", path))
+    assert "line 2" in line
+    assert "number_out_of_range" in line
+    assert "confidence" in line
     assert negotiations(cli) == []
 
 
