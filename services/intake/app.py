@@ -27,6 +27,7 @@ from redis.exceptions import ResponseError
 from services.intake.entries import (
     Entry,
     Outcome,
+    not_the_input,
     record_entries,
     refused,
     reply_stream,
@@ -82,12 +83,27 @@ class Intake:
         try:
             outcomes = record_entries(self.app, entries, max_bytes=self.settings.intake_max_bytes)
         except Exception as e:
-            # Not the input's fault (store or network): remember why, leave entries pending.
+            # Not a refusal: remember why, for the claimer that dead-letters after the limit.
             reason = f"{type(e).__name__}: {e}"
             self.redis.hset(self.streams.intake_failures, mapping={i: reason for i, _ in entries})
             log.warning("intake entries %s failed and stay pending: %s", [i for i, _ in entries], e)
-            raise
+            if len(entries) == 1 or not_the_input(e):
+                raise
+            self.isolate(entries)
+            return
         self.answer_all([(f, o) for (_, f), o in zip(entries, outcomes, strict=True)])
+
+    def isolate(self, entries: list[Entry]) -> None:
+        """Records each entry of a batch that broke the recorder on its own, so that one entry
+        holds back none of the others; an entry that fails alone stays pending (raised)."""
+        failures: list[Exception] = []
+        for one in entries:
+            try:
+                self.process_batch([one])
+            except Exception as e:  # noqa: BLE001 - re-raised below, after every other entry
+                failures.append(e)
+        if failures:
+            raise failures[0]
 
     def give_up(self, entry_id: str, fields: dict[str, bytes]) -> None:
         reason = self.redis.hget(self.streams.intake_failures, entry_id)
@@ -100,7 +116,8 @@ class Intake:
         self.answer_all([(fields, outcome)])
 
     def answer_all(self, answers: list[tuple[dict[str, bytes], Outcome]]) -> None:
-        """Writes each outcome (and the dead letter of each refusal) in one transaction."""
+        """Writes each outcome (and the dead letter of each refusal) and acknowledges the entries,
+        in one transaction."""
         targets = self._reply_streams([fields for fields, _ in answers])
         pipe = self.redis.pipeline(transaction=True)
         for (fields, outcome), reply_to in zip(answers, targets, strict=True):
@@ -114,7 +131,11 @@ class Intake:
             if not outcome.recorded:
                 dead = as_fields({**fields, **_prefixed(outcome.fields)})
                 pipe.xadd(self.streams.intake_dead, dead)
-        pipe.hdel(self.streams.intake_failures, *[o.fields["entry_id"] for _, o in answers])
+        settled = [o.fields["entry_id"] for _, o in answers]
+        pipe.hdel(self.streams.intake_failures, *settled)
+        # Acknowledged with its answer: an entry answered before its batch fails is not
+        # delivered again.
+        pipe.xack(self.streams.intake, self.streams.intake_group, *settled)
         pipe.execute()
         self._log(answers)
 

@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.domain import EventSourcingError
+
 from events import ContractError, Envelope, parse_draft, parse_json
 from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, ConflictError, RecorderError
+from services.recorder.exceptions import BatchRejected, RecorderError
 
 REPLY_NAME = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
 PRINCIPAL = "intake"
@@ -67,7 +69,8 @@ def record_entry(
 def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -> list[Outcome]:
     """Records a batch of entries in as few transactions as possible. A refusal (bad input or
     a broken rule) is that entry's Outcome and the others are retried without it; a failure
-    of the store propagates, so that the entries stay pending and are retried."""
+    of the store (``not_the_input``) propagates, so that the entries stay pending and are
+    retried."""
     outcomes: dict[int, Outcome] = {}
     drafts: dict[int, Envelope] = {}
     for index, (entry_id, fields) in enumerate(entries):
@@ -82,13 +85,15 @@ def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -
         try:
             written = app.record_many([drafts[i] for i in order], principal=PRINCIPAL)
         except BatchRejected as e:
+            if not_the_input(e):
+                raise
             index = order[e.index]
             outcomes[index] = refused(entries[index][0], e.code, e.reason)
             del drafts[index]
             continue
         except (RecorderError, ContractError) as e:  # a single draft is refused unwrapped
-            if isinstance(e, ConflictError) and e.code == "concurrent_write":
-                raise  # another writer won every retry: not the input's fault
+            if not_the_input(e):
+                raise
             index = order[0]
             outcomes[index] = refused(entries[index][0], e.code, str(e))
             del drafts[index]
@@ -97,6 +102,16 @@ def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -
             outcomes[index] = _recorded(entries[index][0], result)
         break
     return [outcomes[i] for i in range(len(entries))]
+
+
+def not_the_input(error: BaseException) -> bool:
+    """A failure of the store, or another writer winning every retry: the entries stay
+    pending and are retried, rather than being refused."""
+    if isinstance(error, EventSourcingError | OSError):
+        return True
+    if isinstance(error, RecorderError):
+        return error.status >= 500 or error.code == "concurrent_write"
+    return False
 
 
 def _recorded(entry_id: str, written: Written) -> Outcome:
