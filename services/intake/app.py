@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,14 +27,17 @@ from redis import Redis
 from redis.exceptions import ResponseError
 
 from services.intake.entries import (
+    HEAD_BYTES,
     Entry,
     Outcome,
+    dead_letter,
     not_the_input,
     record_entries,
     refused,
     reply_stream,
     text_fields,
 )
+from services.intake.retention import trim_acknowledged
 from services.recorder.application import Negotiations
 from services.runtime.settings import Settings
 from services.runtime.streams import Streams, as_fields
@@ -61,6 +66,7 @@ class Intake:
     redis: Redis
     streams: Streams
     settings: Settings
+    trimmed_at: float = -math.inf
 
     async def handle_batch(self, msg: RedisBatchStreamMessage) -> None:
         raw: Any = msg.raw_message
@@ -92,6 +98,16 @@ class Intake:
             self.isolate(entries)
             return
         self.answer_all([(f, o) for (_, f), o in zip(entries, outcomes, strict=True)])
+        self.trim_when_due()
+
+    def trim_when_due(self) -> None:
+        """Trims the intake stream of what every group acknowledged, at most once every
+        ``intake_trim_seconds`` (README: retention)."""
+        now = time.monotonic()
+        if now - self.trimmed_at < self.settings.intake_trim_seconds:
+            return
+        self.trimmed_at = now
+        trim_acknowledged(self.redis, self.streams.intake)
 
     def isolate(self, entries: list[Entry]) -> None:
         """Records each entry of a batch that broke the recorder on its own, so that one entry
@@ -129,8 +145,7 @@ class Intake:
                 pipe.xadd(reply_to, as_fields(outcome.fields))
                 pipe.expire(reply_to, REPLY_TTL_SECONDS)
             if not outcome.recorded:
-                dead = as_fields({**fields, **_prefixed(outcome.fields)})
-                pipe.xadd(self.streams.intake_dead, dead)
+                pipe.xadd(self.streams.intake_dead, as_fields(dead_letter(fields, outcome)))
         settled = [o.fields["entry_id"] for _, o in answers]
         pipe.hdel(self.streams.intake_failures, *settled)
         # Acknowledged with its answer: an entry answered before its batch fails is not
@@ -161,15 +176,6 @@ class Intake:
             log.log(
                 level, "intake entry %s", " ".join(f"{k}={v}" for k, v in outcome.fields.items())
             )
-
-
-def _prefixed(fields: dict[str, str]) -> dict[str, str]:
-    """Dead-letter fields that cannot collide with the entry's own: error_code, ..."""
-    return {
-        "entry_id": fields["entry_id"],
-        "error_code": fields["code"],
-        "error_message": fields["message"],
-    }
 
 
 class IntakeEntry(BaseModel):
@@ -205,7 +211,13 @@ async def tolerant_parser(
 
 
 def _readable(data: Mapping[Any, Any]) -> dict[str, bytes]:
-    return {_text(k): _text(v).encode() for k, v in data.items()}
+    # Cut to a kilobyte: the handlers read the raw fields, and an oversize entry should not be
+    # decoded and copied again only to be refused.
+    return {_text(k): _text(_head(v)).encode() for k, v in data.items()}
+
+
+def _head(value: object) -> object:
+    return value[:HEAD_BYTES] if isinstance(value, bytes) else value
 
 
 def _text(value: object) -> str:
@@ -250,7 +262,9 @@ def build_intake(
         parser=tolerant_parser,
         title="intake",
         description="Publish a development: one entry with the field `event` (the JSON object "
-        "as published), optionally `reply_to` and `idempotency_key`.",
+        "as published), optionally `reply_to` and `idempotency_key`. Entries that every "
+        "consumer group has acknowledged are trimmed (XTRIM MINID, every "
+        "TALKSTREAM_INTAKE_TRIM_SECONDS); their outcome stays in the results or reply stream.",
     )
     async def on_entries(body: list[IntakeEntry], msg: RedisBatchStreamMessage) -> None:
         await intake.handle_batch(msg)

@@ -7,6 +7,7 @@ adapter in ``app.py`` writes the outcome to Redis.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ from services.recorder.exceptions import BatchRejected, RecorderError
 
 REPLY_NAME = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
 PRINCIPAL = "intake"
+TOO_LARGE = "entry_too_large"
+HEAD_BYTES = 1024
+KEPT_WHEN_TOO_LARGE = ("reply_to", "idempotency_key")
 
 
 @dataclass(frozen=True)
@@ -127,10 +131,37 @@ def refused(entry_id: str, code: str, message: str) -> Outcome:
     )
 
 
+def dead_letter(fields: dict[str, bytes], outcome: Outcome) -> dict[str, str | bytes]:
+    """The dead letter of a refused entry: its own fields and why. An oversize entry keeps a
+    summary instead (the SHA-256 and size of ``event`` and its first kilobyte, the entry's
+    size, ``reply_to`` and ``idempotency_key`` cut to a kilobyte), so that refusing it does
+    not store it a second time."""
+    reason = {
+        "entry_id": outcome.fields["entry_id"],
+        "error_code": outcome.fields["code"],
+        "error_message": outcome.fields["message"],
+    }
+    if outcome.fields["code"] != TOO_LARGE:
+        return {**fields, **reason}
+    event = fields.get("event", b"")
+    return {
+        **{k: fields[k][:HEAD_BYTES] for k in KEPT_WHEN_TOO_LARGE if k in fields},
+        "event_sha256": hashlib.sha256(event).hexdigest(),
+        "event_bytes": str(len(event)),
+        "event_head": event[:HEAD_BYTES],
+        "entry_bytes": str(entry_size(fields)),
+        **reason,
+    }
+
+
+def entry_size(fields: dict[str, bytes]) -> int:
+    return sum(len(k) + len(v) for k, v in fields.items())
+
+
 def _event_object(entry_id: str, fields: dict[str, bytes], max_bytes: int) -> dict[str, Any]:
-    size = sum(len(k) + len(v) for k, v in fields.items())
+    size = entry_size(fields)
     if size > max_bytes:
-        raise EntryRefused("entry_too_large", f"entry is {size} bytes; the limit is {max_bytes}")
+        raise EntryRefused(TOO_LARGE, f"entry is {size} bytes; the limit is {max_bytes}")
     raw = fields.get("event")
     if not raw:
         raise EntryRefused("empty_entry", "the entry has no 'event' field")
