@@ -28,7 +28,7 @@ from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
 from services.recorder.exceptions import BatchRejected, RecorderError
-from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
+from services.recorder.jsonl import LineRejected, jsonl_lines, parse_lines, scenario_lines
 from services.runtime import logs
 from services.runtime.exceptions import RuntimeProblem
 from services.runtime.settings import Settings, load_settings
@@ -208,7 +208,7 @@ def import_cmd(
 ) -> None:
     """Record every event of a JSON Lines file in one transaction, or none of them."""
     try:
-        lines = file.read_text("utf-8").splitlines()
+        lines = jsonl_lines(file.read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         raise ContractError("unreadable_input", f"cannot read {file}: {e}", field="FILE") from None
     _import(lines, label=str(file))
@@ -225,6 +225,11 @@ def _import(lines: list[str], *, label: str, app: Negotiations | None = None) ->
         )
     except BatchRejected as e:
         raise LineRejected(numbers[e.index], e.code, e.reason) from None
+    except (RecorderError, ContractError) as e:  # one event is refused unwrapped
+        if len(drafts) != 1 or e.status >= 500:
+            raise
+        message = e.message if isinstance(e, RecorderError) else str(e)
+        raise LineRejected(numbers[0], e.code, message) from None
     new = sum(1 for r in results if not r.duplicate)
     console.print(f"recorded {new} new events, {len(results) - new} already present")
 

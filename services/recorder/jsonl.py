@@ -42,6 +42,15 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
     return drafts, numbers
 
 
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text: split at "\\n" only (``str.splitlines`` would also split
+    at U+2028, U+0085 and other characters a JSON string may hold as they are)."""
+    lines = text.split("\n")
+    if lines[-1] == "":  # the newline that ends the last line starts no other
+        lines.pop()
+    return lines
+
+
 def scenario_lines() -> list[str]:
     text = resources.files("services.recorder").joinpath("scenarios", SCENARIO).read_text("utf-8")
-    return text.splitlines()
+    return jsonl_lines(text)
