@@ -266,7 +266,8 @@ def hostile_events(seeds: list[dict[str, Any]]) -> st.SearchStrategy[Case]:
 
 @st.composite
 def hostile_batches(draw: st.DrawFn, seeds: list[dict[str, Any]]) -> tuple[Case, list[Case]]:
-    """A batch request (``{"events": [...]}``, sometimes an odd one) and its events."""
+    """A batch request (``{"events": [...]}``, sometimes an odd one) and its events; the
+    request is surely invalid when it must be refused whole."""
     events = draw(st.lists(hostile_events(seeds), min_size=1, max_size=5))
     body: Any = {"events": [e.value for e in events]}
     kind = draw(st.sampled_from(["plain"] * 6 + ["duplicate", "huge", "extra", "odd"]))
@@ -276,9 +277,12 @@ def hostile_batches(draw: st.DrawFn, seeds: list[dict[str, Any]]) -> tuple[Case,
         body = {**body, "n": Raw(draw(st.sampled_from(HUGE_NUMBERS)))}
     elif kind == "extra":
         body = {**body, draw(st.text(max_size=8).filter(lambda k: k != "events")): 1}
-    elif kind == "odd":
-        body = {"events": draw(odd_values())}
-    return Case(body, kind != "plain", kind), events
+    elif kind == "odd":  # not a list of objects: refused whole, or item by item
+        odd = draw(odd_values())
+        body = {"events": odd}
+        items = odd if isinstance(odd, list) else []
+        events = [Case(e, not isinstance(e, dict), "odd batch item") for e in items]
+    return Case(body, kind in ("duplicate", "huge", "extra"), kind), events
 
 
 def opening(seed: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from services.recorder.jsonl import parse_lines, scenario_lines
 from services.runtime.settings import Settings
 from tests.hostile_json import hostile_events, scenario_events
 
-EXAMPLES = 80
+EXAMPLES = 150
 RECORDED = re.compile(r"recorded (\d+) new events, (\d+) already present")
 
 

@@ -39,7 +39,7 @@ from tests.hostile_json import (
 from tests.integration.api.conftest import bearer, serve_in_thread
 from tests.redis_keys import owned_prefix
 
-EXAMPLES = 120
+EXAMPLES = 200
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -30,7 +30,7 @@ from tests.hostile_json import Tracebacks, hostile_events, scenario_events
 from tests.integration.intake.support import pending, read_stream, wait_until
 from tests.unit.intake.entry_cases import Fields
 
-EXAMPLES = 60
+EXAMPLES = 100
 MAX_BYTES = 65_536
 # Far above the time an example waits: every answer comes from a first delivery.
 CLAIM_IDLE_MS = 600_000
