@@ -6,18 +6,21 @@ from __future__ import annotations
 from events.canonical import canonical_json, event_hash, hashed_body
 from events.dates import PartialDate, Precision
 from events.exceptions import ContractError, InvalidEvent, UnknownSchemaVersion
+from events.json_input import MAX_SAFE_INTEGER, InvalidJson, parse_json
 from events.recorded import SERVER_FIELDS, RecordedEvent, Stamp, parse_draft, seal
 from events.types import CORRECTIONS, EVENT_TYPES, PAYLOAD_OF, Draft, Envelope
 
 __all__ = [
     "CORRECTIONS",
     "EVENT_TYPES",
+    "MAX_SAFE_INTEGER",
     "PAYLOAD_OF",
     "SERVER_FIELDS",
     "ContractError",
     "Draft",
     "Envelope",
     "InvalidEvent",
+    "InvalidJson",
     "PartialDate",
     "Precision",
     "RecordedEvent",
@@ -27,5 +30,6 @@ __all__ = [
     "event_hash",
     "hashed_body",
     "parse_draft",
+    "parse_json",
     "seal",
 ]

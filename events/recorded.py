@@ -11,12 +11,14 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_seri
 from events.canonical import event_hash
 from events.dates import format_utc
 from events.exceptions import InvalidEvent
+from events.json_input import out_of_range, range_message
 from events.parts import Name, Part
 from events.payloads import EventId
 from events.types import EVENT_TYPES, Draft, Envelope
 from events.upcasting import upcast
 
 DRAFT: TypeAdapter[Draft] = TypeAdapter(Draft)
+MAX_DEPTH = 32
 
 
 class Stamp(Part):
@@ -54,22 +56,39 @@ def parse_draft(obj: Any) -> Envelope:
             field="type",
             details={"known": sorted(EVENT_TYPES)},
         )
-    _encodable(obj, "")
+    _encodable(obj)
     return _validate(upcast(obj))
 
 
-def _encodable(value: Any, path: str) -> None:
-    """Refuses what canonical JSON cannot carry: NaN, infinities and lone surrogates."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _encodable(key, path)
-            _encodable(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _encodable(item, f"{path}.{index}")
-    elif isinstance(value, float) and not math.isfinite(value):
+def _encodable(event: dict[str, Any]) -> None:
+    """Refuses what canonical JSON and every reader cannot carry: NaN and infinities, lone
+    surrogates, integers beyond ±(2**53 - 1), and nesting deeper than any event has (which
+    would only exhaust the stack of the validators and encoders after this)."""
+    stack: list[tuple[str, int, Any]] = [("", 0, event)]
+    while stack:
+        path, depth, value = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidEvent(
+                "invalid_event", f"nested deeper than {MAX_DEPTH} levels", field=path or "event"
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_scalar(key, path)
+                stack.append((f"{path}.{key}" if path else str(key), depth + 1, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}", depth + 1, item) for i, item in enumerate(value))
+        else:
+            _check_scalar(value, path)
+
+
+def _check_scalar(value: Any, path: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
         raise InvalidEvent("invalid_event", "NaN and infinity are not allowed", field=path)
-    elif isinstance(value, str):
+    if isinstance(value, int) and not isinstance(value, bool) and out_of_range(value):
+        # str() of more than 4,300 digits raises ValueError: show a large one by its size.
+        shown = str(value) if value.bit_length() <= 80 else f"of {value.bit_length()} bits"
+        raise InvalidEvent("number_out_of_range", range_message(shown), field=path)
+    if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

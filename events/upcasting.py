@@ -52,7 +52,10 @@ def upcast(event: dict[str, Any]) -> dict[str, Any]:
 def _context_quantity_as_object(event: dict[str, Any]) -> dict[str, Any]:
     """Version 1 carried ``quantity`` as a bare number; version 2 as ``{value, unit?,
     approximate}``."""
-    payload = dict(event.get("payload") or {})
+    payload = event.get("payload")
+    if not isinstance(payload, dict):
+        return {**event, "schema_version": 2}  # validation refuses it, naming the field
+    payload = dict(payload)
     if isinstance(payload.get("quantity"), int | float):
         payload["quantity"] = {"value": payload["quantity"], "approximate": False}
     return {**event, "payload": payload, "schema_version": 2}

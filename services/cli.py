@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from redis.exceptions import RedisError
 
-from events import ContractError, parse_draft
+from events import ContractError, parse_draft, parse_json
 from events.dates import optional_date
 from events.schema import export, markdown
 from projections import timeline
@@ -30,7 +30,7 @@ from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.recorder.audit import AuditReport, verify
 from services.recorder.exceptions import BatchRejected, NothingYet, RecorderError
-from services.recorder.jsonl import LineRejected, parse_lines, scenario_lines
+from services.recorder.jsonl import LineRejected, jsonl_lines, parse_lines, scenario_lines
 from services.relay.exceptions import RelayError
 from services.runtime import logs
 from services.runtime.exceptions import RedisUnavailable, RuntimeProblem
@@ -178,14 +178,7 @@ def _read_json_arg(source: str) -> Any:
         raise ContractError(
             "unreadable_input", f"{source} is not UTF-8 text", field="--json"
         ) from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ContractError("invalid_json", "JSON nested too deeply", field="--json") from None
-    except json.JSONDecodeError as e:
-        raise ContractError(
-            "invalid_json", f"not JSON ({e.msg} at line {e.lineno})", field="--json"
-        ) from None
+    return parse_json(text, document="--json")
 
 
 @app.command()
@@ -223,7 +216,7 @@ def import_cmd(
 ) -> None:
     """Record every event of a JSON Lines file in one transaction, or none of them."""
     try:
-        lines = file.read_text("utf-8").splitlines()
+        lines = jsonl_lines(file.read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         raise ContractError("unreadable_input", f"cannot read {file}: {e}", field="FILE") from None
     _import(lines, label=str(file))
@@ -240,6 +233,11 @@ def _import(lines: list[str], *, label: str, app: Negotiations | None = None) ->
         )
     except BatchRejected as e:
         raise LineRejected(numbers[e.index], e.code, e.reason) from None
+    except (RecorderError, ContractError) as e:  # one event is refused unwrapped
+        if len(drafts) != 1 or e.status >= 500:
+            raise
+        message = e.message if isinstance(e, RecorderError) else str(e)
+        raise LineRejected(numbers[0], e.code, message) from None
     new = sum(1 for r in results if not r.duplicate)
     console.print(f"recorded {new} new events, {len(results) - new} already present")
 

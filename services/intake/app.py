@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -30,13 +32,17 @@ from redis import Redis
 from redis.exceptions import ResponseError
 
 from services.intake.entries import (
+    HEAD_BYTES,
     Entry,
     Outcome,
+    dead_letter,
+    not_the_input,
     record_entries,
     refused,
     reply_stream,
     text_fields,
 )
+from services.intake.retention import trim_acknowledged
 from services.recorder.application import Negotiations
 from services.runtime.outages import Outage, RestartWatch, keep_reading, until_done
 from services.runtime.settings import Settings
@@ -73,6 +79,7 @@ class Intake:
     redis: Redis
     streams: Streams
     settings: Settings
+    trimmed_at: float = -math.inf
 
     async def handle_batch(self, msg: RedisBatchStreamMessage) -> None:
         raw: Any = msg.raw_message
@@ -95,12 +102,37 @@ class Intake:
         try:
             outcomes = record_entries(self.app, entries, max_bytes=self.settings.intake_max_bytes)
         except Exception as e:
-            # Not the input's fault (store or network): remember why, leave entries pending.
+            # Not a refusal: remember why, for the claimer that dead-letters after the limit.
             reason = f"{type(e).__name__}: {e}"
             self.redis.hset(self.streams.intake_failures, mapping={i: reason for i, _ in entries})
             log.warning("intake entries %s failed and stay pending: %s", [i for i, _ in entries], e)
-            raise
+            if len(entries) == 1 or not_the_input(e):
+                raise
+            self.isolate(entries)
+            return
         self.answer_all([(f, o) for (_, f), o in zip(entries, outcomes, strict=True)])
+        self.trim_when_due()
+
+    def trim_when_due(self) -> None:
+        """Trims the intake stream of what every group acknowledged, at most once every
+        ``intake_trim_seconds`` (README: retention)."""
+        now = time.monotonic()
+        if now - self.trimmed_at < self.settings.intake_trim_seconds:
+            return
+        self.trimmed_at = now
+        trim_acknowledged(self.redis, self.streams.intake)
+
+    def isolate(self, entries: list[Entry]) -> None:
+        """Records each entry of a batch that broke the recorder on its own, so that one entry
+        holds back none of the others; an entry that fails alone stays pending (raised)."""
+        failures: list[Exception] = []
+        for one in entries:
+            try:
+                self.process_batch([one])
+            except Exception as e:  # noqa: BLE001 - re-raised below, after every other entry
+                failures.append(e)
+        if failures:
+            raise failures[0]
 
     def give_up(self, entry_id: str, fields: dict[str, bytes]) -> None:
         reason = self.redis.hget(self.streams.intake_failures, entry_id)
@@ -113,7 +145,8 @@ class Intake:
         self.answer_all([(fields, outcome)])
 
     def answer_all(self, answers: list[tuple[dict[str, bytes], Outcome]]) -> None:
-        """Writes each outcome (and the dead letter of each refusal) in one transaction."""
+        """Writes each outcome (and the dead letter of each refusal) and acknowledges the entries,
+        in one transaction."""
         targets = self._reply_streams([fields for fields, _ in answers])
         pipe = self.redis.pipeline(transaction=True)
         for (fields, outcome), reply_to in zip(answers, targets, strict=True):
@@ -125,9 +158,12 @@ class Intake:
                 pipe.xadd(reply_to, as_fields(outcome.fields))
                 pipe.expire(reply_to, REPLY_TTL_SECONDS)
             if not outcome.recorded:
-                dead = as_fields({**fields, **_prefixed(outcome.fields)})
-                pipe.xadd(self.streams.intake_dead, dead)
-        pipe.hdel(self.streams.intake_failures, *[o.fields["entry_id"] for _, o in answers])
+                pipe.xadd(self.streams.intake_dead, as_fields(dead_letter(fields, outcome)))
+        settled = [o.fields["entry_id"] for _, o in answers]
+        pipe.hdel(self.streams.intake_failures, *settled)
+        # Acknowledged with its answer: an entry answered before its batch fails is not
+        # delivered again.
+        pipe.xack(self.streams.intake, self.streams.intake_group, *settled)
         pipe.execute()
         self._log(answers)
 
@@ -153,15 +189,6 @@ class Intake:
             log.log(
                 level, "intake entry %s", " ".join(f"{k}={v}" for k, v in outcome.fields.items())
             )
-
-
-def _prefixed(fields: dict[str, str]) -> dict[str, str]:
-    """Dead-letter fields that cannot collide with the entry's own: error_code, ..."""
-    return {
-        "entry_id": fields["entry_id"],
-        "error_code": fields["code"],
-        "error_message": fields["message"],
-    }
 
 
 class IntakeEntry(BaseModel):
@@ -197,7 +224,13 @@ async def tolerant_parser(
 
 
 def _readable(data: Mapping[Any, Any]) -> dict[str, bytes]:
-    return {_text(k): _text(v).encode() for k, v in data.items()}
+    # Cut to a kilobyte: the handlers read the raw fields, and an oversize entry should not be
+    # decoded and copied again only to be refused.
+    return {_text(k): _text(_head(v)).encode() for k, v in data.items()}
+
+
+def _head(value: object) -> object:
+    return value[:HEAD_BYTES] if isinstance(value, bytes) else value
 
 
 def _text(value: object) -> str:
@@ -243,7 +276,9 @@ def build_intake(
         parser=tolerant_parser,
         title="intake",
         description="Publish a development: one entry with the field `event` (the JSON object "
-        "as published), optionally `reply_to` and `idempotency_key`.",
+        "as published), optionally `reply_to` and `idempotency_key`. Entries that every "
+        "consumer group has acknowledged are trimmed (XTRIM MINID, every "
+        "TALKSTREAM_INTAKE_TRIM_SECONDS); their outcome stays in the results or reply stream.",
     )
 
     @entries

@@ -23,9 +23,27 @@ class IntakeResult(BaseModel):
 
 
 class DeadLetter(BaseModel):
-    """An entry of ``<prefix>:intake:dead``: the original fields plus the reason."""
+    """An entry of ``<prefix>:intake:dead``: the original fields plus the reason. An entry
+    refused as ``entry_too_large`` is not copied: it keeps ``event_sha256``, ``event_bytes``,
+    ``event_head`` and ``entry_bytes`` instead of ``event`` (and ``reply_to`` and
+    ``idempotency_key`` cut to a kilobyte)."""
 
     model_config = ConfigDict(extra="allow")
     entry_id: str = Field(description="The original intake entry's ID.")
-    error_code: str = Field(description="e.g. invalid_json, invalid_event, delivery_limit.")
+    error_code: str = Field(
+        description="e.g. invalid_json, duplicate_key, number_out_of_range, invalid_event, "
+        "entry_too_large, delivery_limit."
+    )
     error_message: str
+    event_sha256: str | None = Field(
+        default=None, description="entry_too_large only: SHA-256 (hex) of the `event` field."
+    )
+    event_bytes: str | None = Field(
+        default=None, description="entry_too_large only: size of the `event` field in bytes."
+    )
+    event_head: str | None = Field(
+        default=None, description="entry_too_large only: the first 1,024 bytes of `event`."
+    )
+    entry_bytes: str | None = Field(
+        default=None, description="entry_too_large only: size of the whole entry in bytes."
+    )

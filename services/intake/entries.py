@@ -7,17 +7,22 @@ adapter in ``app.py`` writes the outcome to Redis.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from events import ContractError, Envelope, parse_draft
+from eventsourcing.domain import EventSourcingError
+
+from events import ContractError, Envelope, parse_draft, parse_json
 from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, ConflictError, RecorderError
+from services.recorder.exceptions import BatchRejected, RecorderError
 
 REPLY_NAME = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
 PRINCIPAL = "intake"
+TOO_LARGE = "entry_too_large"
+HEAD_BYTES = 1024
+KEPT_WHEN_TOO_LARGE = ("reply_to", "idempotency_key")
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,8 @@ def record_entry(
 def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -> list[Outcome]:
     """Records a batch of entries in as few transactions as possible. A refusal (bad input or
     a broken rule) is that entry's Outcome and the others are retried without it; a failure
-    of the store propagates, so that the entries stay pending and are retried."""
+    of the store (``not_the_input``) propagates, so that the entries stay pending and are
+    retried."""
     outcomes: dict[int, Outcome] = {}
     drafts: dict[int, Envelope] = {}
     for index, (entry_id, fields) in enumerate(entries):
@@ -83,13 +89,15 @@ def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -
         try:
             written = app.record_many([drafts[i] for i in order], principal=PRINCIPAL)
         except BatchRejected as e:
+            if not_the_input(e):
+                raise
             index = order[e.index]
             outcomes[index] = refused(entries[index][0], e.code, e.reason)
             del drafts[index]
             continue
         except (RecorderError, ContractError) as e:  # a single draft is refused unwrapped
-            if isinstance(e, ConflictError) and e.code == "concurrent_write":
-                raise  # another writer won every retry: not the input's fault
+            if not_the_input(e):
+                raise
             index = order[0]
             outcomes[index] = refused(entries[index][0], e.code, str(e))
             del drafts[index]
@@ -98,6 +106,16 @@ def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -
             outcomes[index] = _recorded(entries[index][0], result)
         break
     return [outcomes[i] for i in range(len(entries))]
+
+
+def not_the_input(error: BaseException) -> bool:
+    """A failure of the store, or another writer winning every retry: the entries stay
+    pending and are retried, rather than being refused."""
+    if isinstance(error, EventSourcingError | OSError):
+        return True
+    if isinstance(error, RecorderError):
+        return error.status >= 500 or error.code == "concurrent_write"
+    return False
 
 
 def _recorded(entry_id: str, written: Written) -> Outcome:
@@ -113,21 +131,41 @@ def refused(entry_id: str, code: str, message: str) -> Outcome:
     )
 
 
+def dead_letter(fields: dict[str, bytes], outcome: Outcome) -> dict[str, str | bytes]:
+    """The dead letter of a refused entry: its own fields and why. An oversize entry keeps a
+    summary instead (the SHA-256 and size of ``event`` and its first kilobyte, the entry's
+    size, ``reply_to`` and ``idempotency_key`` cut to a kilobyte), so that refusing it does
+    not store it a second time."""
+    reason = {
+        "entry_id": outcome.fields["entry_id"],
+        "error_code": outcome.fields["code"],
+        "error_message": outcome.fields["message"],
+    }
+    if outcome.fields["code"] != TOO_LARGE:
+        return {**fields, **reason}
+    event = fields.get("event", b"")
+    return {
+        **{k: fields[k][:HEAD_BYTES] for k in KEPT_WHEN_TOO_LARGE if k in fields},
+        "event_sha256": hashlib.sha256(event).hexdigest(),
+        "event_bytes": str(len(event)),
+        "event_head": event[:HEAD_BYTES],
+        "entry_bytes": str(entry_size(fields)),
+        **reason,
+    }
+
+
+def entry_size(fields: dict[str, bytes]) -> int:
+    return sum(len(k) + len(v) for k, v in fields.items())
+
+
 def _event_object(entry_id: str, fields: dict[str, bytes], max_bytes: int) -> dict[str, Any]:
-    size = sum(len(k) + len(v) for k, v in fields.items())
+    size = entry_size(fields)
     if size > max_bytes:
-        raise EntryRefused("entry_too_large", f"entry is {size} bytes; the limit is {max_bytes}")
+        raise EntryRefused(TOO_LARGE, f"entry is {size} bytes; the limit is {max_bytes}")
     raw = fields.get("event")
     if not raw:
         raise EntryRefused("empty_entry", "the entry has no 'event' field")
-    try:
-        event = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise EntryRefused("invalid_json", "event: not UTF-8") from None
-    except RecursionError:
-        raise EntryRefused("invalid_json", "event: JSON nested too deeply") from None
-    except json.JSONDecodeError as e:
-        raise EntryRefused("invalid_json", f"event: not JSON ({e.msg} at {e.pos})") from None
+    event = parse_json(raw, document="event")
     if not isinstance(event, dict):
         raise EntryRefused("invalid_event", "event: expected a JSON object")
     return _with_key(event, entry_id, fields)
@@ -138,8 +176,10 @@ def _with_key(event: dict[str, Any], entry_id: str, fields: dict[str, bytes]) ->
     ID, so that a redelivered entry records once."""
     given = fields.get("idempotency_key", b"").decode("utf-8", "replace")
     inner = event.get("idempotency_key")
-    if given and inner and given != inner:
+    if given and inner is not None and given != inner:
         raise EntryRefused(
             "conflicting_input", "idempotency_key differs between the entry and the event"
         )
-    return {**event, "idempotency_key": given or inner or f"intake:{entry_id}"}
+    if inner is not None and not given:
+        return event  # the event's own key, checked with the rest of the event
+    return {**event, "idempotency_key": given or f"intake:{entry_id}"}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from importlib import resources
 
-from events import ContractError, Envelope, parse_draft
+from events import ContractError, Envelope, InvalidJson, parse_draft, parse_json
 from services.recorder.exceptions import RecorderError
 
 SCENARIO = "us-iraq-jscd-2024.jsonl"
@@ -29,13 +28,13 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        document = f"line {number}"
         try:
-            drafts.append(parse_draft(json.loads(line)))
-        except RecursionError:
-            raise LineRejected(number, "invalid_json", "JSON nested too deeply") from None
-        except json.JSONDecodeError as e:
+            drafts.append(parse_draft(parse_json(line, document=document)))
+        except InvalidJson as e:
+            # A problem of the whole line names no field: "line N: not JSON (...)".
             raise LineRejected(
-                number, "invalid_json", f"not JSON ({e.msg} at column {e.colno})"
+                number, e.code, e.message if e.field == document else str(e)
             ) from None
         except ContractError as e:
             raise LineRejected(number, e.code, str(e)) from None
@@ -43,6 +42,15 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
     return drafts, numbers
 
 
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text: split at "\\n" only (``str.splitlines`` would also split
+    at U+2028, U+0085 and other characters a JSON string may hold as they are)."""
+    lines = text.split("\n")
+    if lines[-1] == "":  # the newline that ends the last line starts no other
+        lines.pop()
+    return lines
+
+
 def scenario_lines() -> list[str]:
     text = resources.files("services.recorder").joinpath("scenarios", SCENARIO).read_text("utf-8")
-    return text.splitlines()
+    return jsonl_lines(text)

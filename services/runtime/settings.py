@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     intake_max_deliveries: int = Field(default=5, ge=1)
     intake_claim_idle_ms: int = Field(default=30_000, ge=10)
     intake_max_bytes: int = Field(default=262_144, ge=1024)
+    intake_trim_seconds: float = Field(default=60.0, ge=0)
     projection_batch: int = Field(default=500, ge=1, le=10_000)
     projection_attempts: int = Field(default=3, ge=1)
     projection_claim_idle_ms: int = Field(default=30_000, ge=10)

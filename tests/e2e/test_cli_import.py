@@ -3,8 +3,11 @@ a bad line is named by its line number in the file."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from services.bootstrap import build_application
+from services.runtime.settings import Settings
 from tests.e2e.helpers import Runner, ok, one_error_line, the_error, write_jsonl
 from tests.factories import IRAQ, ISSUES, NID, USA, body
 
@@ -101,6 +104,50 @@ def test_non_json_line_reports_its_line_number(cli: Runner) -> None:
     assert "line 3" in line
     assert "not JSON" in line
     assert negotiations(cli) == []
+
+
+def test_line_with_a_duplicated_key_is_refused_naming_line_key_and_place(cli: Runner) -> None:
+    twice = json.dumps(joined(IRAQ))[:-1] + ', "type": "PartyLeft"}'
+    path = write_jsonl(cli.base / "talks.jsonl", [opening(), "", twice, joined(USA)])
+    line = one_error_line(cli("import", path))
+    assert "line 3" in line
+    assert "duplicate_key" in line
+    assert "'type'" in line
+    assert "top level" in line
+    assert negotiations(cli) == []
+
+
+def test_line_with_a_5000_digit_integer_is_refused_naming_line_and_field(cli: Runner) -> None:
+    huge = json.dumps(joined(IRAQ))[:-1] + ', "confidence": ' + "9" * 5000 + "}"
+    path = write_jsonl(cli.base / "talks.jsonl", [opening(), huge])
+    line = one_error_line(cli("import", path))
+    assert "line 2" in line
+    assert "number_out_of_range" in line
+    assert "confidence" in line
+    assert negotiations(cli) == []
+
+
+def test_line_separators_inside_strings_do_not_split_a_line(cli: Runner) -> None:
+    """JSON Lines are split at "\\n" only: U+2028, U+0085 and friends are text in a string."""
+    note = body("ContextNoted", {"topic": "Troops", "text": "a\u2028b\u0085c\x1cd\u2029e\x0bf"})
+    path = cli.base / "talks.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(e, ensure_ascii=False) for e in [opening(), note]) + "\n", "utf-8"
+    )
+    result = ok(cli("import", path))
+    assert "recorded 2 new events" in result.stderr
+    app = build_application(Settings(home=cli.home))
+    try:
+        assert app.history(NID)[-1].draft.payload.text == "a\u2028b\u0085c\x1cd\u2029e\x0bf"
+    finally:
+        app.close()
+
+
+def test_a_file_of_one_event_refused_by_a_rule_names_its_line(cli: Runner) -> None:
+    path = write_jsonl(cli.base / "talks.jsonl", ["", RATIFIED])
+    line = the_error(cli("import", path))
+    assert "line 2" in line
+    assert "negotiation_not_found" in line
 
 
 def test_missing_file_is_one_line_naming_it(cli: Runner) -> None:

@@ -181,6 +181,20 @@ REFUSALS: list[tuple[str, str, Any, list[str], list[str]]] = [
     ("not JSON", "MeetingHeld", '{"type": "MeetingHeld", oops}', [], ["--json", "not JSON"]),
     ("JSON but not an object", "MeetingHeld", "[1, 2]", [], ["--json", "object"]),
     (
+        "duplicated key",
+        "MeetingHeld",
+        json.dumps(body("MeetingHeld", MEETING))[:-1] + ', "verification": "reported"}',
+        [],
+        ["duplicate_key", "'verification'", "top level"],
+    ),
+    (
+        "5,000-digit integer",
+        "ContextNoted",
+        json.dumps(body("ContextNoted", NOTE))[:-1] + ', "confidence": ' + "9" * 5000 + "}",
+        [],
+        ["number_out_of_range", "confidence"],
+    ),
+    (
         "type conflicts with the command line",
         "MeetingHeld",
         body("StatementIssued", quote("Hello.")),

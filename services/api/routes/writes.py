@@ -168,9 +168,11 @@ def _record_groups(
             items[index] = _refused(index, e.code, str(e), 422)
             continue
         groups[draft.negotiation_id].append((index, draft))
-    bad_at: dict[Any, int] = {}
+    bad_at: dict[str, int] = {}
     for index in sorted(items):
-        bad_at.setdefault(events[index].get("negotiation_id"), index)
+        negotiation_id = events[index].get("negotiation_id")
+        if isinstance(negotiation_id, str):  # a list or an object belongs to no negotiation
+            bad_at.setdefault(negotiation_id, index)
     app = ctx_of(request).app
     for negotiation_id, group in groups.items():
         if negotiation_id in bad_at:

@@ -22,6 +22,21 @@ def nested(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
+HUGE = "9" * 5000
+
+
+def raw_event(kind: str, payload: str, **envelope: str) -> bytes:
+    """A published event as raw JSON text, for what ``json.dumps`` will not write."""
+    fields = ", ".join(f'"{k}": {v}' for k, v in envelope.items())
+    head = f'"type": "{kind}", "occurred_at": "2024-07-22", "verification": "confirmed"'
+    return (
+        "{" + head + (", " + fields if fields else "") + f', "payload": {payload}' + "}"
+    ).encode()
+
+
+NOTE_TEXT = '{"topic": "Troops", "text": "About 2,500 troops."}'
+
+
 # (id, path, raw body or JSON-able object, extra headers, status, words the message must hold)
 CASES: list[tuple[str, str, Any, dict[str, str], int, list[str]]] = [
     ("unknown type", EVENTS, body("Teleported", MEETING), {}, 422, ["unknown_type", "Teleported"]),
@@ -208,6 +223,82 @@ CASES: list[tuple[str, str, Any, dict[str, str], int, list[str]]] = [
         422,
         ["batch_too_large", "500"],
     ),
+    (
+        "5,000-digit integer",
+        EVENTS,
+        raw_event("ContextNoted", NOTE_TEXT, confidence=HUGE),
+        JSON,
+        422,
+        ["number_out_of_range", "confidence"],
+    ),
+    (
+        "5,000-digit integer in the payload",
+        EVENTS,
+        raw_event(
+            "ContextNoted", '{"topic": "Troops", "text": "x", "quantity": {"value": -' + HUGE + "}}"
+        ),
+        JSON,
+        422,
+        ["number_out_of_range", "payload.quantity.value"],
+    ),
+    (
+        "integer beyond 2**53",
+        EVENTS,
+        raw_event("ContextNoted", NOTE_TEXT, schema_version=str(2**53)),
+        JSON,
+        422,
+        ["number_out_of_range", "schema_version"],
+    ),
+    (
+        "5,000-digit integer in a batch",
+        "/v1/events:batch",
+        b'{"events": [' + raw_event("ContextNoted", NOTE_TEXT, confidence=HUGE) + b"]}",
+        JSON,
+        422,
+        ["number_out_of_range", "events.0.confidence"],
+    ),
+    (
+        "duplicated type",
+        EVENTS,
+        raw_event("ContextNoted", NOTE_TEXT, type='"MeetingHeld"'),
+        JSON,
+        422,
+        ["duplicate_key", "'type'", "top level"],
+    ),
+    (
+        "duplicated key in the payload",
+        EVENTS,
+        raw_event("ContextNoted", '{"topic": "Troops", "text": "a", "text": "b"}'),
+        JSON,
+        422,
+        ["duplicate_key", "'text'", "payload"],
+    ),
+    (
+        "duplicated key in a batch",
+        "/v1/events:batch",
+        b'{"events": [{}, '
+        + raw_event("ContextNoted", NOTE_TEXT, verification='"reported"')
+        + b"]}",
+        JSON,
+        422,
+        ["duplicate_key", "'verification'", "events.1"],
+    ),
+    (
+        "duplicated events of a batch",
+        "/v1/events:batch",
+        b'{"events": [], "events": [' + raw_event("ContextNoted", NOTE_TEXT) + b"]}",
+        JSON,
+        422,
+        ["duplicate_key", "'events'"],
+    ),
+    (
+        "old schema version with a text payload",
+        EVENTS,
+        {**body("ContextNoted", NOTE, schema_version=1), "payload": "troops"},
+        {},
+        422,
+        ["invalid_event", "payload"],
+    ),
     ("wrong method", "/v1/audit/verify", {}, {}, 405, ["method_not_allowed"]),
     ("no such path", "/v1/nothing-here", {}, {}, 404, ["/v1/nothing-here"]),
 ]
@@ -277,3 +368,19 @@ def test_a_batch_refuses_only_the_negotiation_with_a_bad_event(
     assert (result["recorded"], result["refused"]) == (2, 2)
     assert seeded.app.max_position() == before + 2
     assert [w["negotiation_id"] for w in seeded.app.wires("talks-b")] == ["talks-b"] * 2
+
+
+@pytest.mark.parametrize("odd", [["talks-a"], {"id": "talks-a"}, 7, None, True])
+def test_a_batch_event_with_an_odd_negotiation_id_is_refused_alone(
+    seeded: ApiContext, http: TestClient, keys: dict[str, str], odd: Any
+) -> None:
+    events = [body("ContextNoted", NOTE), {**body("ContextNoted", NOTE), "negotiation_id": odd}]
+    before = seeded.app.max_position()
+    answer = http.post(
+        "/v1/events:batch", json={"events": events}, headers=bearer(keys["publisher"])
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == [201, 422]
+    assert "negotiation_id" in results[1]["error"]["message"]
+    assert seeded.app.max_position() == before + 1

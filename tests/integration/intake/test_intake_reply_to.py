@@ -42,8 +42,8 @@ def test_a_reply_to_naming_a_talkstream_stream_leaves_that_stream_alone(
 
     assert redis.ttl(target) == -1, f"{target} was given an expiry"
     after = redis.xrange(target)
-    if target == streams.intake:
-        assert [i.decode() for i, _ in after] == ids
+    if target == streams.intake:  # trimmed of the answered entry, and nothing added
+        assert {i.decode() for i, _ in after} <= set(ids)
     else:
         assert after == before, f"the result was written into {target}"
     assert [r["status"] for r in read_stream(redis, streams.intake_results)] == ["recorded"]

@@ -115,6 +115,27 @@ def bad_entries(foreign_event_id: str | None = None) -> dict[str, tuple[Fields, 
         "not UTF-8": (entry(b'\xff\xfe{"type": "MeetingHeld"}'), "invalid_json"),
         "JSON array": (entry(b"[1, 2]"), "invalid_event"),
         "oversized": (entry({**meeting, "padding": "x" * MAX_BYTES}), "entry_too_large"),
+        "duplicate key": (
+            entry(json.dumps(meeting)[:-1].encode() + b', "type": "ContextNoted"}'),
+            "duplicate_key",
+        ),
+        "5,000-digit integer": (
+            entry(json.dumps(meeting)[:-1].encode() + b', "confidence": ' + b"9" * 5000 + b"}"),
+            "number_out_of_range",
+        ),
+        "deeply nested": (
+            entry({**meeting, "payload": {**MEETING, "level": nested(500)}}),
+            "invalid_event",
+        ),
+        "list as negotiation_id": (entry({**meeting, "negotiation_id": [NID]}), "invalid_event"),
+        "object as idempotency_key": (
+            entry({**meeting, "idempotency_key": {"k": 1}}),
+            "invalid_event",
+        ),
+        "empty list as idempotency_key": (
+            entry({**meeting, "idempotency_key": []}),
+            "invalid_event",
+        ),
         "conflicting idempotency keys": (
             entry({**meeting, "idempotency_key": "inner"}, idempotency_key="outer"),
             "conflicting_input",
@@ -124,6 +145,13 @@ def bad_entries(foreign_event_id: str | None = None) -> dict[str, tuple[Fields, 
             for name, (event, code) in bad_events(foreign_event_id).items()
         },
     }
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 def valid_note(i: int, nid: str = NID) -> dict[str, Any]:
