@@ -59,4 +59,5 @@ def build_api_context(
         metrics=Metrics(levels),
         pit=PointInTime(lambda nid, after: application.wires(nid, after_version=after)),
     )
+    ctx.metrics.count_subscribers(lambda: ctx.feed.fanout.count)
     return ctx

@@ -4,6 +4,7 @@ by ``services.bootstrap.build_api``; routes reach it through ``request.app.state
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from redis import Redis
@@ -12,6 +13,7 @@ from redis.asyncio import Redis as AsyncRedis
 from projections.live.store import ViewStore
 from projections.pointintime import PointInTime
 from projections.views import PROJECTIONS
+from services.api.fanout import ChangeFeed, Fanout
 from services.api.keys import KeyRing
 from services.api.limits import RateLimiter
 from services.api.metrics import Metrics
@@ -36,6 +38,16 @@ class ApiContext:
     @property
     def streams(self) -> Streams:
         return Streams(self.settings.prefix)
+
+    @cached_property
+    def feed(self) -> ChangeFeed:
+        """The process's one reader of the changes stream, fanned out to SSE subscribers."""
+        fanout = Fanout(
+            queue_size=self.settings.sse_queue,
+            max_subscribers=self.settings.sse_max_subscribers,
+            max_per_key=self.settings.sse_max_per_key,
+        )
+        return ChangeFeed(self.async_redis, self.streams.changes, fanout)
 
     def views(self, name: str) -> ViewStore:
         return ViewStore(self.redis, self.settings.prefix, PROJECTIONS[name].name)
