@@ -308,11 +308,13 @@ class ChangeFeed:
         self.block_ms = block_ms
         self.retry_seconds = retry_seconds
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._down = False
         self._backlog_readers: asyncio.Semaphore | None = None
         self._ready: asyncio.Event | None = None
 
     async def start(self) -> None:
+        self._stopping = False
         self.fanout.closed = False
         self._backlog_readers = asyncio.Semaphore(BACKLOG_READERS)
         self._ready = asyncio.Event()
@@ -330,10 +332,15 @@ class ChangeFeed:
             raise ChangesUnavailable("the changes stream could not be reached") from None
 
     async def stop(self) -> None:
+        """Ends every stream and the reader. The reader also checks a flag between reads,
+        so it ends even if a cancellation is lost inside the Redis client."""
         self.fanout.close_all()
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait({self._task}, timeout=self.block_ms / 1000 + self.retry_seconds + 1)
+            if not self._task.done():
+                log.warning("the changes reader did not stop")
             self._task = None
 
     async def top(self) -> EntryId:
@@ -360,7 +367,7 @@ class ChangeFeed:
         return [Change.from_entry(entry_id, fields) for entry_id, fields in entries]
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._follow()
             except (RedisError, ChangesUnavailable, OSError) as e:
@@ -375,7 +382,7 @@ class ChangeFeed:
         assert self._ready is not None
         self._ready.set()
         self._came_back()
-        while True:
+        while not self._stopping:
             assert self.fanout.position is not None
             reply: Any = await self.redis.xread(
                 {self.stream: entry_id_text(self.fanout.position)},

@@ -62,6 +62,11 @@ class Subscriber:
 
     @classmethod
     async def open(cls, port: int, key: str) -> Subscriber:
+        async with asyncio.timeout(ARRIVAL_TIMEOUT):
+            return await cls._open(port, key)
+
+    @classmethod
+    async def _open(cls, port: int, key: str) -> Subscriber:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(
             f"GET /v1/subscribe{QUERY} HTTP/1.1\r\nHost: bench\r\n"
@@ -99,13 +104,14 @@ class RawReader:
         self.redis = AsyncRedis.from_url(redis_url)
         self.stream = Streams(prefix).changes
         self.task: asyncio.Task[None] | None = None
+        self.stopping = False
 
     async def follow(self, arrivals: Arrivals) -> None:
         last: Any = await self.redis.xrevrange(self.stream, count=1)
         self.task = asyncio.create_task(self._read(last[0][0] if last else b"0-0", arrivals))
 
     async def _read(self, last: bytes, arrivals: Arrivals) -> None:
-        while True:
+        while not self.stopping:
             reply: Any = await self.redis.xread({self.stream: last}, count=1000, block=1000)
             at = time.perf_counter()
             for entry_id, fields in reply[0][1] if reply else []:
@@ -116,9 +122,11 @@ class RawReader:
                     arrivals.arrived(int(fields[b"position"]), at)
 
     async def close(self) -> None:
+        """Stops at the end of the current read (at most a second): no cancellation inside
+        the Redis client."""
+        self.stopping = True
         if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+            await asyncio.wait({self.task}, timeout=10)
         await self.redis.aclose()
 
 
