@@ -66,4 +66,5 @@ def build_api_context(
         pit=PointInTime(lambda nid, after: application.wires(nid, after_version=after)),
         redis_outage=Outage("api", logging.getLogger("talkstream.api"), probe=redis.ping),
     )
+    ctx.metrics.count_subscribers(lambda: ctx.feed.fanout.count)
     return ctx

@@ -1,5 +1,6 @@
-"""The FastAPI application: routers, error answers, limits, metrics, and (when serving the
-whole system) the relay and stream workers started and stopped with the app."""
+"""The FastAPI application: routers, error answers, limits, metrics, the reader of the
+changes stream behind every SSE subscriber, and (when serving the whole system) the relay and
+stream workers, all started and stopped with the app."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.api.auth import no_unknown_query
 from services.api.context import ApiContext
 from services.api.degraded import Degraded
 from services.api.limits import BodyLimit
+from services.api.protocol import SHUTDOWN_HOOK
 from services.api.routes import audit, ops, reads, subscribe, writes
 from services.relay.relay import Relay
 
@@ -41,7 +43,7 @@ def create_app(ctx: ApiContext, workers: Workers | None = None) -> FastAPI:
         title="talkstream",
         version=version("talkstream"),
         description="Record negotiation developments once; read them back any way.",
-        lifespan=_lifespan(workers),
+        lifespan=_lifespan(ctx, workers),
         dependencies=[Depends(no_unknown_query)],
         docs_url=None,  # served by openapi.install_docs, without a CDN
         redoc_url=None,
@@ -52,35 +54,47 @@ def create_app(ctx: ApiContext, workers: Workers | None = None) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     openapi.install_docs(app)
-    app.add_middleware(BodyLimit, max_bytes=ctx.settings.api_max_body)
+    app.add_middleware(
+        BodyLimit, max_bytes=ctx.settings.api_max_body, timeout=ctx.settings.api_body_timeout
+    )
     app.add_middleware(Degraded, watch=ctx.divergence)
     app.add_middleware(RequestMetrics, ctx=ctx)
     return app
 
 
-def _lifespan(workers: Workers | None):  # type: ignore[no-untyped-def]
+def _lifespan(ctx: ApiContext, workers: Workers | None):  # type: ignore[no-untyped-def]
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if workers is None:
-            yield
-            return
-        stop = threading.Event()
-        thread = threading.Thread(target=workers.relay.run, args=(stop,), name="relay", daemon=True)
-        thread.start()
-        await workers.streams.start()
-        log.info("workers started: relay, intake, projections")
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
+        await ctx.feed.start()
         try:
-            yield
+            if workers is None:
+                yield {SHUTDOWN_HOOK: ctx.feed.fanout.close_all}
+            else:
+                async with _running(workers):
+                    yield {SHUTDOWN_HOOK: ctx.feed.fanout.close_all}
         finally:
-            await workers.streams.stop()
-            stop.set()
-            workers.relay.notify()
-            await asyncio.to_thread(thread.join, 10)
-            if thread.is_alive():
-                log.warning("the relay did not stop within 10 s")
-            log.info("workers stopped")
+            await ctx.feed.stop()
 
     return lifespan
+
+
+@asynccontextmanager
+async def _running(workers: Workers) -> AsyncIterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=workers.relay.run, args=(stop,), name="relay", daemon=True)
+    thread.start()
+    await workers.streams.start()
+    log.info("workers started: relay, intake, projections")
+    try:
+        yield
+    finally:
+        await workers.streams.stop()
+        stop.set()
+        workers.relay.notify()
+        await asyncio.to_thread(thread.join, 10)
+        if thread.is_alive():
+            log.warning("the relay did not stop within 10 s")
+        log.info("workers stopped")
 
 
 class RequestMetrics:

@@ -4,6 +4,7 @@ by ``services.bootstrap.build_api``; routes reach it through ``request.app.state
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from redis import Redis
@@ -13,6 +14,7 @@ from projections.live.store import ViewStore
 from projections.pointintime import PointInTime
 from projections.views import PROJECTIONS
 from services.api.degraded import DivergenceWatch
+from services.api.fanout import ChangeFeed, Fanout
 from services.api.keys import KeyRing
 from services.api.limits import RateLimiter
 from services.api.metrics import Metrics
@@ -43,6 +45,16 @@ class ApiContext:
     @property
     def streams(self) -> Streams:
         return Streams(self.settings.prefix)
+
+    @cached_property
+    def feed(self) -> ChangeFeed:
+        """The process's one reader of the changes stream, fanned out to SSE subscribers."""
+        fanout = Fanout(
+            queue_size=self.settings.sse_queue,
+            max_subscribers=self.settings.sse_max_subscribers,
+            max_per_key=self.settings.sse_max_per_key,
+        )
+        return ChangeFeed(self.async_redis, self.streams.changes, fanout)
 
     def views(self, name: str) -> ViewStore:
         return ViewStore(self.redis, self.settings.prefix, PROJECTIONS[name].name)

@@ -36,6 +36,12 @@ class NotFound(ApiError):
     status = 404
 
 
+class RequestTimeout(ApiError):
+    """The request body did not arrive in time."""
+
+    status = 408
+
+
 class PayloadTooLarge(ApiError):
     status = 413
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -91,6 +91,13 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_LevelsCollector(read_levels))
+
+    def count_subscribers(self, count: Callable[[], int]) -> None:
+        """Exposes the open SSE subscriptions, counted at scrape time."""
+        gauge = Gauge(
+            "talkstream_sse_subscribers", "Open /v1/subscribe streams.", registry=self.registry
+        )
+        gauge.set_function(count)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

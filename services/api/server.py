@@ -4,15 +4,18 @@ workers, in one process (``talkstream up``)."""
 from __future__ import annotations
 
 import logging
+import resource
 import signal
 import socket
 from collections.abc import Callable
 
 import uvicorn
+from fastapi import FastAPI
 
 from projections.live.worker import attach_projectors
 from services.api.app import Workers, create_app
 from services.api.context import ApiContext
+from services.api.protocol import ConnectionLimits, bounded_protocol
 from services.bootstrap import build_api_context, build_application
 from services.intake.app import build_intake
 from services.runtime.exceptions import RuntimeProblem
@@ -52,6 +55,42 @@ def _check_port_free(settings: Settings) -> None:
             ) from None
 
 
+def uvicorn_config(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """uvicorn with the connection bounds of ``settings`` (h11, with the deadlines uvicorn
+    lacks: see ``services.api.protocol``)."""
+    limits = ConnectionLimits(
+        max_connections=settings.api_max_connections,
+        header_timeout=settings.api_header_timeout,
+        drain_timeout=settings.api_body_timeout,
+        send_timeout=settings.api_send_timeout,
+    )
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=bounded_protocol(limits),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=settings.api_keep_alive_timeout,  # type: ignore[arg-type]
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        backlog=max(2048, settings.api_max_connections),
+    )
+
+
+def raise_open_files_limit() -> None:
+    """Lifts the soft limit on open files to the hard one: each connection is a descriptor,
+    and the usual soft limit (1024) is below the connection and subscriber caps."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft == wanted:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError) as e:
+        log.warning("open files stay limited to %s (raising to %s failed: %s)", soft, wanted, e)
+
+
 def _quiet_after_shutdown() -> None:
     """uvicorn handles SIGINT/SIGTERM itself (a graceful shutdown), then raises the signal
     again for the handler it found; a no-op handler lets the shutdown end with exit 0 and the
@@ -78,15 +117,10 @@ def serve(
             if before is not None:
                 before(ctx)
             log.info("serving http://%s:%s redis=%s", settings.host, settings.port, url)
-            config = uvicorn.Config(
-                create_app(ctx, workers),
-                host=settings.host,
-                port=settings.port,
-                log_config=None,
-                access_log=False,
-                lifespan="on",
-                timeout_graceful_shutdown=GRACE_SECONDS,
+            config = uvicorn_config(
+                create_app(ctx, workers), settings, settings.host, settings.port
             )
+            raise_open_files_limit()
             _quiet_after_shutdown()
             uvicorn.Server(config).run()
         finally:

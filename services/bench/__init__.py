@@ -21,6 +21,7 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("latency")(latency)
     bench_app.command("asof")(asof)
     bench_app.command("http")(http)
+    bench_app.command("sse")(sse)
 
 
 def record(
@@ -187,3 +188,34 @@ def http(
         f"GET /v1/negotiations/{{id}} ({clients} clients): p50 {r['get_p50_ms']:.1f} ms, "
         f"p99 {r['get_p99_ms']:.1f} ms"
     )
+
+
+def sse(
+    subscribers: Annotated[int, typer.Option(min=1, help="Concurrent SSE subscribers.")] = 2000,
+    events: Annotated[int, typer.Option(min=2, help="Writes, one after another.")] = 200,
+) -> None:
+    """Milliseconds from a write's 201 until its change has reached every one of many
+    /v1/subscribe streams on a real `talkstream up`, against a plain Redis XREAD reader of
+    the changes stream and a lone subscriber in the same run."""
+    from services.bench.sse import bench_sse
+
+    console = render.console()
+    r = bench_sse(subscribers=subscribers, events=events, progress=console.print)
+    console.print(
+        f"201 -> change at all {subscribers} subscribers: p50 {r['all_p50_ms']:.1f} ms, "
+        f"p99 {r['all_p99_ms']:.1f} ms"
+    )
+    console.print(
+        f"201 -> change read by one raw XREAD (same writes): p50 {r['raw_p50_ms']:.1f} ms, "
+        f"p99 {r['raw_p99_ms']:.1f} ms; ratio p50 {_ratio(r['all_p50_ms'], r['raw_p50_ms'])}, "
+        f"p99 {_ratio(r['all_p99_ms'], r['raw_p99_ms'])}"
+    )
+    console.print(
+        f"201 -> change at a lone subscriber: p50 {r['lone_p50_ms']:.1f} ms, "
+        f"p99 {r['lone_p99_ms']:.1f} ms; ratio p50 {_ratio(r['all_p50_ms'], r['lone_p50_ms'])}, "
+        f"p99 {_ratio(r['all_p99_ms'], r['lone_p99_ms'])}"
+    )
+
+
+def _ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}" if baseline > 0 else "n/a (baseline <= 0)"

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ def bench_http(
     ):
         progress("in process: recording one event per call, then batches of 100…")
         direct_single, direct_batch = _in_process(Path(tmp) / "direct", events, batches)
-        with _server(Path(tmp) / "server", url, pfx, progress, split) as (port, key):
+        with _server(Path(tmp) / "server", url, pfx, progress, split=split) as (port, key):
             result = asyncio.run(
                 _drive(
                     port,
@@ -88,9 +88,16 @@ def _in_process(home: Path, events: int, batches: int) -> tuple[float, float]:
 
 @contextmanager
 def _server(
-    home: Path, redis_url: str, prefix: str, progress: Progress, split: bool
+    home: Path,
+    redis_url: str,
+    prefix: str,
+    progress: Progress,
+    *,
+    split: bool,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[int, str]]:
-    """The system on a free port with limits lifted for the load; yields port and key."""
+    """The system on a free port with limits lifted for the load (and ``extra_env``);
+    yields port and key."""
     _, key = KeyRing(home / "keys.json").create(name="bench", role=Role.admin)
     port = _free_port()
     env = {
@@ -100,6 +107,7 @@ def _server(
         "TALKSTREAM_PREFIX": prefix,
         "TALKSTREAM_API_RATE_PER_SECOND": "1000000",
         "TALKSTREAM_API_RATE_BURST": "1000000",
+        **(extra_env or {}),
     }
     script = str(Path(sys.executable).parent / "talkstream")
     commands = [["api" if split else "up", "--port", str(port)]]

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     api_wait_max: float = Field(default=10.0, gt=0, le=60)
     api_ready_max_lag: int = Field(default=1000, ge=0)
     sse_heartbeat: float = Field(default=15.0, gt=0, le=300)
+    sse_max_subscribers: int = Field(default=2000, ge=1)
+    sse_max_per_key: int = Field(default=500, ge=1)
+    sse_queue: int = Field(default=1000, ge=1, le=1_000_000)
+    api_max_connections: int = Field(default=4096, ge=1)
+    api_header_timeout: float = Field(default=10.0, gt=0, le=300)
+    api_body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    api_keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
+    api_send_timeout: float = Field(default=60.0, gt=0, le=3600)
 
     @property
     def events_db(self) -> Path:

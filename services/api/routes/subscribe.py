@@ -1,21 +1,31 @@
-"""``GET /v1/subscribe``: server-sent events of view changes, read from ``<prefix>:changes``.
-Each event's id is the change entry's ID, so a client resumes with ``Last-Event-ID``; a comment
-line goes out as a heartbeat when nothing changed for ``sse_heartbeat`` seconds."""
+"""``GET /v1/subscribe``: server-sent events of view changes, read from ``<prefix>:changes``
+by the process's one reader and fanned out in memory (``services.api.fanout``). Each event's
+id is the change entry's ID, so a client resumes with ``Last-Event-ID``; a comment line goes
+out as a heartbeat when nothing reached the subscriber for ``sse_heartbeat`` seconds."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from starlette.types import Receive, Scope, Send
 
 from projections.views import PROJECTIONS
 from services.api.auth import ctx_of, requires
 from services.api.context import ApiContext
 from services.api.exceptions import InvalidRequest
+from services.api.fanout import (
+    ChangesUnavailable,
+    EntryId,
+    Interest,
+    entry_id_text,
+    event_stream,
+    parse_entry_id,
+)
 from services.api.keys import Permission, Principal
 from services.api.openapi import error_responses
 from services.api.routes.writes import NEGOTIATION_ID
@@ -23,7 +33,7 @@ from services.api.routes.writes import NEGOTIATION_ID
 router = APIRouter(prefix="/v1", tags=["subscribe"])
 Reader = Annotated[Principal, Depends(requires(Permission.read))]
 ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-READ_COUNT = 100
+READY_WAIT = 5.0  # seconds a subscriber waits for a reader that has not reached Redis yet
 
 
 @router.get(
@@ -35,7 +45,7 @@ READ_COUNT = 100
             "`data:` {negotiation_id, projection, position}.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **error_responses(401, 403, 422, 429),
+        **error_responses(401, 403, 422, 429, 503),
     },
 )
 async def subscribe(
@@ -56,50 +66,52 @@ async def subscribe(
             "invalid_header", "Last-Event-ID: expected a change entry ID such as 1700000000000-0"
         )
     ctx = ctx_of(request)
-    start = last_event_id or await _top(ctx)
-    events = _events(request, ctx, start, negotiation, projection)
-    return StreamingResponse(
-        events,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    feed = ctx.feed
+    try:
+        await feed.until_ready(READY_WAIT)
+        start = None if last_event_id is None else await _resume_point(ctx, last_event_id)
+        sub = feed.fanout.join(Interest(negotiation, projection), principal.name)
+    except ChangesUnavailable as e:
+        raise RedisConnectionError(str(e)) from None
+    frames = event_stream(
+        feed.fanout,
+        sub,
+        sub.joined_at if start is None else start,
+        feed.read_page,
+        heartbeat=ctx.settings.sse_heartbeat,
     )
+    return EventStreamResponse(frames, on_close=lambda: feed.fanout.leave(sub))
 
 
-async def _top(ctx: ApiContext) -> str:
-    last: Any = await ctx.async_redis.xrevrange(ctx.streams.changes, count=1)
-    return last[0][0].decode() if last else "0-0"
+class EventStreamResponse(StreamingResponse):
+    """A stream that runs ``on_close`` however it ends, even if the client left before the
+    first frame (then the frames' own cleanup never runs)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, frames: AsyncIterator[str], on_close: Callable[[], None]) -> None:
+        super().__init__(frames, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_close()
 
 
-async def _events(
-    request: Request,
-    ctx: ApiContext,
-    start: str,
-    negotiation: str | None,
-    projection: str | None,
-) -> AsyncIterator[str]:
-    yield f"retry: 2000\n: following {ctx.streams.changes} after {start}\n\n"
-    block_ms = int(ctx.settings.sse_heartbeat * 1000)
-    last = start
-    while not await request.is_disconnected():
-        reply: Any = await ctx.async_redis.xread(
-            {ctx.streams.changes: last}, count=READ_COUNT, block=block_ms
+async def _resume_point(ctx: ApiContext, last_event_id: str) -> EntryId:
+    """Where a resuming subscriber starts; 422 for an ID the stream has not reached."""
+    start = parse_entry_id(last_event_id)
+    known = ctx.feed.fanout.position
+    if known is not None and start <= known:
+        return start
+    top = await ctx.feed.top()
+    if start > top:
+        raise InvalidRequest(
+            "last_event_id_beyond_end",
+            f"Last-Event-ID: {last_event_id} is beyond the last change "
+            f"({entry_id_text(top)}); resume from an ID this stream sent",
+            details={"last_event_id": last_event_id, "last_change": entry_id_text(top)},
         )
-        if not reply:
-            yield ": heartbeat\n\n"
-            continue
-        for raw_id, raw in reply[0][1]:
-            last = raw_id.decode()
-            change = {k.decode(): v.decode() for k, v in raw.items()}
-            if _wanted(change, negotiation, projection):
-                yield _frame(last, change)
-
-
-def _wanted(change: dict[str, str], negotiation: str | None, projection: str | None) -> bool:
-    return (negotiation is None or change.get("negotiation_id") == negotiation) and (
-        projection is None or change.get("projection") == projection
-    )
-
-
-def _frame(entry_id: str, change: dict[str, str]) -> str:
-    data = {**change, "position": int(change.get("position", "0"))}
-    return f"id: {entry_id}\nevent: change\ndata: {json.dumps(data)}\n\n"
+    return start

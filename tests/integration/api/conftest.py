@@ -21,7 +21,7 @@ from projections.live.worker import appliers
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.keys import Role
-from services.api.server import GRACE_SECONDS, workers_for
+from services.api.server import uvicorn_config, workers_for
 from services.bootstrap import build_api_context
 from services.relay.relay import Relay
 from services.runtime.settings import Settings
@@ -81,6 +81,15 @@ class Served:
     url: str
     ctx: ApiContext
     keys: dict[str, str]
+    server: uvicorn.Server
+
+    def stop(self) -> None:
+        """Asks the server to shut down (as Ctrl-C would); the fixture waits for it."""
+        self.server.should_exit = True
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def client(self, role: str | None = "admin", timeout: float = 10.0) -> httpx.Client:
         key = self.keys[role] if role else None
@@ -89,15 +98,19 @@ class Served:
 
 @contextmanager
 def serve_in_thread(ctx: ApiContext, redis_url: str) -> Iterator[str]:
+    with serving(ctx, redis_url) as (url, _):
+        yield url
+
+
+@contextmanager
+def serving(
+    ctx: ApiContext, redis_url: str, *, workers: bool = True
+) -> Iterator[tuple[str, uvicorn.Server]]:
+    """uvicorn configured as ``talkstream up`` configures it, in a thread; yields its URL
+    and the server."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(ctx, workers_for(ctx, redis_url)),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        lifespan="on",
-        timeout_graceful_shutdown=GRACE_SECONDS,
-    )
+    app = create_app(ctx, workers_for(ctx, redis_url) if workers else None)
+    config = uvicorn_config(app, ctx.settings, "127.0.0.1", port)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -106,30 +119,33 @@ def serve_in_thread(ctx: ApiContext, redis_url: str) -> Iterator[str]:
         assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         assert not thread.is_alive(), "the API (and its relay) did not stop within 30 s"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Served]:
-    """uvicorn on a free port with the relay, intake and projections (one per module)."""
+@contextmanager
+def served_api(
+    home: Path, redis_url: str, *, workers: bool = True, **overrides: object
+) -> Iterator[Served]:
+    """uvicorn on a free port (with the relay, intake and projections unless ``workers`` is
+    off) under a key prefix of its own, with settings ``overrides``."""
     with owned_prefix(redis_url) as prefix:
-        home = tmp_path_factory.mktemp("api") / "home"
-        settings = Settings(
-            home=Path(home),
-            store="sqlite",
-            redis_url=redis_url,
-            prefix=prefix,
-            api_wait_max=5.0,
-            sse_heartbeat=0.5,
-        )
+        values: dict[str, object] = {"api_wait_max": 5.0, "sse_heartbeat": 0.5, **overrides}
+        settings = Settings(home=home, store="sqlite", redis_url=redis_url, prefix=prefix, **values)  # type: ignore[arg-type]
         ctx = build_api_context(settings, redis_url)
         try:
-            with serve_in_thread(ctx, redis_url) as url:
-                yield Served(url, ctx, role_keys(ctx))
+            with serving(ctx, redis_url, workers=workers) as (url, server):
+                yield Served(url, ctx, role_keys(ctx), server)
         finally:
             ctx.app.close()
             ctx.redis.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Served]:
+    """uvicorn on a free port with the relay, intake and projections (one per module)."""
+    with served_api(tmp_path_factory.mktemp("api") / "home", redis_url) as served:
+        yield served
