@@ -14,7 +14,12 @@ from typing import Any
 
 from events import ContractError, Envelope, parse_draft
 from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, ConflictError, RecorderError
+from services.recorder.exceptions import (
+    BatchRejected,
+    ConflictError,
+    RecorderError,
+    StoreUnavailable,
+)
 
 REPLY_NAME = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
 PRINCIPAL = "intake"
@@ -90,6 +95,8 @@ def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -
         except (RecorderError, ContractError) as e:  # a single draft is refused unwrapped
             if isinstance(e, ConflictError) and e.code == "concurrent_write":
                 raise  # another writer won every retry: not the input's fault
+            if isinstance(e, StoreUnavailable):
+                raise  # nor is a store that fails: the entries stay pending
             index = order[0]
             outcomes[index] = refused(entries[index][0], e.code, str(e))
             del drafts[index]

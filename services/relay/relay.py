@@ -10,6 +10,10 @@ still ends there (another relay, or a Redis that lost its data), and the relay r
 While Redis works on a full batch, the next one is read and decoded from the store in a second
 thread. It wakes promptly after an in-process save and polls otherwise (SQLite has no
 subscribe).
+
+It never publishes a stored event that fails its integrity check: it publishes what precedes
+it, then stays there (one log line) until the store is repaired. A store that fails holds it
+back the same way (one line per outage and one per recovery).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.recorder.application import Negotiations
+from services.recorder.exceptions import EventCorrupted, StoreUnavailable
 from services.relay.entries import entry_args, entry_id, position_of
 
 log = logging.getLogger("talkstream.relay")
@@ -88,19 +93,26 @@ class Relay:
         self.stats = RelayStats()
         self.wake = threading.Event()
         self._xadd_batch = redis.register_script(XADD_BATCH)
+        self._held_by: str | None = None  # why the store holds the relay back, while it does
 
     def last_position(self) -> int:
         top = self.redis.xrevrange(self.stream, count=1)
         return position_of(top[0][0]) if top else 0
 
     def read(self, after: int) -> Batch | None:
-        """The next batch of stored events after ``after``, as script arguments."""
-        notifications = self.app.recorder.select_notifications(after + 1, self.batch)
+        """The next batch of stored events after ``after``, as script arguments; it ends
+        before a corrupted event (raised when that event comes first)."""
+        notifications = self.app.notification_page(after, self.batch)
         if not notifications:
             return None
         args: list[bytes | str | int] = []
-        for n in notifications:
-            args += entry_args(n.id, *self.app.body_of(n))
+        for count, n in enumerate(notifications):
+            try:
+                args += entry_args(n.id, *self.app.body_of(n))
+            except EventCorrupted:
+                if count == 0:
+                    raise
+                return Batch(notifications[count - 1].id, count, args)
         return Batch(notifications[-1].id, len(notifications), args)
 
     def send(self, batch: Batch, *, after: int | None = None) -> bool:
@@ -149,6 +161,12 @@ class Relay:
                     known = None
                     stop.wait(backoff)
                     continue
+                except (StoreUnavailable, EventCorrupted) as e:
+                    self._held_back(e)
+                    known = None
+                    stop.wait(max(self.poll_interval, 1.0))
+                    continue
+                self._released()
                 if backoff:
                     log.info("relay: Redis is back; caught up to position %s", last)
                     backoff = 0.0
@@ -161,6 +179,21 @@ class Relay:
             self.stats.published,
             self.stats.duplicates,
         )
+
+    def _held_back(self, e: StoreUnavailable | EventCorrupted) -> None:
+        """One log line when the store starts holding the relay back (a new reason)."""
+        reason = e.code if isinstance(e, StoreUnavailable) else f"{e.code}@{e.position}"
+        if reason != self._held_by:
+            self._held_by = reason
+            if isinstance(e, EventCorrupted):
+                log.error("relay: stopped before a corrupted event: %s", e.message)
+            else:
+                log.warning("relay: waiting for the store: %s", e.message)
+
+    def _released(self) -> None:
+        if self._held_by is not None:
+            log.info("relay: the store reads again; publishing resumed")
+            self._held_by = None
 
     def _stream_until_caught_up(
         self, reader: ThreadPoolExecutor, stop: threading.Event, known: int | None = None
