@@ -12,6 +12,7 @@ reads the same rows with ``unchecked`` and reports every problem instead of stop
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from hashlib import sha256
 from typing import Any
 from uuid import UUID
@@ -31,6 +32,7 @@ AGGREGATE_TOPIC = get_topic(Negotiation)
 ROW = frozenset({"originator_id", "originator_version", "timestamp", "body", "hash"})
 FIELDS = {OPENED_TOPIC: ROW | {"originator_topic"}, RECORDED_TOPIC: ROW}
 UNDECODABLE = (ValueError, KeyError, TypeError, AttributeError, TopicError)
+uuid_of = lru_cache(maxsize=4096)(negotiation_uuid)  # a SHA-1 per event read is not needed
 
 
 class CheckedMapper(Mapper[UUID]):
@@ -78,7 +80,7 @@ def _body_problem(stored: StoredEvent, wire: Any, timestamp: Any) -> str | None:
     """The hashed body against what the row says around it."""
     if not isinstance(wire, dict) or not isinstance(wire.get("negotiation_id"), str):
         return "the body is not an event"
-    if negotiation_uuid(wire["negotiation_id"]) != stored.originator_id:
+    if uuid_of(wire["negotiation_id"]) != stored.originator_id:
         return "stored under another negotiation's id"
     if wire.get("version") != stored.originator_version:
         return f"stored as version {stored.originator_version}, the body says {wire.get('version')}"
