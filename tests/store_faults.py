@@ -4,6 +4,7 @@ that makes PostgreSQL vanish and come back, and direct reads and writes of store
 
 from __future__ import annotations
 
+import re
 import resource
 import signal
 import socket
@@ -129,6 +130,16 @@ def serving(settings: Settings, command: str = "up") -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+STORE_FRAMES = ("services/recorder", "eventsourcing", "psycopg", "sqlite3", "Exception in ASGI")
+
+
+def store_tracebacks(output: str) -> list[str]:
+    """The tracebacks in a server's output that come from the store or answer a request with
+    a 500 (a Redis hiccup of the shared test server is another matter)."""
+    blocks = re.split(r"\n(?=\d{4}-\d\d-\d\d )", output)
+    return [b for b in blocks if "Traceback" in b and any(f in b for f in STORE_FRAMES)]
 
 
 def wait_until(predicate: Any, timeout: float, what: str) -> None:
