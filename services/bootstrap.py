@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import PersistenceError
-
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import RecorderError, StoreUnavailable
-from services.recorder.store import eventsourcing_env
+from services.recorder.store import STORE_FAILURES, eventsourcing_env
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,7 +17,7 @@ if TYPE_CHECKING:
 def build_application(settings: Settings) -> Negotiations:
     try:
         return Negotiations(env=eventsourcing_env(settings))
-    except (OSError, PersistenceError) as e:
+    except STORE_FAILURES as e:
         where = settings.events_db if settings.store == "sqlite" else "PostgreSQL"
         raise StoreUnavailable(
             "store_unavailable", f"cannot open the {settings.store} event store at {where}: {e}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -55,6 +56,11 @@ async def _runtime_problem(request: Request, e: Exception) -> JSONResponse:
     return error_response(503, e.code, e.message)
 
 
+async def _store_down(request: Request, e: Exception) -> JSONResponse:
+    """A store failure that reached a route without the application's own translation."""
+    return error_response(503, "store_unavailable", f"the event store is unavailable: {e}")
+
+
 async def _redis_down(request: Request, e: Exception) -> JSONResponse:
     request.app.state.ctx.redis_outage.down(e)  # one log line per outage, not one per request
     return error_response(503, "redis_unavailable", f"Redis cannot be reached: {e}")
@@ -83,6 +89,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ContractError, _contract_error)
     app.add_exception_handler(RecorderError, _recorder_error)
     app.add_exception_handler(RuntimeProblem, _runtime_problem)
+    app.add_exception_handler(PersistenceError, _store_down)
     app.add_exception_handler(RedisConnectionError, _redis_down)
     app.add_exception_handler(RedisTimeoutError, _redis_down)
     app.add_exception_handler(RequestValidationError, _validation)

@@ -36,7 +36,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "The body is not application/json.",
         422: "The input is invalid; the message names the field.",
         429: "Too many requests for this key; see Retry-After.",
-        503: "A dependency is down, or a wait for min_position ran out.",
+        503: "The store or Redis is down (store_unavailable, redis_unavailable), a stored "
+        "event is corrupted (event_corrupted), or a wait for min_position ran out.",
     }
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
 

@@ -1,16 +1,27 @@
-"""The Negotiations application: record developments, read them back with positions."""
+"""The Negotiations application: record developments, read them back with positions.
+
+Every call that reaches the store raises ``StoreUnavailable`` when the store fails, and
+``EventCorrupted`` (naming the position and the negotiation) when a stored event no longer
+reads back as written (see ``integrity``); other negotiations are unaffected by the latter.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    Notification,
+    Recording,
+    StoredEvent,
+)
 
 from events import ContractError, Envelope, RecordedEvent
 from events.dates import utc_now
@@ -18,14 +29,23 @@ from services.recorder.domain import Negotiation, Repeat, negotiation_uuid, wire
 from services.recorder.exceptions import (
     BatchRejected,
     ConflictError,
+    EventCorrupted,
     NegotiationNotFound,
     RecorderError,
+    StoreUnavailable,
 )
-from services.recorder.store import select_with_positions
+from services.recorder.integrity import OPENED_TOPIC, RECORDED_TOPIC, CheckedMapper
+from services.recorder.store import (
+    StoreHealth,
+    probe_write,
+    reaching_store,
+    reopen_connections,
+    select_with_positions,
+    store_name,
+)
 
 RETRIES_ON_CONCURRENT_WRITE = 5
-OPENED_TOPIC = get_topic(Negotiation.Opened)
-RECORDED_TOPIC = get_topic(Negotiation.Recorded)
+__all__ = ["OPENED_TOPIC", "RECORDED_TOPIC", "Negotiations", "Written"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +79,47 @@ class Negotiations(Application[UUID]):
         super().__init__(env)
         self._load_lock = threading.Lock()
         self.after_save: list[Callable[[], None]] = []
+        self.store = store_name(self.recorder)
+        self.health = StoreHealth(self.store)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=CheckedMapper
+        )
+
+    @property
+    def checked_mapper(self) -> CheckedMapper:
+        assert isinstance(self.mapper, CheckedMapper)
+        return self.mapper
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        with reaching_store(self.store):
+            yield
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write (or probe): its store failure is remembered (and logged once), its success
+        ends the outage. While the store fails, each write starts on fresh connections."""
+        if self.health.problem is not None:
+            reopen_connections(self.recorder)
+        try:
+            with reaching_store(self.store):
+                yield
+        except StoreUnavailable as e:
+            self.health.failed(e.message)
+            reopen_connections(self.recorder)
+            raise
+        self.health.recovered()
+
+    def store_problem(self) -> str | None:
+        """None when the store takes a write now; else why not (for readiness)."""
+        try:
+            with self._writing():
+                probe_write(self.recorder)
+        except StoreUnavailable as e:
+            return e.message
+        return None
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         """After each committed save: wake whoever publishes (the relay) in this process."""
@@ -80,15 +141,16 @@ class Negotiations(Application[UUID]):
     ) -> list[Written]:
         """Records all drafts in one transaction, or none (BatchRejected names the first bad
         one). Concurrent writers are retried unless ``expected_version`` pins the version."""
-        for attempt in range(RETRIES_ON_CONCURRENT_WRITE):
-            try:
-                return self._record_once(drafts, principal, expected_version)
-            except IntegrityError:
-                if expected_version is not None or attempt + 1 == RETRIES_ON_CONCURRENT_WRITE:
-                    raise ConflictError(
-                        "concurrent_write",
-                        "another writer recorded to this negotiation first; retry",
-                    ) from None
+        with self._writing():
+            for attempt in range(RETRIES_ON_CONCURRENT_WRITE):
+                try:
+                    return self._record_once(drafts, principal, expected_version)
+                except IntegrityError:
+                    if expected_version is not None or attempt + 1 == RETRIES_ON_CONCURRENT_WRITE:
+                        raise ConflictError(
+                            "concurrent_write",
+                            "another writer recorded to this negotiation first; retry",
+                        ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _record_once(
@@ -178,6 +240,8 @@ class Negotiations(Application[UUID]):
                 negotiation: object = self.repository.get(negotiation_uuid(negotiation_id))
         except AggregateNotFoundError:
             return None
+        except EventCorrupted as e:
+            raise self._located(e, negotiation_id) from e
         if not isinstance(negotiation, Negotiation):  # pragma: no cover
             raise TypeError(f"unexpected aggregate {type(negotiation).__name__}")
         return negotiation
@@ -186,57 +250,104 @@ class Negotiations(Application[UUID]):
         rows = select_with_positions(self.recorder, originator_id, version - 1)
         return rows[0][0]
 
+    def _located(self, e: EventCorrupted, negotiation_id: str | None = None) -> EventCorrupted:
+        """The error with the position and the negotiation it is about named."""
+        position = e.position
+        if position is None and e.originator_id is not None and e.version is not None:
+            position = self._position_of(e.originator_id, e.version)
+        if negotiation_id is None and e.originator_id is not None:
+            negotiation_id = self._negotiation_of(e.originator_id)
+        return e.located(position=position, negotiation_id=negotiation_id)
+
+    def _negotiation_of(self, originator_id: UUID) -> str | None:
+        """The negotiation id of an aggregate, from its opening event if that reads back."""
+        rows = select_with_positions(self.recorder, originator_id, 0)
+        try:
+            return str(self.wire_of(rows[0][1])["negotiation_id"]) if rows else None
+        except EventCorrupted:
+            return None
+
     # Reading back
 
     def history(self, negotiation_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         """One negotiation's events in version order, each with its position."""
-        rows = select_with_positions(self.recorder, negotiation_uuid(negotiation_id), after_version)
-        if not rows and after_version == 0:
-            raise NegotiationNotFound(negotiation_id)
-        return [self.decode(stored, position) for position, stored in rows]
+        return [
+            RecordedEvent.from_wire(wire_of(body, digest), position=position)
+            for position, body, digest in self._bodies(negotiation_id, after_version)
+        ]
 
     def wires(self, negotiation_id: str, *, after_version: int = 0) -> list[dict[str, Any]]:
         """One negotiation's events as wire dicts with positions, without re-validating them
         (the fast read for folds; ``history`` gives validated RecordedEvents)."""
-        rows = select_with_positions(self.recorder, negotiation_uuid(negotiation_id), after_version)
-        if not rows and after_version == 0:
-            raise NegotiationNotFound(negotiation_id)
         out = []
-        for position, stored in rows:
-            wire = self.wire_of(stored)
+        for position, body, digest in self._bodies(negotiation_id, after_version):
+            wire = wire_of(body, digest)
             wire["position"] = position
             out.append(wire)
         return out
 
-    def decode(self, stored: StoredEvent, position: int | None = None) -> RecordedEvent:
-        wire = self.wire_of(stored)
-        return RecordedEvent.from_wire(wire, position=position)
+    def _bodies(self, negotiation_id: str, after_version: int) -> list[tuple[int, str, str]]:
+        """(position, body, hash) of one negotiation's events after ``after_version``, each
+        checked; a missing version is a corrupted history too."""
+        with self._reading():
+            rows = select_with_positions(
+                self.recorder, negotiation_uuid(negotiation_id), after_version
+            )
+        if not rows and after_version == 0:
+            raise NegotiationNotFound(negotiation_id)
+        out = []
+        for expected, (position, stored) in enumerate(rows, start=after_version + 1):
+            try:
+                if stored.originator_version != expected:
+                    raise EventCorrupted(
+                        f"version {stored.originator_version} follows {expected - 1}: "
+                        "events are missing"
+                    )
+                out.append((position, *self.body_of(stored)))
+            except EventCorrupted as e:
+                raise e.located(position=position, negotiation_id=negotiation_id) from None
+        return out
 
     def wire_of(self, stored: StoredEvent) -> dict[str, Any]:
         return wire_of(*self.body_of(stored))
 
     def body_of(self, stored: StoredEvent) -> tuple[str, str]:
-        """The stored event's hashed body (canonical JSON text) and its hash."""
-        event: Any = self.mapper.to_domain_event(stored)
+        """The stored event's hashed body (canonical JSON text) and its hash, checked: a
+        stored notification that fails names its position and, if known, its negotiation."""
+        try:
+            event: Any = self.mapper.to_domain_event(stored)
+        except EventCorrupted as e:
+            if e.position is None or e.negotiation_id is not None:
+                raise
+            with self._reading():
+                raise self._located(e) from e
         return event.body, event.hash
+
+    def notification_page(self, after: int, limit: int) -> list[Notification]:
+        """Up to ``limit`` stored events after position ``after``, not yet decoded."""
+        with self._reading():
+            return list(self.recorder.select_notifications(after + 1, limit))
 
     def notifications(self, after: int = 0, page: int = 500) -> Iterator[Notification]:
         """Every stored event in position order."""
-        start = after + 1
-        while batch := self.recorder.select_notifications(start, page):
+        while batch := self.notification_page(after, page):
             yield from batch
-            start = batch[-1].id + 1
+            after = batch[-1].id
 
     def negotiation_ids(self) -> list[str]:
         ids: list[str] = []
         start = 1
-        while page := self.recorder.select_notifications(start, 500, topics=[OPENED_TOPIC]):
+        while True:
+            with self._reading():
+                page = self.recorder.select_notifications(start, 500, topics=[OPENED_TOPIC])
+            if not page:
+                return ids
             ids.extend(self.wire_of(n)["negotiation_id"] for n in page)
             start = page[-1].id + 1
-        return ids
 
     def max_position(self) -> int:
-        return self.recorder.max_notification_id() or 0
+        with self._reading():
+            return self.recorder.max_notification_id() or 0
 
 
 def _last_id(negotiation: Negotiation) -> str:

@@ -75,7 +75,7 @@ def _check(app: Negotiations, n: Notification, chains: dict[str, _Chain]) -> tup
     if n.topic not in (OPENED_TOPIC, RECORDED_TOPIC):
         return f"unexpected topic {n.topic!r}", "?"
     try:
-        domain_event: Any = app.mapper.to_domain_event(n)
+        domain_event: Any = app.checked_mapper.unchecked(n)
         wire = wire_of(domain_event.body, domain_event.hash)
         negotiation_id = str(wire["negotiation_id"])
         problems = _problems(n, domain_event, wire)

@@ -54,9 +54,52 @@ class NothingYet(RecorderError):
 
 
 class StoreUnavailable(RecorderError):
-    """The event store could not be reached or configured (HTTP 503)."""
+    """The event store could not be reached, configured or written (HTTP 503): a full or
+    read-only file, a lost database connection. Nothing was stored; retry later."""
 
     status = 503
+
+
+class EventCorrupted(RecorderError):
+    """A stored event no longer reads back as it was written (HTTP 503): its bytes do not
+    decode or do not match its hash. Reading or writing its negotiation stops there; the
+    position (and the negotiation, where it can be told) are filled in once known."""
+
+    status = 503
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        position: int | None = None,
+        negotiation_id: str | None = None,
+        originator_id: Any = None,
+        version: int | None = None,
+    ) -> None:
+        self.reason = reason
+        self.position = position
+        self.negotiation_id = negotiation_id
+        self.originator_id = originator_id
+        self.version = version
+        where = f"at position {position}" if position is not None else f"version {version}"
+        whose = f" of negotiation {negotiation_id!r}" if negotiation_id else ""
+        super().__init__(
+            "event_corrupted",
+            f"the stored event {where}{whose} is corrupted ({reason}); this negotiation's "
+            "stored history cannot be read until the event is restored from a backup "
+            "(`talkstream audit verify` lists every damaged event)",
+            details={"negotiation_id": negotiation_id, "position": position},
+        )
+
+    def located(self, *, position: int | None, negotiation_id: str | None) -> EventCorrupted:
+        """The same problem with its position and negotiation named."""
+        return EventCorrupted(
+            self.reason,
+            position=position if position is not None else self.position,
+            negotiation_id=negotiation_id or self.negotiation_id,
+            originator_id=self.originator_id,
+            version=self.version,
+        )
 
 
 class BatchRejected(RecorderError):

@@ -17,6 +17,10 @@ there has the hash the stream holds; the script compares the hash of every refus
 A store restored from an earlier copy fails one of these checks: the relay then names the first
 differing position (services/relay/divergence.py), records it in Redis, logs one line and
 publishes nothing more until ``talkstream relay --rebuild-stream`` clears the record.
+
+It never publishes a stored event that fails its integrity check: it publishes what precedes
+it, then stays there (one log line) until the store is repaired. A store that fails holds it
+back the same way (one line per outage and one per recovery).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.recorder.application import Negotiations
+from services.recorder.exceptions import EventCorrupted, StoreUnavailable
 from services.relay import divergence
 from services.relay.divergence import Divergence
 from services.relay.entries import entry_args, entry_id, position_of
@@ -131,6 +136,7 @@ class Relay:
         self.divergence: Divergence | None = None  # while set, nothing is published
         self._record_read = False  # whether the recorded state was read since starting
         self._xadd_batch = redis.register_script(XADD_BATCH)
+        self._held_by: str | None = None  # why the store holds the relay back, while it does
 
     def stream_end(self) -> StreamEnd:
         top: Any = self.redis.xrevrange(self.stream, count=1)
@@ -144,20 +150,27 @@ class Relay:
         return self.stream_end().position
 
     def read(self, after: int, after_hash: str | None = None) -> Batch | None:
-        """The next batch of stored events after ``after``, as script arguments. With
-        ``after_hash`` (the hash the stream holds at ``after``), the store's event at
-        ``after`` is read too and must have it, else StreamDiverged."""
+        """The next batch of stored events after ``after``, as script arguments; it ends
+        before a corrupted event (raised when that event comes first). With ``after_hash``
+        (the hash the stream holds at ``after``), the store's event at ``after`` is read too
+        and must have it, else StreamDiverged."""
         checked = after > 0 and after_hash is not None
-        start, limit = (after, self.batch + 1) if checked else (after + 1, self.batch)
-        notifications = self.app.recorder.select_notifications(start, limit)
+        start, limit = (after - 1, self.batch + 1) if checked else (after, self.batch)
+        notifications: Sequence[Notification] = self.app.notification_page(start, limit)
         if checked:
             notifications = self._beyond(after, after_hash, notifications)
         if not notifications:
             return None
         args: list[bytes | str | int] = []
         hash = ""
-        for n in notifications:
-            body, hash = self.app.body_of(n)
+        for count, n in enumerate(notifications):
+            try:
+                body, next_hash = self.app.body_of(n)
+            except EventCorrupted:
+                if count == 0:
+                    raise
+                return Batch(notifications[count - 1].id, count, args, hash)
+            hash = next_hash
             args += entry_args(n.id, body, hash)
         return Batch(notifications[-1].id, len(notifications), args, hash)
 
@@ -230,6 +243,12 @@ class Relay:
                     known = None
                     stop.wait(backoff)
                     continue
+                except (StoreUnavailable, EventCorrupted) as e:
+                    self._held_back(e)
+                    known = None
+                    stop.wait(max(self.poll_interval, 1.0))
+                    continue
+                self._released()
                 if backoff:
                     reached = "none (paused)" if last is None else last.position
                     log.info("relay: Redis is back; caught up to position %s", reached)
@@ -289,6 +308,21 @@ class Relay:
             found.store_position,
             found.stream_position,
         )
+
+    def _held_back(self, e: StoreUnavailable | EventCorrupted) -> None:
+        """One log line when the store starts holding the relay back (a new reason)."""
+        reason = e.code if isinstance(e, StoreUnavailable) else f"{e.code}@{e.position}"
+        if reason != self._held_by:
+            self._held_by = reason
+            if isinstance(e, EventCorrupted):
+                log.error("relay: stopped before a corrupted event: %s", e.message)
+            else:
+                log.warning("relay: waiting for the store: %s", e.message)
+
+    def _released(self) -> None:
+        if self._held_by is not None:
+            log.info("relay: the store reads again; publishing resumed")
+            self._held_by = None
 
     def _stream_until_caught_up(
         self, reader: ThreadPoolExecutor, stop: threading.Event, known: StreamEnd | None = None

@@ -20,7 +20,7 @@ Auditor = Annotated[Principal, Depends(requires(Permission.audit))]
 MAX_PROBLEMS = 100
 
 
-@router.get("/events", response_model=AuditPage, responses=error_responses(401, 403, 422, 429))
+@router.get("/events", response_model=AuditPage, responses=error_responses(401, 403, 422, 429, 503))
 async def audit_events(
     request: Request,
     principal: Auditor,
@@ -47,7 +47,7 @@ def _page(app: Negotiations, after: int, limit: int) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/verify", response_model=AuditVerdict, responses=error_responses(401, 403, 429))
+@router.get("/verify", response_model=AuditVerdict, responses=error_responses(401, 403, 429, 503))
 async def audit_verify(request: Request, principal: Auditor) -> AuditVerdict:
     """Checks every stored event's hash and each negotiation's hash chain."""
     report = await run_in_threadpool(verify, ctx_of(request).app)

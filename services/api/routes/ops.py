@@ -68,8 +68,8 @@ async def healthz() -> Health:
     openapi_extra=OPEN,
 )
 async def readyz(request: Request) -> JSONResponse:
-    """Store and Redis reachable, relay and projections within the lag bound, and the event
-    stream not diverged from the store."""
+    """Store writable, Redis reachable, relay and projections within the lag bound, and the
+    event stream not diverged from the store."""
     ctx = ctx_of(request)
     readiness = await run_in_threadpool(_readiness, ctx)
     return JSONResponse(readiness.model_dump(), status_code=200 if readiness.ready else 503)
@@ -77,6 +77,15 @@ async def readyz(request: Request) -> JSONResponse:
 
 def _readiness(ctx: ApiContext) -> Readiness:
     bound = ctx.settings.api_ready_max_lag
+    store_problem = ctx.app.store_problem()
+    if store_problem is not None:
+        return Readiness(
+            ready=False,
+            store_position=None,
+            stream_position=None,
+            projections={},
+            problems=[f"store: {store_problem}"],
+        )
     try:
         levels = read_levels(ctx)
     except (RedisError, RecorderError, OSError) as e:

@@ -28,7 +28,7 @@ from services.api.models import (
 )
 from services.api.openapi import error_responses, event_body
 from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, RecorderError
+from services.recorder.exceptions import BatchRejected, RecorderError, StoreUnavailable
 
 log = logging.getLogger("talkstream.api")
 NEGOTIATION_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
@@ -44,7 +44,7 @@ IdempotencyKey = Annotated[
         max_length=200, description="Same as the event's idempotency_key: a re-send records once."
     ),
 ]
-WRITE_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422, 429)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422, 429, 503)
 
 
 def _answer(written: Written, request: Request) -> JSONResponse:
@@ -125,7 +125,7 @@ async def record_event(
 @router.post(
     "/events:batch",
     response_model=BatchResult,
-    responses=error_responses(401, 403, 413, 415, 422, 429),
+    responses=error_responses(401, 403, 413, 415, 422, 429, 503),
     summary="Record many events; each negotiation's share is recorded atomically",
 )
 async def record_batch(request: Request, principal: Writer) -> BatchResult:
@@ -180,7 +180,13 @@ def _record_groups(
             for index, _ in group:
                 items[index] = _refused(index, "batch_rejected", sibling, 409)
             continue
-        for index, item in _record_group(app, group, principal):
+        try:
+            recorded = _record_group(app, group, principal)
+        except StoreUnavailable as e:
+            if not any(item.status < 300 for item in items.values()):
+                raise  # nothing recorded: the whole request is a 503
+            recorded = [(i, _refused(i, e.code, e.message, e.status)) for i, _ in group]
+        for index, item in recorded:
             items[index] = item
     written = sum(1 for i in items.values() if i.status == 201)
     ctx_of(request).metrics.written.inc(written)
@@ -202,7 +208,7 @@ def _record_group(
             for i in indexes
         ]
     except (RecorderError, ContractError) as e:
-        if e.status >= 500:
+        if isinstance(e, StoreUnavailable):
             raise
         message = e.message if isinstance(e, RecorderError) else str(e)
         return [(i, _refused(i, e.code, message, e.status)) for i in indexes]

@@ -151,7 +151,8 @@ def test_an_entry_that_keeps_failing_goes_to_the_dead_stream_after_max_deliverie
     (dead,) = read_stream(redis, streams.intake_dead)
     assert dead["entry_id"] == entry_id
     assert dead["error_code"] == "delivery_limit"
-    assert "OSError: disk unplugged" in dead["error_message"]
+    message = dead["error_message"]
+    assert "StoreUnavailable: the sqlite event store is unavailable (disk unplugged)" in message
     assert "event" in dead
     assert len(attempts) == 2
     assert [r["code"] for r in read_stream(redis, streams.intake_results)] == ["delivery_limit"]
