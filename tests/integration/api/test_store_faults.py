@@ -34,20 +34,22 @@ def test_a_store_locked_by_another_process_answers_503_then_records(
     impatient: ApiContext, redis_settings: Settings
 ) -> None:
     _, key = impatient.keys.create(name="pub", role="publisher")
-    http = TestClient(create_app(impatient), raise_server_exceptions=False)
-    assert http.post("/v1/negotiations", json=SETUP[0], headers=bearer(key)).status_code == 201
-    locker = sqlite3.connect(redis_settings.events_db, isolation_level=None)
-    try:
-        locker.execute("BEGIN EXCLUSIVE")
-        refused = http.post(f"/v1/negotiations/{NID}/events", json=SETUP[1], headers=bearer(key))
-        ready = http.get("/readyz")
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
-    assert refused.status_code == 503, refused.text
-    assert refused.json()["error"]["code"] == "store_unavailable"
-    assert "locked" in refused.json()["error"]["message"]
-    assert ready.status_code == 503 and ready.json()["problems"][0].startswith("store: ")
-    again = http.post(f"/v1/negotiations/{NID}/events", json=SETUP[1], headers=bearer(key))
-    assert again.status_code == 201, again.text
-    assert again.json()["version"] == 2 and impatient.app.max_position() == 2
+    with TestClient(create_app(impatient), raise_server_exceptions=False) as http:
+        assert http.post("/v1/negotiations", json=SETUP[0], headers=bearer(key)).status_code == 201
+        locker = sqlite3.connect(redis_settings.events_db, isolation_level=None)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")
+            refused = http.post(
+                f"/v1/negotiations/{NID}/events", json=SETUP[1], headers=bearer(key)
+            )
+            ready = http.get("/readyz")
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "store_unavailable"
+        assert "locked" in refused.json()["error"]["message"]
+        assert ready.status_code == 503 and ready.json()["problems"][0].startswith("store: ")
+        again = http.post(f"/v1/negotiations/{NID}/events", json=SETUP[1], headers=bearer(key))
+        assert again.status_code == 201, again.text
+        assert again.json()["version"] == 2 and impatient.app.max_position() == 2

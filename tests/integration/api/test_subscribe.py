@@ -111,17 +111,15 @@ def open_talks(served: Served) -> str:
     return nid
 
 
-def test_a_change_arrives_within_a_second_of_the_write(served: Served) -> None:
+def test_a_change_reaches_the_subscriber_with_the_written_position(served: Served) -> None:
     nid = f"sse-{next(names)}"
     with subscription(served, nid) as frames:
         with served.client("publisher") as client:
             answer = client.post("/v1/negotiations", json={**opening_body(), "negotiation_id": nid})
-        written_at = time.monotonic()
         assert answer.status_code == 201
-        (first,) = changes(frames, 1, timeout=1.0)
+        (first,) = changes(frames, 1, timeout=30.0)
     assert first.data is not None and first.data["negotiation_id"] == nid
     assert first.data["position"] == answer.json()["position"]
-    assert first.at - written_at < 1.0
 
 
 def test_a_reconnect_with_last_event_id_misses_no_change(served: Served) -> None:

@@ -186,19 +186,17 @@ def test_relay_never_trims_the_stream(sqlite_app: Negotiations, client: Redis, s
     assert info["last-generated-id"] == f"{sqlite_app.max_position()}-0".encode()
 
 
-def test_relay_wakes_promptly_after_a_save(
+def test_relay_is_woken_by_a_save_rather_than_waiting_for_its_poll(
     sqlite_app: Negotiations, client: Redis, stream: str
 ) -> None:
     relay = Relay(sqlite_app, client, stream=stream, poll_interval=5.0)
+    relay.poll_interval = 3600.0  # no poll comes during the test: only the save can wake it
     with relay_running(relay):
         open_negotiations(sqlite_app, ["talks-a"])
-        assert wait_until_published(relay, sqlite_app.max_position(), timeout=10)
-        time.sleep(0.2)  # the relay is now asleep until its next poll, 5 s away
-        started = time.monotonic()
+        assert wait_until_published(relay, sqlite_app.max_position(), timeout=30)
+        time.sleep(0.2)  # the relay is now asleep until its next poll, an hour away
         written = sqlite_app.record(note("wake up"), principal="t")
-        assert wait_until_published(relay, written.position, timeout=5)
-        elapsed = time.monotonic() - started
-    assert elapsed < 2.0, f"published {elapsed:.2f} s after the save"
+        assert wait_until_published(relay, written.position, timeout=30)
 
 
 @pytest.mark.slow
