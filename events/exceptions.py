@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 
-class ContractError(ValueError):
+class TalkstreamError(Exception):
+    """The root of every error talkstream raises on purpose: a stable ``code``, a readable
+    ``message`` and optional ``details``. Each package subclasses it in its own exceptions
+    module; how a code is answered (HTTP status, exit code) is decided at the edge."""
+
+    def __init__(self, code: str, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class ContractError(TalkstreamError, ValueError):
     """Input that does not satisfy the event contract (HTTP 422)."""
 
     status = 422
@@ -13,11 +25,9 @@ class ContractError(ValueError):
     def __init__(
         self, code: str, message: str, *, field: str | None = None, details: Any = None
     ) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message, details=details)
+        self.args = (f"{field}: {message}" if field else message,)
         self.field = field
-        self.details = details
 
 
 class InvalidPartialDate(ValueError):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import redis as redis_py
 
-from services.bootstrap import build_application
 from services.recorder.application import Negotiations
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 from tests.ports import DEFAULT_PORT, held
 from tests.redis_keys import owned_prefix
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from services.runtime.settings import Settings
+from services.settings import Settings
 
 
 def talkstream_env(settings: Settings, **overrides: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.processes import talkstream_env
 
 TALKSTREAM = Path(sys.executable).parent / "talkstream"

@@ -11,7 +11,7 @@ waits ``linger_ms``; its commit then also covers what arrived meanwhile (read be
 delivered entries), and the later delivery of those entries is acknowledged without touching
 Redis. An isolated event is applied at once.
 
-Redis outages (see services/runtime/outages.py): reads and handlers wait while Redis is away
+Redis outages (see services/wire/outages.py): reads and handlers wait while Redis is away
 and log one line when it goes and one when it is back; a group that a restarted Redis lost is
 created again at ``0``; and after any restart each applier forgets what its last commit left
 (Redis may have lost its last second, so the views may stand behind it) and catches up.
@@ -37,7 +37,7 @@ from redis.exceptions import RedisError, ResponseError
 from projections.live.apply import Applier, position_of
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, Projection
-from services.runtime.outages import Outage, RestartWatch, keep_reading, until_done
+from services.wire.outages import Outage, RestartWatch, keep_reading, until_done
 
 log = logging.getLogger("talkstream.projections")
 FOLLOW_SECONDS = 1.0

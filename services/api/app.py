@@ -1,20 +1,17 @@
-"""The FastAPI application: routers, error answers, limits, metrics, the reader of the
-changes stream behind every SSE subscriber, and (when serving the whole system) the relay and
-stream workers, all started and stopped with the app."""
+"""The FastAPI application: routers, error answers, limits, metrics and the reader of the
+changes stream behind every SSE subscriber, started and stopped with the app; whatever the
+composition runs alongside (the relay and stream workers of ``talkstream up``) is started and
+stopped by the same lifespan."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from importlib.metadata import version
 
 from fastapi import Depends, FastAPI
-from faststream import FastStream
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api import errors, openapi
@@ -24,26 +21,21 @@ from services.api.degraded import Degraded
 from services.api.limits import BodyLimit
 from services.api.protocol import SHUTDOWN_HOOK
 from services.api.routes import audit, ops, reads, subscribe, writes
-from services.relay.relay import Relay
 
 log = logging.getLogger("talkstream.api")
 
 
-@dataclass
-class Workers:
-    """What ``talkstream up`` runs beside the API: the relay thread and the FastStream app
-    (intake and projection subscribers)."""
-
-    relay: Relay
-    streams: FastStream
+Alongside = Callable[[], AbstractAsyncContextManager[object]]
 
 
-def create_app(ctx: ApiContext, workers: Workers | None = None) -> FastAPI:
+def create_app(ctx: ApiContext, *, alongside: Alongside | None = None) -> FastAPI:
+    """The API on ``ctx``; ``alongside`` is entered after the app's own start-up and left
+    before its shutdown."""
     app = FastAPI(
         title="talkstream",
         version=version("talkstream"),
         description="Record negotiation developments once; read them back any way.",
-        lifespan=_lifespan(ctx, workers),
+        lifespan=_lifespan(ctx, alongside),
         dependencies=[Depends(no_unknown_query)],
         docs_url=None,  # served by openapi.install_docs, without a CDN
         redoc_url=None,
@@ -62,39 +54,17 @@ def create_app(ctx: ApiContext, workers: Workers | None = None) -> FastAPI:
     return app
 
 
-def _lifespan(ctx: ApiContext, workers: Workers | None):  # type: ignore[no-untyped-def]
+def _lifespan(ctx: ApiContext, alongside: Alongside | None):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
         await ctx.feed.start()
         try:
-            if workers is None:
+            async with alongside() if alongside is not None else nullcontext():
                 yield {SHUTDOWN_HOOK: ctx.feed.fanout.close_all}
-            else:
-                async with _running(workers):
-                    yield {SHUTDOWN_HOOK: ctx.feed.fanout.close_all}
         finally:
             await ctx.feed.stop()
 
     return lifespan
-
-
-@asynccontextmanager
-async def _running(workers: Workers) -> AsyncIterator[None]:
-    stop = threading.Event()
-    thread = threading.Thread(target=workers.relay.run, args=(stop,), name="relay", daemon=True)
-    thread.start()
-    await workers.streams.start()
-    log.info("workers started: relay, intake, projections")
-    try:
-        yield
-    finally:
-        await workers.streams.stop()
-        stop.set()
-        workers.relay.notify()
-        await asyncio.to_thread(thread.join, 10)
-        if thread.is_alive():
-            log.warning("the relay did not stop within 10 s")
-        log.info("workers stopped")
 
 
 class RequestMetrics:

@@ -1,14 +1,17 @@
 """What the routes share: settings, the application, Redis, keys, limits and caches. Built once
-by ``services.bootstrap.build_api``; routes reach it through ``request.app.state.ctx``."""
+by ``build_context`` (which the composition calls); routes reach it through
+``request.app.state.ctx``."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
 
 from projections.live.store import ViewStore
 from projections.pointintime import PointInTime
@@ -17,12 +20,13 @@ from services.api.degraded import DivergenceWatch
 from services.api.fanout import ChangeFeed, Fanout
 from services.api.keys import KeyRing
 from services.api.limits import RateLimiter
-from services.api.metrics import Metrics
+from services.api.metrics import Levels, Metrics
 from services.api.rendered import RenderedViews
 from services.recorder.application import Negotiations
-from services.runtime.outages import Outage
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.recorder.exceptions import RecorderError
+from services.settings import Settings
+from services.wire.outages import REDIS_DOWN, Outage
+from services.wire.streams import Streams
 
 
 @dataclass
@@ -61,3 +65,34 @@ class ApiContext:
 
     def load_wires(self, negotiation_id: str, after_version: int) -> list[dict[str, Any]]:
         return self.app.wires(negotiation_id, after_version=after_version)
+
+
+def build_context(settings: Settings, redis_url: str, app: Negotiations) -> ApiContext:
+    """Everything the HTTP routes share, from settings, a Redis URL and the application."""
+    from services.api.levels import read_levels
+
+    ctx: ApiContext
+
+    def levels() -> Levels | None:
+        try:
+            return read_levels(ctx)
+        except REDIS_DOWN as e:
+            ctx.redis_outage.down(e)
+            return None
+        except (RedisError, RecorderError, OSError):
+            return None
+
+    redis = Redis.from_url(redis_url)
+    ctx = ApiContext(
+        settings=settings,
+        app=app,
+        redis=redis,
+        async_redis=AsyncRedis.from_url(redis_url),
+        keys=KeyRing(settings.keys_path),
+        limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
+        metrics=Metrics(levels),
+        pit=PointInTime(lambda nid, after: app.wires(nid, after_version=after)),
+        redis_outage=Outage("api", logging.getLogger("talkstream.api"), probe=redis.ping),
+    )
+    ctx.metrics.count_subscribers(lambda: ctx.feed.fanout.count)
+    return ctx

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from services import render
+from services.cli import render
 
 
 def register(bench_app: typer.Typer) -> None:

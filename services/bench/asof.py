@@ -12,8 +12,8 @@ from events import PartialDate
 from projections.asof import fold_at
 from projections.pointintime import PointInTime
 from services.bench.record import _note, _opening
-from services.bootstrap import build_application
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 
 QUESTIONS = ("2024-09", "2024-10-01", "2025", "2024-09-27T12:00:00Z")
 

@@ -23,8 +23,8 @@ import orjson
 from services.api.keys import KeyRing, Role
 from services.bench.record import NEGOTIATIONS, _note, _opening, note_body, opening_body
 from services.bench.target import bench_redis
-from services.bootstrap import build_application
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 
 Progress = Callable[[str], object]
 BATCH = 100

@@ -33,12 +33,12 @@ from projections.live.worker import build_projectors, ensure_group
 from projections.views import PROJECTIONS
 from services.bench.record import _note, _opening
 from services.bench.target import bench_redis
-from services.bootstrap import build_application
 from services.recorder.application import Negotiations
-from services.relay.entries import entry_args, entry_fields, entry_id
 from services.relay.relay import Relay
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams, as_fields
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
+from services.wire.entries import entry_args, entry_fields, entry_id
+from services.wire.streams import Streams, as_fields
 
 Progress = Callable[[str], object]
 Worker = Callable[[threading.Event], None]

@@ -11,8 +11,8 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from events import Envelope, parse_draft
-from services.bootstrap import build_application
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 
 NEGOTIATIONS = 10
 

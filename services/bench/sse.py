@@ -19,11 +19,11 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis as AsyncRedis
 
-from services.api.server import raise_open_files_limit
 from services.bench.http import Connection, _check, _server
 from services.bench.record import note_body, opening_body
 from services.bench.target import bench_redis
-from services.runtime.streams import Streams
+from services.runtime.server import raise_open_files_limit
+from services.wire.streams import Streams
 
 Progress = Callable[[str], object]
 NEGOTIATION = "bench-0"

@@ -11,7 +11,7 @@ from pathlib import Path
 from redis import Redis
 
 from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings, load_settings
+from services.settings import Settings, load_settings
 
 
 @contextmanager

@@ -7,7 +7,7 @@ leaves its entry pending, so a second subscriber claims entries idle for
 ``intake_claim_idle_ms`` and dead-letters those delivered more than ``intake_max_deliveries``
 times, with the last failure as the reason.
 
-Redis outages (see services/runtime/outages.py): reads and handlers wait while Redis is away
+Redis outages (see services/wire/outages.py): reads and handlers wait while Redis is away
 and log one line when it goes and one when it is back; a group that a restarted Redis lost is
 created again at ``0`` (entries delivered again record once: their idempotency keys).
 """
@@ -44,9 +44,9 @@ from services.intake.entries import (
 )
 from services.intake.retention import trim_acknowledged
 from services.recorder.application import Negotiations
-from services.runtime.outages import Outage, RestartWatch, keep_reading, until_done
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams, as_fields
+from services.settings import Settings
+from services.wire.outages import Outage, RestartWatch, keep_reading, until_done
+from services.wire.streams import Streams, as_fields
 
 log = logging.getLogger("talkstream.intake")
 RAW_FIELDS = "talkstream_raw_fields"

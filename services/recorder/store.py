@@ -37,7 +37,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from services.recorder.exceptions import StoreUnavailable
-from services.runtime.settings import Settings
+from services.settings import Settings
 
 log = logging.getLogger("talkstream.store")
 STORE_FAILURES = (PersistenceError, OSError, sqlite3.Error, psycopg.Error)

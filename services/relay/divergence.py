@@ -27,7 +27,7 @@ from typing import Any, TypeAlias
 from redis import Redis
 
 from services.recorder.application import Negotiations
-from services.relay.entries import position_of
+from services.wire.entries import position_of
 
 PAGE = 500
 Pair: TypeAlias = tuple[int, str]  # (position, hash)

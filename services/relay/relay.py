@@ -42,8 +42,8 @@ from services.recorder.application import Negotiations
 from services.recorder.exceptions import EventCorrupted, StoreUnavailable
 from services.relay import divergence
 from services.relay.divergence import Divergence
-from services.relay.entries import entry_args, entry_id, position_of
 from services.relay.exceptions import StreamDiverged
+from services.wire.entries import entry_args, entry_id, position_of
 
 log = logging.getLogger("talkstream.relay")
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)

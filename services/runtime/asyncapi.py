@@ -13,9 +13,9 @@ from projections.live.worker import attach_projectors
 from services.intake.app import build_intake
 from services.intake.docs import DeadLetter, IntakeResult
 from services.recorder.application import Negotiations
-from services.relay.entries import EventEntry
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.entries import EventEntry
+from services.wire.streams import Streams
 
 DESCRIPTION = """Every Redis key starts with the prefix (default `talkstream`).
 Entries hold plain fields, readable with XRANGE/XREAD from any language.

@@ -12,11 +12,6 @@ class RuntimeProblem(Exception):
         self.message = message
 
 
-class InvalidSettings(RuntimeProblem):
-    def __init__(self, message: str) -> None:
-        super().__init__("invalid_settings", message)
-
-
 class RedisUnavailable(RuntimeProblem):
     """No Redis to use: none configured, none installed, or the embedded one would not start."""
 

@@ -12,8 +12,8 @@ from projections.live.rebuild import Progress, Rebuilt, rebuild
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, Projection
 from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.streams import Streams
 
 
 def replay(settings: Settings, projection: Projection, progress: Progress) -> Rebuilt:

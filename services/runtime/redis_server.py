@@ -43,7 +43,7 @@ from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
 from services.runtime.exceptions import RedisUnavailable
-from services.runtime.settings import Settings
+from services.settings import Settings
 
 __all__ = ["ServerRecord", "find_redis_server", "redis_for"]
 

@@ -21,15 +21,15 @@ from redis import Redis
 from projections.live.rebuild import Rebuilt, rebuild
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
-from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.relay import divergence
 from services.relay.divergence import Divergence
 from services.relay.exceptions import StreamNotDiverged
 from services.relay.relay import Relay
+from services.runtime.bootstrap import build_application
 from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.streams import Streams
 
 Progress = Callable[[str], object]
 

@@ -1,5 +1,5 @@
 """Long-running processes besides the API server: ``relay``, ``intake`` and ``project``
-(``up``, which serves the API with all of them, is services/api/server.py)."""
+(``up``, which serves the API with all of them, is services/runtime/server.py)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from redis import Redis
 
 from projections.live.worker import build_projectors
 from projections.views import Projection
-from services.bootstrap import build_application
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
+from services.runtime.bootstrap import build_application
 from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.runner")
 

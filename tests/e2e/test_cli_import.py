@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.bootstrap import build_application
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 from tests.e2e.helpers import Runner, ok, one_error_line, the_error, write_jsonl
 from tests.factories import IRAQ, ISSUES, NID, USA, body
 

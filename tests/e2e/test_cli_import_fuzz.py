@@ -7,9 +7,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from services.bootstrap import build_application
 from services.recorder.jsonl import parse_lines, scenario_lines
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 from tests.e2e.helpers import Runner
 from tests.integration.test_import_fuzz import Line, check_outcome, hostile_lines, write
 

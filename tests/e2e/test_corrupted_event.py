@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from services.recorder.jsonl import scenario_lines
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.e2e.helpers import SCENARIO_ID, one_error_line, the_error, write_jsonl
 from tests.store_faults import (
     admin_key,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.e2e.helpers import TALKSTREAM, Runner, one_error_line
 from tests.ports import DEFAULT_PORT
 

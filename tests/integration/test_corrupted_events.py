@@ -15,7 +15,7 @@ from services.recorder.application import Negotiations
 from services.recorder.exceptions import EventCorrupted
 from services.recorder.jsonl import parse_lines, scenario_lines
 from services.recorder.store import eventsourcing_env
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.factories import note, started
 from tests.store_faults import write_state
 

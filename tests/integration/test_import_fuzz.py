@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from services.bootstrap import build_application
 from services.cli import app as talkstream
 from services.recorder.jsonl import parse_lines, scenario_lines
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 from tests.hostile_json import hostile_events, scenario_events
 
 EXAMPLES = 150

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from events import event_hash
-from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
 from services.recorder.jsonl import parse_lines, scenario_lines
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 
 
 def test_scenario_reads_back_with_positions_versions_and_hashes(store_app: Negotiations) -> None:

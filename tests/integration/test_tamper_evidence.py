@@ -10,7 +10,7 @@ import pytest
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
 from services.recorder.jsonl import parse_lines, scenario_lines
-from services.runtime.settings import Settings
+from services.settings import Settings
 
 SAMPLES = 40
 
@@ -41,7 +41,7 @@ def _write_state(settings: Settings, position: int, state: bytes) -> None:
 
 
 def _fresh_view(settings: Settings) -> Negotiations:
-    from services.bootstrap import build_application
+    from services.runtime.bootstrap import build_application
 
     return build_application(settings)
 

@@ -21,10 +21,10 @@ from projections.live.worker import appliers
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.keys import Role
-from services.api.server import uvicorn_config, workers_for
-from services.bootstrap import build_api_context
 from services.relay.relay import Relay
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_api_context
+from services.runtime.server import build_app, uvicorn_config, workers_for
+from services.settings import Settings
 from tests.redis_keys import owned_prefix
 
 ROLES = [r.value for r in Role]
@@ -109,7 +109,7 @@ def serving(
     """uvicorn configured as ``talkstream up`` configures it, in a thread; yields its URL
     and the server."""
     port = free_port()
-    app = create_app(ctx, workers_for(ctx, redis_url) if workers else None)
+    app = build_app(ctx, workers_for(ctx, redis_url) if workers else None)
     config = uvicorn_config(app, ctx.settings, "127.0.0.1", port)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -14,10 +14,10 @@ from redis import Redis
 
 from services.api.app import create_app
 from services.api.context import ApiContext
-from services.bootstrap import build_api_context, build_application
 from services.relay.relay import Relay
+from services.runtime.bootstrap import build_api_context, build_application
 from services.runtime.repair import rebuild_stream
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.factories import NID, NOTE, body, note, started
 from tests.integration.api.conftest import bearer
 from tests.integration.relay.helpers import relay_running, wait_for

@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from services.api.keys import Role
-from services.bootstrap import build_api_context
 from services.recorder.application import Negotiations
 from services.recorder.jsonl import parse_lines, scenario_lines
+from services.runtime.bootstrap import build_api_context
 from services.runtime.live import dead_letters
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.hostile_json import (
     SCENARIO_ID,
     Case,

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from events import parse_draft
 from services.api.app import create_app
 from services.api.context import ApiContext
-from services.bootstrap import build_api_context
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_api_context
+from services.settings import Settings
 from tests.factories import NID, SETUP
 from tests.integration.api.conftest import bearer, catch_up
 

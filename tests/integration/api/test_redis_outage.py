@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.api.context import ApiContext
-from services.bootstrap import build_api_context
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_api_context
+from services.settings import Settings
 from tests.factories import opening_body
 from tests.integration.api.conftest import bearer, catch_up, role_keys
 from tests.integration.relay.helpers import PrivateRedis, wait_for

@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (
 
 from events import parse_draft
 from services.api.keys import Role
-from services.bootstrap import build_api_context
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_api_context
+from services.settings import Settings
 from tests.factories import SETUP
 from tests.integration.api.conftest import serve_in_thread
 from tests.redis_keys import owned_prefix

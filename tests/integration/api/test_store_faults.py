@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.api.context import ApiContext
-from services.bootstrap import build_api_context
 from services.recorder.application import Negotiations
 from services.recorder.store import eventsourcing_env
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_api_context
+from services.settings import Settings
 from tests.factories import NID, SETUP
 from tests.integration.api.conftest import bearer
 

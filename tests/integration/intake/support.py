@@ -11,8 +11,8 @@ from redis import Redis
 
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.streams import Streams
 from tests.unit.intake.entry_cases import Fields
 
 

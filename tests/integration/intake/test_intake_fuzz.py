@@ -24,8 +24,8 @@ from services.intake.app import build_intake
 from services.intake.entries import reply_stream
 from services.recorder.application import Negotiations
 from services.recorder.jsonl import parse_lines, scenario_lines
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.streams import Streams
 from tests.hostile_json import Tracebacks, hostile_events, scenario_events
 from tests.integration.intake.support import pending, read_stream, wait_until
 from tests.unit.intake.entry_cases import Fields

@@ -12,8 +12,8 @@ from redis import Redis
 
 from services.intake import entries as intake_entries
 from services.recorder.application import Negotiations
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.streams import Streams
 from tests.factories import NID
 from tests.integration.intake.support import pending, read_stream, run_intake_until, xadd_all
 from tests.unit.intake.entry_cases import Fields, entry, setup_events, valid_note

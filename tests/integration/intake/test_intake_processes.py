@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from services.bootstrap import build_application
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
+from services.wire.streams import Streams
 from tests.factories import NID
 from tests.integration.intake.support import pending, read_stream, wait_until, xadd_all
 from tests.unit.intake.entry_cases import entry, setup_events, valid_note

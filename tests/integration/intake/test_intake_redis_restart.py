@@ -14,7 +14,7 @@ import pytest
 from services.client import IntakeClient
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.factories import body, opening_body
 from tests.integration.projections.support import running
 from tests.integration.relay.helpers import PrivateRedis

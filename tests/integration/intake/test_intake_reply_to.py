@@ -10,8 +10,8 @@ import pytest
 from redis import Redis
 
 from services.recorder.application import Negotiations
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.streams import Streams
 from tests.integration.intake.support import (
     pending,
     read_stream,

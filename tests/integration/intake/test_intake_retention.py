@@ -15,8 +15,8 @@ from redis import Redis
 from services.intake.retention import trim_acknowledged
 from services.recorder.application import Negotiations
 from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings
-from services.runtime.streams import Streams
+from services.settings import Settings
+from services.wire.streams import Streams
 from tests.integration.intake.support import (
     pending,
     read_stream,

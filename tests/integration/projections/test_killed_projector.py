@@ -13,8 +13,8 @@ from redis import Redis
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
-from services.bootstrap import build_application
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 from tests.integration.projections.support import (
     Background,
     Talkstream,

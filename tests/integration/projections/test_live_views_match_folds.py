@@ -18,11 +18,11 @@ from projections.live.apply import Applier
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
-from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import RecorderError
 from services.relay.relay import Relay
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 from tests import factories as f
 from tests.integration.projections.support import live_differences, stream_wires
 

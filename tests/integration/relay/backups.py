@@ -16,10 +16,10 @@ from redis import Redis
 
 from projections.live.apply import Applier
 from projections.live.worker import ensure_group, group_name
-from services.bootstrap import build_application
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 from tests.conftest import PG
 from tests.integration.relay.helpers import open_negotiations, write_notes
 

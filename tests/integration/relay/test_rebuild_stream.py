@@ -20,7 +20,7 @@ from services.relay.exceptions import StreamNotDiverged
 from services.relay.relay import Relay
 from services.runtime import live
 from services.runtime.repair import rebuild_stream
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.factories import NID, note
 from tests.integration.relay.backups import KEPT, LOST, published_then_restored
 from tests.integration.relay.helpers import relay_running, stream_problems, wait_for

@@ -15,7 +15,7 @@ from redis import Redis
 
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay, RelayStats, wait_until_published
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.factories import note
 from tests.integration.relay.helpers import (
     Background,

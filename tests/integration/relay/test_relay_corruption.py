@@ -11,7 +11,7 @@ from redis import Redis
 
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.integration.relay.helpers import (
     open_negotiations,
     relay_running,

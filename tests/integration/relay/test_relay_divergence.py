@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from services.bootstrap import build_application
 from services.relay.exceptions import StreamDiverged
 from services.relay.relay import Relay, RelayStats, wait_until_published
-from services.runtime.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
 from tests.factories import note
 from tests.integration.relay.backups import KEPT, LOST, published_then_restored
 from tests.integration.relay.helpers import (

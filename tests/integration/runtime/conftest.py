@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.integration.runtime.helpers import UserProcess, kill_servers
 
 

@@ -22,7 +22,7 @@ USER_SCRIPT = """
 import sys
 from pathlib import Path
 from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings
+from services.settings import Settings
 
 with redis_for(Settings(home=Path(sys.argv[1]), redis_url=None)) as url:
     print(url, flush=True)

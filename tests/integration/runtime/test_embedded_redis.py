@@ -16,7 +16,7 @@ import redis
 
 from services.runtime.exceptions import RedisUnavailable, RuntimeProblem
 from services.runtime.redis_server import find_redis_server, redis_for
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.integration.runtime.helpers import (
     UserProcess,
     pid_alive,

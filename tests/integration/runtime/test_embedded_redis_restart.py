@@ -17,7 +17,7 @@ import redis
 
 from services.runtime.exceptions import RedisUnavailable
 from services.runtime.redis_server import redis_for
-from services.runtime.settings import Settings
+from services.settings import Settings
 from tests.integration.runtime.helpers import (
     UserProcess,
     pid_alive,

@@ -23,17 +23,17 @@ from projections.asof import fold_at, too_early
 from projections.diff import diff
 from projections.negotiation import State, view
 from projections.views import PROJECTIONS, Projection
-from services import render
+from services import logs
 from services.api.exceptions import ApiError
-from services.bootstrap import build_application
+from services.cli import render
 from services.recorder.application import Negotiations
 from services.recorder.audit import AuditReport, verify
 from services.recorder.exceptions import BatchRejected, NothingYet, RecorderError
 from services.recorder.jsonl import LineRejected, jsonl_lines, parse_lines, scenario_lines
 from services.relay.exceptions import RelayError
-from services.runtime import logs
+from services.runtime.bootstrap import build_application
 from services.runtime.exceptions import RedisUnavailable, RuntimeProblem
-from services.runtime.settings import Settings, load_settings
+from services.settings import InvalidSettings, Settings, load_settings
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
@@ -89,7 +89,7 @@ def clean_errors(fn: F) -> F:
             _fail(f"{e.code}: {e}")
         except RecorderError as e:
             _fail(f"{e.code}: {e.message}", 3 if e.status == 503 else 1)
-        except RuntimeProblem as e:
+        except (RuntimeProblem, InvalidSettings) as e:
             _fail(f"{e.code}: {e.message}", 3)
         except ApiError as e:
             _fail(f"{e.code}: {e.message}")
@@ -477,7 +477,7 @@ def up(
     """Serve the HTTP API with the relay, the intake and the projection workers (and the
     embedded Redis when no URL is set) in one process, until Ctrl-C."""
     logs.configure()
-    from services.api.server import serve
+    from services.runtime.server import serve
 
     settings = _serving_settings(host, port)
     if demo and settings.loopback:
@@ -494,7 +494,7 @@ def api_cmd(
     """Serve only the HTTP API (no relay, intake or projections: run those separately, as
     docker-compose.yml does); any number may run against one store and Redis."""
     logs.configure()
-    from services.api.server import serve
+    from services.runtime.server import serve
 
     serve(_serving_settings(host, port), before=_banner, with_workers=False)
 

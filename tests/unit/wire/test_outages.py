@@ -12,8 +12,8 @@ import time
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.runtime import outages
-from services.runtime.outages import Backoff, Outage, until_done
+from services.wire import outages
+from services.wire.outages import Backoff, Outage, until_done
 
 LOGGER = "talkstream.test-outages"
 

@@ -3,28 +3,66 @@ workers, in one process (``talkstream up``)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import resource
 import signal
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
+from faststream import FastStream
 
 from projections.live.worker import attach_projectors
-from services.api.app import Workers, create_app
+from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.protocol import ConnectionLimits, bounded_protocol
-from services.bootstrap import build_api_context, build_application
 from services.intake.app import build_intake
+from services.relay.relay import Relay
+from services.runtime.bootstrap import build_api_context, build_application
 from services.runtime.exceptions import RuntimeProblem
 from services.runtime.redis_server import redis_for
 from services.runtime.runner import build_relay, projector_options
-from services.runtime.settings import Settings
+from services.settings import Settings
 
 log = logging.getLogger("talkstream.api")
 GRACE_SECONDS = 5  # open subscriptions (SSE) do not end by themselves: cut them after this
+
+
+@dataclass
+class Workers:
+    """What ``talkstream up`` runs beside the API: the relay thread and the FastStream app
+    (intake and projection subscribers)."""
+
+    relay: Relay
+    streams: FastStream
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(target=self.relay.run, args=(stop,), name="relay", daemon=True)
+        thread.start()
+        await self.streams.start()
+        log.info("workers started: relay, intake, projections")
+        try:
+            yield
+        finally:
+            await self.streams.stop()
+            stop.set()
+            self.relay.notify()
+            await asyncio.to_thread(thread.join, 10)
+            if thread.is_alive():
+                log.warning("the relay did not stop within 10 s")
+            log.info("workers stopped")
+
+
+def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
+    """The API, with ``workers`` started and stopped by its lifespan when given."""
+    return create_app(ctx, alongside=workers.running if workers is not None else None)
 
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
@@ -117,9 +155,7 @@ def serve(
             if before is not None:
                 before(ctx)
             log.info("serving http://%s:%s redis=%s", settings.host, settings.port, url)
-            config = uvicorn_config(
-                create_app(ctx, workers), settings, settings.host, settings.port
-            )
+            config = uvicorn_config(build_app(ctx, workers), settings, settings.host, settings.port)
             raise_open_files_limit()
             _quiet_after_shutdown()
             uvicorn.Server(config).run()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.recorder.store import eventsourcing_env
-from services.runtime.settings import Settings
+from services.settings import Settings
 
 
 def test_defaults_to_an_sqlite_file_under_the_home(

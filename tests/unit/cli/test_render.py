@@ -1,4 +1,4 @@
-"""``services.render``: recorded text reaches the terminal with every control and bidi
+"""``services.cli.render``: recorded text reaches the terminal with every control and bidi
 character escaped, rich markup in data stays literal, and JSON output stays the same data."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import pytest
 from rich.console import Console
 
-from services import render
+from services.cli import render
 
 TERMINAL_ACTS_ON = [
     pytest.param("\x1b", r"\x1b", id="ESC"),

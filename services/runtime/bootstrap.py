@@ -1,0 +1,26 @@
+"""The one place that builds the application (and later the clients) from settings."""
+
+from __future__ import annotations
+
+from services.api.context import ApiContext, build_context
+from services.recorder.application import Negotiations
+from services.recorder.exceptions import StoreUnavailable
+from services.recorder.store import STORE_FAILURES, eventsourcing_env
+from services.settings import Settings
+
+
+def build_application(settings: Settings) -> Negotiations:
+    try:
+        return Negotiations(env=eventsourcing_env(settings))
+    except STORE_FAILURES as e:
+        where = settings.events_db if settings.store == "sqlite" else "PostgreSQL"
+        raise StoreUnavailable(
+            "store_unavailable", f"cannot open the {settings.store} event store at {where}: {e}"
+        ) from e
+
+
+def build_api_context(
+    settings: Settings, redis_url: str, app: Negotiations | None = None
+) -> ApiContext:
+    """Everything the HTTP routes share, from settings and a Redis URL."""
+    return build_context(settings, redis_url, app or build_application(settings))
