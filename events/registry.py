@@ -27,15 +27,25 @@ class RegistryMismatch(Exception):
 
     code = "registry_mismatch"
 
-    def __init__(self, layer: str, *, missing: Iterable[str] = (), unknown: Iterable[str] = ()):
+    def __init__(
+        self,
+        layer: str,
+        *,
+        missing: Iterable[str] = (),
+        unknown: Iterable[str] = (),
+        misshapen: Iterable[str] = (),
+    ) -> None:
         self.layer = layer
         self.missing = sorted(missing)
         self.unknown = sorted(unknown)
+        self.misshapen = sorted(misshapen)
         problems = []
         if self.missing:
             problems.append(f"no entry for {', '.join(self.missing)}")
         if self.unknown:
             problems.append(f"entries for unknown types {', '.join(self.unknown)}")
+        if self.misshapen:
+            problems.append(f"not the payload shape of {', '.join(self.misshapen)}")
         super().__init__(f"{layer}: {'; '.join(problems)}")
         self.message = str(self)
 

@@ -6,15 +6,20 @@ what those dictionaries hold. They follow the pydantic models as dumped with
 ``exclude_none=True``: a field whose default is None may be absent, every other field is
 present. A correction's patch may set an optional field to null, so optional fields also allow
 None. tests/unit/events/test_wire_shapes.py keeps them in step with the models.
+
+The shape of a payload model ``XPayload`` is ``XPayloadWire``; ``PAYLOAD_WIRE`` finds it for
+each event type, and refuses at import a payload model that has none.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import NotRequired, TypedDict
 
 from events.parts import DueKind, Position, Sector, SourceKind
 from events.payloads import AgreementForm, AgreementStatus, MeetingMode, Outcome, Role
-from events.types import Modality, Verification
+from events.registry import RegistryMismatch
+from events.types import PAYLOAD_OF, Modality, Verification
 
 
 class ActorWire(TypedDict):
@@ -223,3 +228,18 @@ class Wire(TypedDict):
     prev_hash: NotRequired[str | None]
     hash: str
     position: NotRequired[int | None]
+
+
+def _payload_wire() -> dict[str, type]:
+    module = sys.modules[__name__]
+    shapes = {
+        name: getattr(module, f"{model.__name__}Wire", None) for name, model in PAYLOAD_OF.items()
+    }
+    missing = [name for name, shape in shapes.items() if shape is None]
+    if missing:
+        raise RegistryMismatch("payload wire shapes (events/wire.py)", missing=missing)
+    return {name: shape for name, shape in shapes.items() if shape is not None}
+
+
+PAYLOAD_WIRE: dict[str, type] = _payload_wire()
+"""The wire shape of each event type's payload."""

@@ -1,16 +1,18 @@
 """What each event type does on the read side, in one table: ``KINDS``.
 
-An entry says, for one type, how the ``negotiation`` reducer changes the view (``reduce``),
-which view entries that change touches (``touches``, so that storage writes only those), and
-its one-line description (``describe``). ``kind`` builds an entry and makes the type checker
-hold all three to the same payload shape.
+An entry says, for one type, the shape of its payload, how the ``negotiation`` reducer changes
+the view (``reduce``), which view entries that change touches (``touches``, so that storage
+writes only those), and its one-line description (``describe``). The type checker holds the
+three functions to the declared shape, and the import holds the shape to the type's payload
+(``events.wire.PAYLOAD_WIRE``).
 
-The recorder keeps its own per-type tables (guards, facts): the floors keep the write side and
-the read side from importing each other, and the contract below both from importing either.
-So each layer has one table and checks it against the contract's ``EVENT_TYPES`` at import
-(``events.registry.complete``): a type added to the contract and forgotten here, or a name
-here that is no type, fails the import with an error naming this layer and the types. A type
-with no reducer or no touched entries says so with ``NO_REDUCER`` or ``REDERIVES``.
+Why one table per layer rather than one place for all of a type's behaviour: the recorder keeps
+its own per-type tables (guards, facts), and the floors keep the write side and the read side
+from importing each other, and the contract below both from importing either. So each layer
+has one table, checked against the contract's ``EVENT_TYPES`` at import
+(``events.registry.complete``): a type added to the contract and forgotten here, or a name here
+that is no type, fails the import with an error naming this layer and the types. A type with no
+reducer or no list of touched entries says so with ``NO_REDUCER`` or ``REDERIVES``.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from datetime import datetime
 from typing import Literal, TypeVar, cast
 
 from events import PartialDate
-from events.registry import Nothing, complete
+from events.registry import Nothing, RegistryMismatch, complete
 from events.wire import (
+    PAYLOAD_WIRE,
     AgreementReachedPayloadWire,
     AgreementStatusChangedPayloadWire,
     ContextNotedPayloadWire,
     DelegationAssignedPayloadWire,
     DemandMadePayloadWire,
     DueWire,
+    EventCorrectedPayloadWire,
+    EventRetractedPayloadWire,
     MeetingPayloadWire,
     MilestoneRescheduledPayloadWire,
     MilestoneScheduledPayloadWire,
@@ -41,8 +46,10 @@ from events.wire import (
     ProposalTabledPayloadWire,
     StatementIssuedPayloadWire,
     StatementRefPayloadWire,
+    TalksConcludedPayloadWire,
+    TalksPayloadWire,
 )
-from projections import describe as text
+from projections.describe import due_text, name
 from projections.shapes import (
     EvidencedStep,
     MeetingEntry,
@@ -70,20 +77,24 @@ REDERIVES = Nothing("list of touched entries")
 
 @dataclass(frozen=True, slots=True)
 class Kind:
+    shape: type  # the payload's wire shape (events/wire.py)
     reduce: Reduce | Nothing
     touches: Touches | Nothing
     describe: Callable[[Payload], str]
 
 
 def kind(
+    shape: type[P],
     reduce: Callable[[View, P, Origin], None] | Nothing,
     touches: Callable[[P, str], list[Touch]] | Nothing,
     describe: Callable[[P], str],
 ) -> Kind:
     """One type's entry. Stored payloads are told apart only by the event's type, which the
-    type checker cannot follow through a table, so the three are stored as taking any payload;
-    here they are checked against one shape ``P``."""
+    type checker cannot follow through a table, so the three are stored as taking any payload.
+    Here the type checker holds them to ``shape``, and the import to the type's own payload
+    shape (``PAYLOAD_WIRE``)."""
     return Kind(
+        shape,
         cast("Reduce | Nothing", reduce),
         cast("Touches | Nothing", touches),
         cast("Callable[[Payload], str]", describe),
@@ -324,59 +335,178 @@ def _no_entry(p: object, event_id: str) -> list[Touch]:
     return []
 
 
+def _meeting_text(verb: str) -> Callable[[MeetingPayloadWire], str]:
+    def describe(p: MeetingPayloadWire) -> str:
+        where = f" at {p['location']}" if p.get("location") else ""
+        return f"Meeting {p['meeting_id']} {verb}{where}"
+
+    return describe
+
+
+def _talks_text(verb: str) -> Callable[[TalksPayloadWire], str]:
+    return lambda p: f"Talks {verb}" + (f": {p['reason']}" if p.get("reason") else "")
+
+
+LAYER = "projections (KINDS in projections/kinds.py)"
+
 KINDS: dict[str, Kind] = complete(
-    "projections (KINDS in projections/kinds.py)",
+    LAYER,
     {
-        "NegotiationOpened": kind(_opened, _issues_touch, text.opened),
-        "PartyJoined": kind(_joined, _party_touch, text.party("joined")),
-        "PartyLeft": kind(_left, _party_touch, text.party("left")),
+        "NegotiationOpened": kind(
+            NegotiationOpenedPayloadWire,
+            _opened,
+            _issues_touch,
+            lambda p: f"Negotiation opened: {p['title']}",
+        ),
+        "PartyJoined": kind(
+            PartyPayloadWire,
+            _joined,
+            _party_touch,
+            lambda p: f"{name(p['party'])} joined as {p['role']}",
+        ),
+        "PartyLeft": kind(
+            PartyPayloadWire,
+            _left,
+            _party_touch,
+            lambda p: f"{name(p['party'])} left as {p['role']}",
+        ),
         "DelegationAssigned": kind(
+            DelegationAssignedPayloadWire,
             _delegation,
             lambda p, _: [("delegations", p["delegation_id"]), ("parties", p["party"]["name"])],
-            text.delegation,
+            lambda p: f"{p['party']['name']} delegation led by {name(p['head'])}",
         ),
-        "MeetingScheduled": kind(_meeting("scheduled"), _meeting_touch, text.meeting("scheduled")),
-        "MeetingHeld": kind(_meeting("held"), _meeting_touch, text.meeting("held")),
-        "MeetingCancelled": kind(_meeting("cancelled"), _meeting_touch, text.meeting("cancelled")),
-        "StatementIssued": kind(_statement, _statement_touch, text.statement),
+        "MeetingScheduled": kind(
+            MeetingPayloadWire, _meeting("scheduled"), _meeting_touch, _meeting_text("scheduled")
+        ),
+        "MeetingHeld": kind(
+            MeetingPayloadWire, _meeting("held"), _meeting_touch, _meeting_text("held")
+        ),
+        "MeetingCancelled": kind(
+            MeetingPayloadWire, _meeting("cancelled"), _meeting_touch, _meeting_text("cancelled")
+        ),
+        "StatementIssued": kind(
+            StatementIssuedPayloadWire,
+            _statement,
+            _statement_touch,
+            lambda p: f"{name(p['speaker'])}: {p.get('quote') or p.get('paraphrase') or ''}",
+        ),
         "StatementWithdrawn": kind(
+            StatementRefPayloadWire,
             _statement_flag("withdrawn", "withdrawn_by"),
             _statement_touch,
-            text.statement_ref("withdrawn"),
+            lambda p: f"Statement {p['statement_id']} withdrawn by {name(p['by'])}",
         ),
         "StatementDenied": kind(
-            _statement_flag("denied", "denied_by"), _statement_touch, text.statement_ref("denied")
+            StatementRefPayloadWire,
+            _statement_flag("denied", "denied_by"),
+            _statement_touch,
+            lambda p: f"Statement {p['statement_id']} denied by {name(p['by'])}",
         ),
-        "DemandMade": kind(_demand, lambda p, event_id: [("demands", event_id)], text.demand),
-        "ProposalTabled": kind(_proposal, _proposal_touch, text.proposal),
+        "DemandMade": kind(
+            DemandMadePayloadWire,
+            _demand,
+            lambda p, event_id: [("demands", event_id)],
+            lambda p: f"{name(p['actor'])} demands: {p['demand']}",
+        ),
+        "ProposalTabled": kind(
+            ProposalTabledPayloadWire,
+            _proposal,
+            _proposal_touch,
+            lambda p: f"{name(p['by'])} tabled proposal {p['proposal_id']}",
+        ),
         "ProposalAccepted": kind(
-            _answer("accepted", "accepted_by"), _answer_touch, text.proposal_answer("accepted")
+            ProposalAnswerPayloadWire,
+            _answer("accepted", "accepted_by"),
+            _answer_touch,
+            lambda p: f"{name(p['by'])} accepted proposal {p['proposal_id']}",
         ),
         "ProposalRejected": kind(
-            _answer("rejected", "rejected_by"), _answer_touch, text.proposal_answer("rejected")
+            ProposalAnswerPayloadWire,
+            _answer("rejected", "rejected_by"),
+            _answer_touch,
+            lambda p: f"{name(p['by'])} rejected proposal {p['proposal_id']}",
         ),
-        "PositionStated": kind(_position, lambda p, _: [("issues", p["issue_id"])], text.position),
-        "AgreementReached": kind(_agreement, _agreement_touch, text.agreement),
-        "AgreementStatusChanged": kind(_agreement_status, _agreement_touch, text.agreement_status),
-        "MilestoneScheduled": kind(_milestone, _milestone_touch, text.milestone),
-        "MilestoneMet": kind(_settled("met"), _milestone_touch, text.milestone_settled("met")),
+        "PositionStated": kind(
+            PositionStatedPayloadWire,
+            _position,
+            lambda p, _: [("issues", p["issue_id"])],
+            lambda p: f"{p['party']['name']} on {p['issue_id']}: {p['position']} ({p['text']})",
+        ),
+        "AgreementReached": kind(
+            AgreementReachedPayloadWire,
+            _agreement,
+            _agreement_touch,
+            lambda p: f"Agreement reached: {p['title']}",
+        ),
+        "AgreementStatusChanged": kind(
+            AgreementStatusChangedPayloadWire,
+            _agreement_status,
+            _agreement_touch,
+            lambda p: f"Agreement {p['agreement_id']} is now {p['status']}",
+        ),
+        "MilestoneScheduled": kind(
+            MilestoneScheduledPayloadWire,
+            _milestone,
+            _milestone_touch,
+            lambda p: (
+                f"Milestone {p['milestone_id']}: {p['description']} (due {due_text(p['due'])})"
+            ),
+        ),
+        "MilestoneMet": kind(
+            MilestoneSettledPayloadWire,
+            _settled("met"),
+            _milestone_touch,
+            lambda p: f"Milestone {p['milestone_id']} met",
+        ),
         "MilestoneMissed": kind(
-            _settled("missed"), _milestone_touch, text.milestone_settled("missed")
+            MilestoneSettledPayloadWire,
+            _settled("missed"),
+            _milestone_touch,
+            lambda p: f"Milestone {p['milestone_id']} missed",
         ),
-        "MilestoneRescheduled": kind(_rescheduled, _milestone_touch, text.milestone_rescheduled),
-        "ContextNoted": kind(_context, lambda p, event_id: [("context", event_id)], text.context),
-        "TalksSuspended": kind(NO_REDUCER, _no_entry, text.talks("suspended")),
-        "TalksResumed": kind(NO_REDUCER, _no_entry, text.talks("resumed")),
-        "TalksConcluded": kind(NO_REDUCER, _no_entry, text.concluded),
-        "EventCorrected": kind(NO_REDUCER, REDERIVES, text.correction),
-        "EventRetracted": kind(NO_REDUCER, REDERIVES, text.retraction),
+        "MilestoneRescheduled": kind(
+            MilestoneRescheduledPayloadWire,
+            _rescheduled,
+            _milestone_touch,
+            lambda p: f"Milestone {p['milestone_id']} rescheduled to {due_text(p['new_due'])}",
+        ),
+        "ContextNoted": kind(
+            ContextNotedPayloadWire,
+            _context,
+            lambda p, event_id: [("context", event_id)],
+            lambda p: f"{p['topic']}: {p['text']}",
+        ),
+        "TalksSuspended": kind(TalksPayloadWire, NO_REDUCER, _no_entry, _talks_text("suspended")),
+        "TalksResumed": kind(TalksPayloadWire, NO_REDUCER, _no_entry, _talks_text("resumed")),
+        "TalksConcluded": kind(
+            TalksConcludedPayloadWire,
+            NO_REDUCER,
+            _no_entry,
+            lambda p: f"Talks concluded ({p['outcome']})",
+        ),
+        "EventCorrected": kind(
+            EventCorrectedPayloadWire,
+            NO_REDUCER,
+            REDERIVES,
+            lambda p: f"Correction of {p['target_event_id']}: {p['reason']}",
+        ),
+        "EventRetracted": kind(
+            EventRetractedPayloadWire,
+            NO_REDUCER,
+            REDERIVES,
+            lambda p: f"Retraction of {p['target_event_id']}: {p['reason']}",
+        ),
     },
 )
+_misshapen = [t for t, k in KINDS.items() if k.shape is not PAYLOAD_WIRE[t]]
+if _misshapen:
+    raise RegistryMismatch(LAYER, misshapen=_misshapen)
 REDUCERS: dict[str, Reduce] = {
-    name: k.reduce for name, k in KINDS.items() if not isinstance(k.reduce, Nothing)
+    t: k.reduce for t, k in KINDS.items() if not isinstance(k.reduce, Nothing)
 }
 TOUCHES: dict[str, Touches] = {
-    name: k.touches for name, k in KINDS.items() if not isinstance(k.touches, Nothing)
+    t: k.touches for t, k in KINDS.items() if not isinstance(k.touches, Nothing)
 }
 
 

@@ -3,12 +3,15 @@ contract, and the typed view shapes match the views the reducer builds."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import get_type_hints
 
 import pytest
 
-from events import CORRECTIONS, EVENT_TYPES
+from events import CORRECTIONS, EVENT_TYPES, wire
 from events.registry import Nothing, RegistryMismatch, complete
+from events.wire import PAYLOAD_WIRE
 from projections import kinds
 from projections.negotiation import empty
 from projections.shapes import SECTIONS, View
@@ -60,3 +63,23 @@ def test_the_blank_view_has_exactly_the_fields_of_its_shape() -> None:
 def test_projection_filters_name_only_event_types() -> None:
     for projection in PROJECTIONS.values():
         assert projection.types.issubset(EVENT_TYPES)
+
+
+def test_each_kind_declares_its_types_payload_shape() -> None:
+    assert {name: k.shape for name, k in kinds.KINDS.items()} == PAYLOAD_WIRE
+
+
+def test_a_kind_declaring_another_types_payload_shape_stops_the_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shapes = {**PAYLOAD_WIRE, "TalksResumed": wire.TalksConcludedPayloadWire}
+    monkeypatch.setattr(wire, "PAYLOAD_WIRE", shapes)
+    monkeypatch.delitem(sys.modules, "projections.kinds")  # put back as it was after the test
+
+    with pytest.raises(RegistryMismatch) as caught:
+        importlib.import_module("projections.kinds")
+
+    assert caught.value.misshapen == ["TalksResumed"]
+    assert str(caught.value) == (
+        "projections (KINDS in projections/kinds.py): not the payload shape of TalksResumed"
+    )
