@@ -14,27 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from events import CORRECTIONS, PAYLOAD_OF, Envelope
+from events import CORRECTIONS, PAYLOAD_OF, Envelope, payloads
 from events.lifecycle import CLOSED, agreement_move_error
 from events.parts import Due, Term
-from events.payloads import (
-    AgreementReachedPayload,
-    AgreementStatusChangedPayload,
-    DelegationAssignedPayload,
-    EventCorrectedPayload,
-    EventRetractedPayload,
-    MeetingPayload,
-    MilestoneRescheduledPayload,
-    MilestoneScheduledPayload,
-    MilestoneSettledPayload,
-    PartyPayload,
-    PositionStatedPayload,
-    ProposalAnswerPayload,
-    ProposalTabledPayload,
-    StatementIssuedPayload,
-    StatementRefPayload,
-    TalksPayload,
-)
 from events.recorded import invalid_event
 from events.registry import Nothing, complete, known
 from services.recorder.exceptions import InvariantViolation
@@ -123,21 +105,21 @@ def _terms(f: Facts, terms: list[Term]) -> None:
     _known("issue", [t.issue_id for t in terms], f.issues)
 
 
-def _party_joined(f: Facts, p: PartyPayload) -> None:
+def _party_joined(f: Facts, p: payloads.PartyPayload) -> None:
     if p.party.name in f.parties:
         _fail("duplicate_party", f"{p.party.name!r} is already a party")
 
 
-def _party(f: Facts, p: PartyPayload) -> None:
+def _party(f: Facts, p: payloads.PartyPayload) -> None:
     _known("party", [p.party.name], f.parties)
 
 
-def _meeting_scheduled(f: Facts, p: MeetingPayload) -> None:
+def _meeting_scheduled(f: Facts, p: payloads.MeetingPayload) -> None:
     _new("meeting", p.meeting_id, f.meetings)
     _known("issue", p.agenda, f.issues)
 
 
-def _meeting_held(f: Facts, p: MeetingPayload) -> None:
+def _meeting_held(f: Facts, p: payloads.MeetingPayload) -> None:
     if f.meetings.get(p.meeting_id, "scheduled") != "scheduled":
         _fail(
             "meeting_not_open", f"meeting {p.meeting_id!r} was already {f.meetings[p.meeting_id]}"
@@ -145,21 +127,21 @@ def _meeting_held(f: Facts, p: MeetingPayload) -> None:
     _known("issue", p.agenda, f.issues)
 
 
-def _meeting_cancelled(f: Facts, p: MeetingPayload) -> None:
+def _meeting_cancelled(f: Facts, p: payloads.MeetingPayload) -> None:
     _known("meeting", [p.meeting_id], f.meetings)
     _meeting_held(f, p)
 
 
-def _statement(f: Facts, p: StatementIssuedPayload) -> None:
+def _statement(f: Facts, p: payloads.StatementIssuedPayload) -> None:
     _new("statement", p.statement_id, f.statements)
     _known("issue", [s.issue_id for s in p.stances], f.issues)
 
 
-def _statement_ref(f: Facts, p: StatementRefPayload) -> None:
+def _statement_ref(f: Facts, p: payloads.StatementRefPayload) -> None:
     _known("statement", [p.statement_id], f.statements)
 
 
-def _proposal(f: Facts, p: ProposalTabledPayload) -> None:
+def _proposal(f: Facts, p: payloads.ProposalTabledPayload) -> None:
     _new("proposal", p.proposal_id, f.proposals)
     _known("party", [p.by.name], f.parties)
     _terms(f, p.terms)
@@ -167,27 +149,27 @@ def _proposal(f: Facts, p: ProposalTabledPayload) -> None:
         _known("proposal", [p.supersedes], f.proposals)
 
 
-def _proposal_answer(f: Facts, p: ProposalAnswerPayload) -> None:
+def _proposal_answer(f: Facts, p: payloads.ProposalAnswerPayload) -> None:
     _known("proposal", [p.proposal_id], f.proposals)
     _known("party", [p.by.name], f.parties)
 
 
-def _position(f: Facts, p: PositionStatedPayload) -> None:
+def _position(f: Facts, p: payloads.PositionStatedPayload) -> None:
     _known("party", [p.party.name], f.parties)
     _known("issue", [p.issue_id], f.issues)
 
 
-def _delegation(f: Facts, p: DelegationAssignedPayload) -> None:
+def _delegation(f: Facts, p: payloads.DelegationAssignedPayload) -> None:
     _known("party", [p.party.name], f.parties)
 
 
-def _agreement(f: Facts, p: AgreementReachedPayload) -> None:
+def _agreement(f: Facts, p: payloads.AgreementReachedPayload) -> None:
     _new("agreement", p.agreement_id, f.agreements)
     _known("party", [a.name for a in p.parties], f.parties)
     _terms(f, p.terms)
 
 
-def _agreement_status(f: Facts, p: AgreementStatusChangedPayload) -> None:
+def _agreement_status(f: Facts, p: payloads.AgreementStatusChangedPayload) -> None:
     _known("agreement", [p.agreement_id], f.agreements)
     problem = agreement_move_error(f.agreements[p.agreement_id], p.status)
     if problem is not None:
@@ -199,7 +181,7 @@ def _due(f: Facts, due: Due) -> None:
         _known("milestone", [due.anchor_milestone], f.milestones)
 
 
-def _milestone_scheduled(f: Facts, p: MilestoneScheduledPayload) -> None:
+def _milestone_scheduled(f: Facts, p: payloads.MilestoneScheduledPayload) -> None:
     _new("milestone", p.milestone_id, f.milestones)
     if p.term_id is not None and p.agreement_id is None:
         _fail("unknown_term", f"term {p.term_id!r} needs the agreement_id it belongs to")
@@ -210,7 +192,7 @@ def _milestone_scheduled(f: Facts, p: MilestoneScheduledPayload) -> None:
     _due(f, p.due)
 
 
-def _milestone_settled(f: Facts, p: MilestoneSettledPayload) -> None:
+def _milestone_settled(f: Facts, p: payloads.MilestoneSettledPayload) -> None:
     state = f.milestones.get(p.milestone_id)
     if state is None:
         _fail("milestone_not_scheduled", f"milestone {p.milestone_id!r} was never scheduled")
@@ -221,19 +203,19 @@ def _milestone_settled(f: Facts, p: MilestoneSettledPayload) -> None:
         )
 
 
-def _milestone_rescheduled(f: Facts, p: MilestoneRescheduledPayload) -> None:
+def _milestone_rescheduled(f: Facts, p: payloads.MilestoneRescheduledPayload) -> None:
     state = f.milestones.get(p.milestone_id)
     if state is None:
         _fail("milestone_not_scheduled", f"milestone {p.milestone_id!r} was never scheduled")
     _due(f, p.new_due)
 
 
-def _suspended(f: Facts, p: TalksPayload) -> None:
+def _suspended(f: Facts, p: payloads.TalksPayload) -> None:
     if f.status not in ("pre_negotiation", "active"):
         _fail("talks_not_active", f"talks that are {f.status} cannot be suspended")
 
 
-def _resumed(f: Facts, p: TalksPayload) -> None:
+def _resumed(f: Facts, p: payloads.TalksPayload) -> None:
     if f.status != "suspended":
         _fail("talks_not_suspended", f"talks that are {f.status} cannot be resumed")
 
@@ -251,7 +233,7 @@ def _target(f: Facts, target_id: str) -> None:
         _fail("correction_target_invalid", "corrections and retractions cannot be targeted")
 
 
-def _corrected(f: Facts, p: EventCorrectedPayload) -> None:
+def _corrected(f: Facts, p: payloads.EventCorrectedPayload) -> None:
     _target(f, p.target_event_id)
     target = f.events[p.target_event_id]
     for name in p.patch:
@@ -267,7 +249,7 @@ def _corrected(f: Facts, p: EventCorrectedPayload) -> None:
     _replay(f, "EventCorrected", p, "this correction")
 
 
-def _retracted(f: Facts, p: EventRetractedPayload) -> None:
+def _retracted(f: Facts, p: payloads.EventRetractedPayload) -> None:
     _target(f, p.target_event_id)
     if f.events[p.target_event_id].type == "NegotiationOpened":
         # The replay below starts from an empty negotiation and needs no opening, so a
@@ -281,7 +263,10 @@ def _retracted(f: Facts, p: EventRetractedPayload) -> None:
 
 
 def _replay(
-    f: Facts, kind: str, p: EventCorrectedPayload | EventRetractedPayload, what: str
+    f: Facts,
+    kind: str,
+    p: payloads.EventCorrectedPayload | payloads.EventRetractedPayload,
+    what: str,
 ) -> None:
     """A correction or retraction is accepted only if the history it leaves still satisfies
     every invariant (no orphaned reference, no status moving backward)."""
