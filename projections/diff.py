@@ -12,28 +12,37 @@ change.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import Literal, TypedDict
 
 from events import CORRECTIONS
 from events.lifecycle import next_status
 from projections.negotiation import SECTIONS, State, touches
-from projections.views import PROJECTIONS
+from projections.shapes import Record, Registry, Section
+from projections.views import negotiation_view
 
-HEADLINE = ("title", "status", "format", "framework_ref")
+Headline = Literal["title", "status", "format", "framework_ref"]
+HEADLINE: tuple[Headline, ...] = ("title", "status", "format", "framework_ref")
 OPENING_FIELDS = ("title", "format", "framework_ref")
-Entry = tuple[str, str]
-Registry = dict[str, dict[str, Any]]
+Entry = tuple[str, str]  # (section, key), or ("negotiation", headline field)
 
 
-def diff(before: State, after: State, *, today: date) -> list[dict[str, Any]]:
+class Change(TypedDict):
+    section: Section | Literal["negotiation"]
+    id: str
+    change: Literal["added", "changed", "removed"]
+    before: object  # a headline value or a view entry, as the view holds it
+    after: object
+    events: list[str]
+
+
+def diff(before: State, after: State, *, today: date) -> list[Change]:
     """Added, changed and removed entries of every section (and headline fields) of the
     ``negotiation`` view, each with the ids of the events that caused it, in section order."""
-    render = PROJECTIONS["negotiation"].render
-    old, new = render(before, today), render(after, today)
+    old, new = negotiation_view(before, today), negotiation_view(after, today)
     causes = _causes(before["registry"], after["registry"])
-    changes: list[dict[str, Any]] = [
+    changes: list[Change] = [
         {
             "section": "negotiation",
             "id": name,
@@ -51,8 +60,11 @@ def diff(before: State, after: State, *, today: date) -> list[dict[str, Any]]:
 
 
 def _section(
-    section: str, old: dict[str, Any], new: dict[str, Any], causes: dict[Entry, set[str]]
-) -> Iterator[dict[str, Any]]:
+    section: Section,
+    old: Mapping[str, object],
+    new: Mapping[str, object],
+    causes: dict[Entry, set[str]],
+) -> Iterator[Change]:
     for key in sorted(old.keys() | new.keys()):
         a, b = old.get(key), new.get(key)
         if a == b:
@@ -93,12 +105,12 @@ def _causes(before: Registry, after: Registry) -> dict[Entry, set[str]]:
     return found
 
 
-def _entries(event_id: str, rec: dict[str, Any]) -> list[Entry]:
+def _entries(event_id: str, rec: Record) -> list[Entry]:
     """The view entries an event's effective payload touches, headline fields included."""
     wire = {"type": rec["type"], "payload": rec["payload"], "event_id": event_id}
-    entries = touches(wire) or []
+    entries: list[Entry] = list(touches(wire) or [])
     if rec["type"] == "NegotiationOpened":
-        entries = [*entries, *(("negotiation", name) for name in OPENING_FIELDS)]
+        entries += [("negotiation", name) for name in OPENING_FIELDS]
     return entries
 
 

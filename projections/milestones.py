@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from events import PartialDate, Precision
+from projections.shapes import MilestoneEntry
 
 
-def last_day(milestone: dict[str, Any]) -> date | None:
+def last_day(milestone: MilestoneEntry) -> date | None:
     """The last day a milestone may be met on, when its due names a date."""
     due = milestone.get("due") or {}
-    if due.get("kind") not in ("on", "not_later_than") or not due.get("date"):
+    text = due.get("date")
+    if due.get("kind") not in ("on", "not_later_than") or not text:
         return None
-    when = PartialDate.parse(due["date"])
+    when = PartialDate.parse(text)
     if when.precision is Precision.INSTANT:
         return when.start.date()
     return (when.end - timedelta(days=1)).date()
 
 
-def is_overdue(milestone: dict[str, Any], today: date) -> bool:
+def is_overdue(milestone: MilestoneEntry, today: date) -> bool:
     day = last_day(milestone)
     return milestone.get("status") == "scheduled" and day is not None and today > day

@@ -14,22 +14,33 @@ corrected event reads as if it had been right all along.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
-from events import CORRECTIONS, PartialDate, RecordedEvent
+from events import CORRECTIONS, RecordedEvent
 from events.lifecycle import next_status
 from events.upcasting import upcast
+from events.wire import EventCorrectedPayloadWire, EventRetractedPayloadWire, Wire
+from projections.kinds import REDUCERS, TOUCHES
+from projections.shapes import (
+    SECTIONS,
+    CorrectionEntry,
+    Origin,
+    Record,
+    Registry,
+    State,
+    Touch,
+    View,
+)
 
-State = dict[str, Any]
-View = dict[str, Any]
+__all__ = ["SECTIONS", "Event", "State", "Touch", "View", "apply", "fold", "fold_into"]
 
 
 def empty() -> State:
     return {"registry": {}, "view": _blank_view()}
 
 
-Event = RecordedEvent | dict[str, Any]
+Event = RecordedEvent | dict[str, Any]  # JSON boundary: an event as read from store or stream
 
 
 def apply(state: State | None, event: Event) -> State:
@@ -54,16 +65,17 @@ def fold_into(
     return state
 
 
-def wire_of(event: Event) -> dict[str, Any]:
-    return upcast(event.wire if isinstance(event, RecordedEvent) else event)
+def wire_of(event: Event) -> Wire:
+    """The event's wire form at its current schema version (read as recorded: not validated
+    again, so its shape is taken on trust)."""
+    return cast(Wire, upcast(event.wire if isinstance(event, RecordedEvent) else event))
 
 
 def view(state: State) -> View:
-    result: View = state["view"]
-    return result
+    return state["view"]
 
 
-def record_of(wire: dict[str, Any]) -> dict[str, Any]:
+def record_of(wire: Wire) -> Record:
     return {
         "type": wire["type"],
         "payload": wire["payload"],  # shared, never changed in place (patches replace it)
@@ -82,10 +94,25 @@ def record_of(wire: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _step(state: State, wire: dict[str, Any]) -> None:
-    registry: dict[str, Any] = state["registry"]
+Correction = EventCorrectedPayloadWire | EventRetractedPayloadWire
+
+
+def correction_of(rec: Record) -> Correction:
+    """The payload of a correction or retraction record (its type says which)."""
+    return cast(Correction, rec["payload"])
+
+
+def patch_of(rec: Record) -> dict[str, object]:
+    """The fields a correction record changes (none for a retraction)."""
+    if rec["type"] == "EventCorrected":
+        return cast(EventCorrectedPayloadWire, rec["payload"])["patch"]
+    return {}
+
+
+def _step(state: State, wire: Wire) -> None:
+    registry = state["registry"]
     rec = record_of(wire)
-    event_id: str = wire["event_id"]
+    event_id = wire["event_id"]
     view_ = state["view"]
     view_["negotiation_id"] = wire["negotiation_id"]
     view_["version"] = wire["version"]
@@ -94,22 +121,23 @@ def _step(state: State, wire: dict[str, Any]) -> None:
         registry[event_id] = rec
         _derive(view_, event_id, rec)
         return
-    target = registry.get(rec["payload"]["target_event_id"])
+    target = registry.get(correction_of(rec)["target_event_id"])
     if target is None:
         return  # its target is outside this fold (as_of, or a type filter): nothing to correct
     registry[event_id] = rec
     if rec["type"] == "EventCorrected":
-        target["payload"] = {**target["payload"], **rec["payload"]["patch"]}
+        target["payload"] = {**target["payload"], **patch_of(rec)}
         target["corrected_by"].append(event_id)
     else:
         target["retracted_by"] = event_id
     state["view"] = _rederive(registry, view_)
 
 
-def _rederive(registry: dict[str, Any], old: View) -> View:
+def _rederive(registry: Registry, old: View) -> View:
     fresh = _blank_view()
-    for key in ("negotiation_id", "version", "position"):
-        fresh[key] = old[key]
+    fresh["negotiation_id"] = old["negotiation_id"]
+    fresh["version"] = old["version"]
+    fresh["position"] = old["position"]
     for event_id, rec in registry.items():
         if rec["type"] in CORRECTIONS:
             fresh["corrections"].append(_correction_entry(event_id, rec))
@@ -120,13 +148,13 @@ def _rederive(registry: dict[str, Any], old: View) -> View:
     return fresh
 
 
-def _correction_entry(event_id: str, rec: dict[str, Any]) -> dict[str, Any]:
-    p = rec["payload"]
+def _correction_entry(event_id: str, rec: Record) -> CorrectionEntry:
+    p = correction_of(rec)
     return {
         "event_id": event_id,
         "type": rec["type"],
         "target_event_id": p["target_event_id"],
-        "fields": sorted(p.get("patch", {})),
+        "fields": sorted(patch_of(rec)),
         "reason": p["reason"],
         "recorded_at": rec["recorded_at"],
     }
@@ -157,15 +185,15 @@ def _blank_view() -> View:
     }
 
 
-def _derive(v: View, event_id: str, rec: dict[str, Any]) -> None:
+def _derive(v: View, event_id: str, rec: Record) -> None:
     kind, p = rec["type"], rec["payload"]
     v["status"] = next_status(v["status"], kind, p)
-    handler = _HANDLERS.get(kind)
-    if handler is not None:
-        handler(v, p, _origin(event_id, rec))
+    reduce = REDUCERS.get(kind)
+    if reduce is not None:
+        reduce(v, p, _origin(event_id, rec))
 
 
-def _origin(event_id: str, rec: dict[str, Any]) -> dict[str, Any]:
+def _origin(event_id: str, rec: Record) -> Origin:
     return {
         "event_id": event_id,
         "occurred_at": rec["occurred_at"],
@@ -175,253 +203,12 @@ def _origin(event_id: str, rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-Handler = Callable[[View, dict[str, Any], dict[str, Any]], None]
-
-
-def _opened(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v.update(title=p["title"], format=p["format"], framework_ref=p.get("framework_ref"))
-    v["opened_at"] = o["occurred_at"]
-    for issue in p.get("issues", []):
-        v["issues"][issue["issue_id"]] = {"title": issue["title"], "positions": {}}
-
-
-def _joined(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v["parties"][p["party"]["name"]] = {
-        "actor": p["party"],
-        "role": p["role"],
-        "active": True,
-        "joined": o,
-        "delegation": None,
-    }
-
-
-def _left(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    party = v["parties"].get(p["party"]["name"])
-    if party is not None:
-        party.update(active=False, left=o)
-
-
-def _delegation(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v["delegations"][p["delegation_id"]] = {
-        "party": p["party"]["name"],
-        "head": p["head"],
-        "members": p.get("members", []),
-        **o,
-    }
-    party = v["parties"].get(p["party"]["name"])
-    if party is not None:
-        party["delegation"] = p["delegation_id"]
-
-
-def _meeting(status: str) -> Handler:
-    def handle(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-        meeting = v["meetings"].setdefault(p["meeting_id"], {"history": []})
-        meeting.update({k: val for k, val in p.items() if k != "meeting_id"})
-        meeting.update(
-            status=status, occurred_at=o["occurred_at"], occurred_until=o["occurred_until"]
-        )
-        meeting["history"].append({"status": status, **o})
-
-    return handle
-
-
-def _statement(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v["statements"][p["statement_id"]] = {
-        **{k: val for k, val in p.items() if k != "statement_id"},
-        "withdrawn": False,
-        "denied": False,
-        **o,
-    }
-
-
-def _statement_flag(flag: str) -> Handler:
-    def handle(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-        statement = v["statements"].get(p["statement_id"])
-        if statement is not None:
-            statement[flag] = True
-            statement[f"{flag}_by"] = p["by"]
-
-    return handle
-
-
-def _demand(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v["demands"][o["event_id"]] = {**p, **o}
-
-
-def _proposal(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v["proposals"][p["proposal_id"]] = {
-        "by": p["by"],
-        "terms": p["terms"],
-        "supersedes": p.get("supersedes"),
-        "fate": "tabled",
-        "accepted_by": [],
-        "rejected_by": [],
-        **o,
-    }
-    old = v["proposals"].get(p.get("supersedes") or "")
-    if old is not None:
-        old["fate"] = "superseded"
-
-
-def _answer(fate: str) -> Handler:
-    def handle(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-        proposal = v["proposals"].get(p["proposal_id"])
-        if proposal is not None:
-            proposal[f"{fate}_by"].append(p["by"]["name"])
-            proposal["fate"] = fate
-
-    return handle
-
-
-def _position(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    """A party's latest position is the latest in world time (on a tie, the later recorded)."""
-    issue = v["issues"].get(p["issue_id"])
-    if issue is None:
-        return
-    party = p["party"]["name"]
-    current = issue["positions"].get(party)
-    if current is None or _when(o) >= _when(current):
-        issue["positions"][party] = {"position": p["position"], "text": p["text"], **o}
-
-
-def _when(entry: dict[str, Any]) -> tuple[Any, int]:
-    return PartialDate.parse(entry["occurred_at"]).sort_key()
-
-
-def _agreement(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v["agreements"][p["agreement_id"]] = {
-        "title": p["title"],
-        "form": p["form"],
-        "parties": [a["name"] for a in p["parties"]],
-        "terms": p.get("terms", []),
-        "status": "draft",
-        "history": [{"status": "draft", **o}],
-        **o,
-    }
-
-
-def _agreement_status(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    agreement = v["agreements"].get(p["agreement_id"])
-    if agreement is not None:
-        agreement["status"] = p["status"]
-        agreement["history"].append({"status": p["status"], **o})
-
-
-def _milestone(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v["milestones"][p["milestone_id"]] = {
-        **{k: val for k, val in p.items() if k != "milestone_id"},
-        "status": "scheduled",
-        "history": [{"status": "scheduled", **o}],
-        **o,
-    }
-
-
-def _milestone_status(status: str) -> Handler:
-    def handle(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-        milestone = v["milestones"].get(p["milestone_id"])
-        if milestone is None:
-            return
-        milestone["status"] = status
-        if p.get("new_due"):
-            milestone["due"] = p["new_due"]
-        entry = {"status": status, **o}
-        if p.get("evidence"):
-            entry["evidence"] = p["evidence"]
-        milestone["history"].append(entry)
-
-    return handle
-
-
-def _context(v: View, p: dict[str, Any], o: dict[str, Any]) -> None:
-    v["context"][o["event_id"]] = {**p, **o}
-
-
-_HANDLERS: dict[str, Handler] = {
-    "NegotiationOpened": _opened,
-    "PartyJoined": _joined,
-    "PartyLeft": _left,
-    "DelegationAssigned": _delegation,
-    "MeetingScheduled": _meeting("scheduled"),
-    "MeetingHeld": _meeting("held"),
-    "MeetingCancelled": _meeting("cancelled"),
-    "StatementIssued": _statement,
-    "StatementWithdrawn": _statement_flag("withdrawn"),
-    "StatementDenied": _statement_flag("denied"),
-    "DemandMade": _demand,
-    "ProposalTabled": _proposal,
-    "ProposalAccepted": _answer("accepted"),
-    "ProposalRejected": _answer("rejected"),
-    "PositionStated": _position,
-    "AgreementReached": _agreement,
-    "AgreementStatusChanged": _agreement_status,
-    "MilestoneScheduled": _milestone,
-    "MilestoneMet": _milestone_status("met"),
-    "MilestoneMissed": _milestone_status("missed"),
-    "MilestoneRescheduled": _milestone_status("scheduled"),
-    "ContextNoted": _context,
-}
-
-
-Touch = tuple[str, str]
-
-
-def _own(section: str, field: str) -> Callable[[dict[str, Any], str], list[Touch]]:
-    return lambda p, event_id: [(section, p[field])]
-
-
-def _party_touch(p: dict[str, Any], event_id: str) -> list[Touch]:
-    return [("parties", p["party"]["name"])]
-
-
-_TOUCHES: dict[str, Callable[[dict[str, Any], str], list[Touch]]] = {
-    "NegotiationOpened": lambda p, e: [("issues", i["issue_id"]) for i in p.get("issues", [])],
-    "PartyJoined": _party_touch,
-    "PartyLeft": _party_touch,
-    "DelegationAssigned": lambda p, e: [
-        ("delegations", p["delegation_id"]),
-        ("parties", p["party"]["name"]),
-    ],
-    "MeetingScheduled": _own("meetings", "meeting_id"),
-    "MeetingHeld": _own("meetings", "meeting_id"),
-    "MeetingCancelled": _own("meetings", "meeting_id"),
-    "StatementIssued": _own("statements", "statement_id"),
-    "StatementWithdrawn": _own("statements", "statement_id"),
-    "StatementDenied": _own("statements", "statement_id"),
-    "DemandMade": lambda p, e: [("demands", e)],
-    "ProposalTabled": lambda p, e: (
-        [("proposals", p["proposal_id"])]
-        + ([("proposals", p["supersedes"])] if p.get("supersedes") else [])
-    ),
-    "ProposalAccepted": _own("proposals", "proposal_id"),
-    "ProposalRejected": _own("proposals", "proposal_id"),
-    "PositionStated": _own("issues", "issue_id"),
-    "AgreementReached": _own("agreements", "agreement_id"),
-    "AgreementStatusChanged": _own("agreements", "agreement_id"),
-    "MilestoneScheduled": _own("milestones", "milestone_id"),
-    "MilestoneMet": _own("milestones", "milestone_id"),
-    "MilestoneMissed": _own("milestones", "milestone_id"),
-    "MilestoneRescheduled": _own("milestones", "milestone_id"),
-    "ContextNoted": lambda p, e: [("context", e)],
-}
-SECTIONS = (
-    "issues",
-    "parties",
-    "delegations",
-    "meetings",
-    "statements",
-    "demands",
-    "proposals",
-    "agreements",
-    "milestones",
-    "context",
-)
-
-
-def touches(wire: dict[str, Any]) -> list[Touch] | None:
+def touches(wire: Mapping[str, Any]) -> list[Touch] | None:
     """The view entries (section, key) an event changes besides the headline fields; None
-    when it may change any of them (corrections and retractions re-derive the view). Kept
-    beside the handlers above, which it mirrors, so storage can write only what changed."""
+    when it may change any of them (corrections and retractions re-derive the view). Declared
+    beside each type's reducer (projections/kinds.py), so storage can write only what
+    changed. ``wire`` is JSON as read (only its type, payload and event_id are used)."""
     if wire["type"] in CORRECTIONS:
         return None
-    touch = _TOUCHES.get(wire["type"])
+    touch = TOUCHES.get(wire["type"])
     return touch(wire["payload"], wire["event_id"]) if touch else []

@@ -20,6 +20,7 @@ from typing import Any
 from events import CORRECTIONS, PartialDate
 from projections.negotiation import State, fold
 
+# JSON boundary: events as the store returns them (read as recorded, not validated again).
 Loader = Callable[[str, int], list[dict[str, Any]]]
 
 

@@ -7,14 +7,31 @@ marked ``retracted``; correction and retraction events themselves are not rows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from events import CORRECTIONS, PartialDate
-from projections.describe import describe
-from projections.negotiation import State
+from events.types import Modality, Verification
+from projections.kinds import describe
+from projections.shapes import Record, State
 
 
-def entries(state: State) -> list[dict[str, Any]]:
+class TimelineRow(TypedDict):
+    event_id: str
+    position: int | None
+    type: str
+    occurred_at: str
+    occurred_until: str | None
+    precision: str
+    summary: str
+    verification: Verification
+    modality: Modality
+    sources: list[str]
+    recorded_at: str
+    corrected_by: list[str]
+    retracted: bool
+
+
+def entries(state: State) -> list[TimelineRow]:
     rows = [
         _row(event_id, rec)
         for event_id, rec in state["registry"].items()
@@ -24,7 +41,7 @@ def entries(state: State) -> list[dict[str, Any]]:
     return rows
 
 
-def _row(event_id: str, rec: dict[str, Any]) -> dict[str, Any]:
+def _row(event_id: str, rec: Record) -> TimelineRow:
     precision = PartialDate.parse(rec["occurred_at"]).precision.name.lower()
     return {
         "event_id": event_id,

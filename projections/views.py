@@ -6,35 +6,85 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TypedDict, cast
 
 from events import CORRECTIONS, PartialDate
+from events.parts import Position
+from events.registry import known
+from events.wire import DueWire, PositionStatedPayloadWire
 from projections import timeline
 from projections.milestones import is_overdue, last_day
-from projections.negotiation import Event, State, fold, fold_into
+from projections.negotiation import Event, fold, fold_into
+from projections.shapes import MilestoneStatus, NegotiationView, State
+from projections.timeline import TimelineRow
 
-Render = Callable[[State, date], Any]
+
+class PositionPoint(TypedDict):
+    position: Position
+    text: str
+    occurred_at: str
+    event_id: str
+    corrected: bool
 
 
-def _negotiation(state: State, today: date) -> Any:
-    view = dict(state["view"])
-    view["milestones"] = {
-        mid: {**m, "overdue": is_overdue(m, today)} for mid, m in view["milestones"].items()
+class PositionsView(TypedDict):
+    negotiation_id: str | None
+    positions: dict[str, dict[str, list[PositionPoint]]]  # party -> issue -> points in time
+
+
+class CommitmentRow(TypedDict):
+    negotiation_id: str | None
+    milestone_id: str
+    description: str
+    obligor: str
+    due: DueWire
+    last_day: str | None
+    status: MilestoneStatus
+    overdue: bool
+    agreement: str | None
+    event_id: str
+
+
+class AuditRow(TypedDict):
+    position: int | None
+    recorded_at: str
+    recorded_by: str
+    type: str
+    negotiation_id: str | None
+    event_id: str
+    hash: str
+    sources: list[str]
+    corrected_by: list[str]
+    retracted_by: str | None
+
+
+Rendered = (
+    NegotiationView | list[TimelineRow] | PositionsView | list[CommitmentRow] | list[AuditRow]
+)
+Render = Callable[[State, date], Rendered]
+
+
+def negotiation_view(state: State, today: date) -> NegotiationView:
+    view = state["view"]
+    return {
+        **view,
+        "milestones": {
+            mid: {**m, "overdue": is_overdue(m, today)} for mid, m in view["milestones"].items()
+        },
     }
-    return view
 
 
-def _timeline(state: State, today: date) -> Any:
+def _timeline(state: State, today: date) -> list[TimelineRow]:
     return timeline.entries(state)
 
 
-def _positions(state: State, today: date) -> Any:
-    series: dict[str, dict[str, list[dict[str, Any]]]] = {}
+def _positions(state: State, today: date) -> PositionsView:
+    series: dict[str, dict[str, list[PositionPoint]]] = {}
     for event_id, rec in state["registry"].items():
         if rec["type"] != "PositionStated" or rec["retracted_by"]:
             continue
-        p = rec["payload"]
-        entry = {
+        p = cast(PositionStatedPayloadWire, rec["payload"])
+        entry: PositionPoint = {
             "position": p["position"],
             "text": p["text"],
             "occurred_at": rec["occurred_at"],
@@ -48,12 +98,12 @@ def _positions(state: State, today: date) -> Any:
     return {"negotiation_id": state["view"]["negotiation_id"], "positions": series}
 
 
-def _commitments(state: State, today: date) -> Any:
+def commitment_rows(state: State, today: date) -> list[CommitmentRow]:
     view = state["view"]
-    rows = []
+    rows: list[CommitmentRow] = []
     for mid, m in view["milestones"].items():
         day = last_day(m)
-        agreement = view["agreements"].get(m.get("agreement_id") or "", {})
+        agreement = view["agreements"].get(m.get("agreement_id") or "")
         rows.append(
             {
                 "negotiation_id": view["negotiation_id"],
@@ -64,14 +114,14 @@ def _commitments(state: State, today: date) -> Any:
                 "last_day": day.isoformat() if day else None,
                 "status": m["status"],
                 "overdue": is_overdue(m, today),
-                "agreement": agreement.get("title"),
+                "agreement": agreement["title"] if agreement is not None else None,
                 "event_id": m["event_id"],
             }
         )
     return rows
 
 
-def _audit(state: State, today: date) -> Any:
+def _audit(state: State, today: date) -> list[AuditRow]:
     return [
         {
             "position": rec["position"],
@@ -85,7 +135,10 @@ def _audit(state: State, today: date) -> Any:
             "corrected_by": rec["corrected_by"],
             "retracted_by": rec["retracted_by"],
         }
-        for event_id, rec in sorted(state["registry"].items(), key=lambda kv: kv[1]["position"])
+        # Stored events all have a position: a fold of unstored ones has no audit to show.
+        for event_id, rec in sorted(
+            state["registry"].items(), key=lambda kv: cast(int, kv[1]["position"])
+        )
     ]
 
 
@@ -111,13 +164,14 @@ class Projection:
 PROJECTIONS: dict[str, Projection] = {
     p.name: p
     for p in (
-        Projection("negotiation", _negotiation),
+        Projection("negotiation", negotiation_view),
         Projection("timeline", _timeline),
-        Projection("positions", _positions, frozenset({"PositionStated"})),
+        Projection("positions", _positions, known("positions projection", {"PositionStated"})),
         Projection(
             "commitments",
-            _commitments,
-            frozenset(
+            commitment_rows,
+            known(
+                "commitments projection",
                 {
                     "AgreementReached",
                     "AgreementStatusChanged",
@@ -125,7 +179,7 @@ PROJECTIONS: dict[str, Projection] = {
                     "MilestoneMet",
                     "MilestoneMissed",
                     "MilestoneRescheduled",
-                }
+                },
             ),
         ),
         Projection("audit", _audit),
@@ -133,7 +187,7 @@ PROJECTIONS: dict[str, Projection] = {
 }
 
 
-def due_next(rows: Iterable[dict[str, Any]], *, limit: int = 20) -> list[dict[str, Any]]:
+def due_next(rows: Iterable[CommitmentRow], *, limit: int = 20) -> list[CommitmentRow]:
     """Open commitments across negotiations, soonest last day first (undated last)."""
     open_rows = [r for r in rows if r["status"] == "scheduled"]
     return sorted(open_rows, key=lambda r: (r["last_day"] is None, r["last_day"] or ""))[:limit]

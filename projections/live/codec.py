@@ -13,11 +13,12 @@ Values are compact UTF-8 JSON written by orjson (states hold only JSON data with
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from projections.negotiation import SECTIONS, State, empty, touches
+from projections.shapes import Record, Section
 
 HEAD = "v:@head"
 
@@ -56,7 +57,7 @@ def decode(fields: dict[bytes, bytes]) -> State:
     if not fields:
         return empty()
     state = empty()
-    records: list[tuple[str, dict[str, Any]]] = []
+    records: list[tuple[str, Record]] = []
     for raw_name, raw in fields.items():
         name = raw_name.decode()
         value = orjson.loads(raw)
@@ -66,7 +67,7 @@ def decode(fields: dict[bytes, bytes]) -> State:
             state["view"].update(value)
         else:
             _, section, key = name.split(":", 2)
-            state["view"][section][key] = value
+            state["view"][cast(Section, section)][key] = value  # a name this module wrote
     records.sort(key=lambda item: item[1]["position"] or 0)
     state["registry"] = dict(records)
     return state

@@ -17,8 +17,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from events.wire import ActorWire
 from projections.describe import due_text
+from projections.diff import Change
 from projections.milestones import is_overdue
+from projections.shapes import View
+from projections.timeline import TimelineRow
 
 _KEPT = "\n\t"  # line breaks and tabs only lay out a cell
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -52,7 +56,7 @@ def json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False).translate(_JSON_ESCAPED)
 
 
-def negotiation_panel(view: dict[str, Any], *, today: date, caption: str = "") -> Group:
+def negotiation_panel(view: View, *, today: date, caption: str = "") -> Group:
     head = Table.grid(padding=(0, 2))
     title = view["title"] or "(nothing known at this point in time)"
     head.add_row(
@@ -81,18 +85,18 @@ def negotiation_panel(view: dict[str, Any], *, today: date, caption: str = "") -
     return Group(*parts)
 
 
-def _parties(v: dict[str, Any]) -> Table:
+def _parties(v: View) -> Table:
     t = Table("Party", "Role", "Delegation head", "Members", title="Parties", title_justify="left")
     for name, party in v["parties"].items():
-        delegation = v["delegations"].get(party.get("delegation") or "", {})
-        head = delegation.get("head", {})
-        members = ", ".join(m["name"] for m in delegation.get("members", []))
+        delegation = v["delegations"].get(party.get("delegation") or "")
+        head = _person(delegation["head"]) if delegation else ""
+        members = ", ".join(m["name"] for m in delegation["members"]) if delegation else ""
         role = party["role"] + ("" if party["active"] else " (left)")
-        t.add_row(*_cells(name, role, _person(head) if head else "", members))
+        t.add_row(*_cells(name, role, head, members))
     return t
 
 
-def _issues(v: dict[str, Any]) -> Table:
+def _issues(v: View) -> Table:
     t = Table("Issue", "Title", "Positions", title="Issues", title_justify="left")
     for issue_id, issue in v["issues"].items():
         positions = "; ".join(
@@ -103,7 +107,7 @@ def _issues(v: dict[str, Any]) -> Table:
     return t
 
 
-def _meetings(v: dict[str, Any]) -> Table:
+def _meetings(v: View) -> Table:
     t = Table("Meeting", "When", "Where", "Status", title="Meetings", title_justify="left")
     for meeting_id, m in v["meetings"].items():
         when = m["occurred_at"] + (f" – {m['occurred_until']}" if m.get("occurred_until") else "")
@@ -111,7 +115,7 @@ def _meetings(v: dict[str, Any]) -> Table:
     return t
 
 
-def _statements(v: dict[str, Any]) -> Table:
+def _statements(v: View) -> Table:
     t = Table(
         "Statement", "When", "Speaker", "Said", "Marks", title="Statements", title_justify="left"
     )
@@ -129,21 +133,21 @@ def _statements(v: dict[str, Any]) -> Table:
     return t
 
 
-def _demands(v: dict[str, Any]) -> Table:
+def _demands(v: View) -> Table:
     t = Table("When", "Who", "Demand", title="Demands", title_justify="left")
     for d in v["demands"].values():
         t.add_row(*_cells(d["occurred_at"], d["actor"]["name"], d["demand"]))
     return t
 
 
-def _proposals(v: dict[str, Any]) -> Table:
+def _proposals(v: View) -> Table:
     t = Table("Proposal", "By", "Fate", "Terms", title="Proposals", title_justify="left")
     for proposal_id, p in v["proposals"].items():
         t.add_row(*_cells(proposal_id, p["by"]["name"], p["fate"], len(p["terms"])))
     return t
 
 
-def _agreements(v: dict[str, Any]) -> Table:
+def _agreements(v: View) -> Table:
     t = Table("Agreement", "Form", "Status", "History", title="Agreements", title_justify="left")
     for agreement_id, a in v["agreements"].items():
         history = " → ".join(f"{h['status']} ({h['occurred_at']})" for h in a["history"])
@@ -151,7 +155,7 @@ def _agreements(v: dict[str, Any]) -> Table:
     return t
 
 
-def _milestones(v: dict[str, Any], today: date) -> Table:
+def _milestones(v: View, today: date) -> Table:
     t = Table("Milestone", "Obligor", "Due", "Status", title="Milestones", title_justify="left")
     for milestone_id, m in v["milestones"].items():
         status = text(m["status"])
@@ -166,14 +170,14 @@ def _milestones(v: dict[str, Any], today: date) -> Table:
     return t
 
 
-def _context(v: dict[str, Any]) -> Table:
+def _context(v: View) -> Table:
     t = Table("When", "Topic", "Note", title="Context", title_justify="left")
     for c in v["context"].values():
         t.add_row(*_cells(c["occurred_at"], c["topic"], c["text"]))
     return t
 
 
-def _corrections(v: dict[str, Any]) -> Table:
+def _corrections(v: View) -> Table:
     t = Table(
         "Event", "Kind", "Target", "Fields", "Reason", title="Corrections", title_justify="left"
     )
@@ -190,7 +194,7 @@ def _corrections(v: dict[str, Any]) -> Table:
     return t
 
 
-def timeline_table(rows: list[dict[str, Any]], title: str) -> Table:
+def timeline_table(rows: list[TimelineRow], title: str) -> Table:
     t = Table(
         "When",
         "Pos",
@@ -220,7 +224,7 @@ def _cells(*values: object) -> list[Text]:
     return [text(v) for v in values]
 
 
-def _person(actor: dict[str, Any]) -> str:
+def _person(actor: ActorWire) -> str:
     return f"{actor['name']}, {actor['office']}" if actor.get("office") else str(actor["name"])
 
 
@@ -228,7 +232,7 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, soft_wrap=False)
 
 
-def diff_table(changes: list[dict[str, Any]], title: str) -> Table:
+def diff_table(changes: list[Change], title: str) -> Table:
     t = Table("Section", "Entry", "Change", "Caused by", title=title, title_justify="left")
     for c in changes:
         style = {"added": "green", "removed": "red"}.get(c["change"], "yellow")

@@ -7,11 +7,25 @@ A correction or a retraction rebuilds the derived facts from the effective event
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from events import CORRECTIONS, SERVER_FIELDS, PartialDate, canonical_json
 from events.lifecycle import next_status
+from events.registry import Nothing, complete
+from events.wire import (
+    AgreementReachedPayloadWire,
+    AgreementStatusChangedPayloadWire,
+    MeetingPayloadWire,
+    MilestoneRescheduledPayloadWire,
+    MilestoneScheduledPayloadWire,
+    MilestoneSettledPayloadWire,
+    NegotiationOpenedPayloadWire,
+    PartyPayloadWire,
+    ProposalTabledPayloadWire,
+    StatementIssuedPayloadWire,
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +102,7 @@ class Facts:
     def derive(self, kind: str, payload: dict[str, Any]) -> None:
         """Takes one effective event into the derived facts (status, ids and their states)."""
         self.status = next_status(self.status, kind, payload)
-        handler = _ABSORB.get(kind)
+        handler = _ABSORB_OF.get(kind)
         if handler is not None:
             handler(self, payload)
 
@@ -136,62 +150,90 @@ def body_digest(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def _opened(f: Facts, p: dict[str, Any]) -> None:
+def _opened(f: Facts, p: NegotiationOpenedPayloadWire) -> None:
     f.issues.update(i["issue_id"] for i in p.get("issues", []))
 
 
-def _joined(f: Facts, p: dict[str, Any]) -> None:
+def _joined(f: Facts, p: PartyPayloadWire) -> None:
     f.parties.add(p["party"]["name"])
 
 
-def _left(f: Facts, p: dict[str, Any]) -> None:
+def _left(f: Facts, p: PartyPayloadWire) -> None:
     f.parties.discard(p["party"]["name"])
 
 
-def _meeting(state: str) -> Any:
-    def absorb(f: Facts, p: dict[str, Any]) -> None:
+def _meeting(state: str) -> Callable[[Facts, MeetingPayloadWire], None]:
+    def absorb(f: Facts, p: MeetingPayloadWire) -> None:
         f.meetings[p["meeting_id"]] = state
 
     return absorb
 
 
-def _statement(f: Facts, p: dict[str, Any]) -> None:
+def _statement(f: Facts, p: StatementIssuedPayloadWire) -> None:
     f.statements.add(p["statement_id"])
 
 
-def _proposal(f: Facts, p: dict[str, Any]) -> None:
+def _proposal(f: Facts, p: ProposalTabledPayloadWire) -> None:
     f.proposals.add(p["proposal_id"])
 
 
-def _agreement(f: Facts, p: dict[str, Any]) -> None:
+def _agreement(f: Facts, p: AgreementReachedPayloadWire) -> None:
     f.agreements[p["agreement_id"]] = "draft"
     f.agreement_terms[p["agreement_id"]] = {t["term_id"] for t in p.get("terms", [])}
 
 
-def _agreement_status(f: Facts, p: dict[str, Any]) -> None:
+def _agreement_status(f: Facts, p: AgreementStatusChangedPayloadWire) -> None:
     f.agreements[p["agreement_id"]] = p["status"]
 
 
-def _milestone(state: str) -> Any:
-    def absorb(f: Facts, p: dict[str, Any]) -> None:
+MilestonePayload = (
+    MilestoneScheduledPayloadWire | MilestoneSettledPayloadWire | MilestoneRescheduledPayloadWire
+)
+
+
+def _milestone(state: str) -> Callable[[Facts, MilestonePayload], None]:
+    def absorb(f: Facts, p: MilestonePayload) -> None:
         f.milestones[p["milestone_id"]] = state
 
     return absorb
 
 
-_ABSORB: dict[str, Any] = {
+Absorb = Callable[[Facts, Any], None]  # Any: the payload's wire shape, named by each handler
+
+NO_FACTS = Nothing("facts")
+"""The type changes no derived fact besides the status (every type goes through
+``next_status``); corrections and retractions are applied by ``absorb`` itself."""
+
+ABSORB: dict[str, Absorb | Nothing] = {
     "NegotiationOpened": _opened,
     "PartyJoined": _joined,
     "PartyLeft": _left,
+    "DelegationAssigned": NO_FACTS,
     "MeetingScheduled": _meeting("scheduled"),
     "MeetingHeld": _meeting("held"),
     "MeetingCancelled": _meeting("cancelled"),
     "StatementIssued": _statement,
+    "StatementWithdrawn": NO_FACTS,
+    "StatementDenied": NO_FACTS,
+    "DemandMade": NO_FACTS,
     "ProposalTabled": _proposal,
+    "ProposalAccepted": NO_FACTS,
+    "ProposalRejected": NO_FACTS,
+    "PositionStated": NO_FACTS,
     "AgreementReached": _agreement,
     "AgreementStatusChanged": _agreement_status,
     "MilestoneScheduled": _milestone("scheduled"),
-    "MilestoneRescheduled": _milestone("scheduled"),
     "MilestoneMet": _milestone("met"),
     "MilestoneMissed": _milestone("missed"),
+    "MilestoneRescheduled": _milestone("scheduled"),
+    "ContextNoted": NO_FACTS,
+    "TalksSuspended": NO_FACTS,
+    "TalksResumed": NO_FACTS,
+    "TalksConcluded": NO_FACTS,
+    "EventCorrected": NO_FACTS,
+    "EventRetracted": NO_FACTS,
 }
+"""What each event type adds to the derived facts: one entry per type of the contract,
+checked at import (see events/registry.py for why each layer keeps its own table)."""
+
+_ABSORB_OF = complete("recorder facts (ABSORB in services/recorder/facts.py)", ABSORB)

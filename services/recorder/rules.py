@@ -1,7 +1,9 @@
 """The invariants of a negotiation: one guard per event type, each failure with its own code.
 
 Guards run before anything is recorded and raise InvariantViolation (HTTP 409) or, for a
-correction whose patch does not fit its target, InvalidEvent (HTTP 422).
+correction whose patch does not fit its target, InvalidEvent (HTTP 422). ``GUARDS`` names every
+event type of the contract (``NO_GUARD`` where there is nothing more to check) and is checked
+against the contract at import, so a new type cannot be left unguarded by oversight.
 """
 
 from __future__ import annotations
@@ -12,20 +14,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from events import CORRECTIONS, PAYLOAD_OF, Envelope
+from events import CORRECTIONS, PAYLOAD_OF, Envelope, payloads
 from events.lifecycle import CLOSED, agreement_move_error
 from events.parts import Due, Term
 from events.recorded import invalid_event
+from events.registry import Nothing, complete, known
 from services.recorder.exceptions import InvariantViolation
 from services.recorder.facts import Facts, amend, effective
 
-Guard = Callable[[Facts, Any], None]
+Guard = Callable[[Facts, Any], None]  # Any: the type's payload model, named by each guard
 
 
 EARLIEST_OCCURRED_AT = datetime(1900, 1, 1, tzinfo=UTC)
 """No development of a negotiation tracked here is older: an earlier date is a typo."""
 
-BACKGROUND = frozenset(
+BACKGROUND = known(
+    "recorder background (BACKGROUND in services/recorder/rules.py)",
     {
         "ContextNoted",
         "DemandMade",
@@ -33,7 +37,7 @@ BACKGROUND = frozenset(
         "StatementWithdrawn",
         "StatementDenied",
         "PositionStated",
-    }
+    },
 )
 """What was said, demanded or noted may predate the opening; the talks' own events may not."""
 
@@ -51,7 +55,7 @@ def check(facts: Facts, draft: Envelope, now: datetime) -> None:
             "negotiation_closed",
             f"the negotiation is {facts.status}; only corrections and retractions are accepted",
         )
-    guard = GUARDS.get(draft.type)
+    guard = _GUARD_OF.get(draft.type)
     if guard is not None:
         guard(facts, draft.payload)
 
@@ -101,21 +105,21 @@ def _terms(f: Facts, terms: list[Term]) -> None:
     _known("issue", [t.issue_id for t in terms], f.issues)
 
 
-def _party_joined(f: Facts, p: Any) -> None:
+def _party_joined(f: Facts, p: payloads.PartyPayload) -> None:
     if p.party.name in f.parties:
         _fail("duplicate_party", f"{p.party.name!r} is already a party")
 
 
-def _party(f: Facts, p: Any) -> None:
+def _party(f: Facts, p: payloads.PartyPayload) -> None:
     _known("party", [p.party.name], f.parties)
 
 
-def _meeting_scheduled(f: Facts, p: Any) -> None:
+def _meeting_scheduled(f: Facts, p: payloads.MeetingPayload) -> None:
     _new("meeting", p.meeting_id, f.meetings)
     _known("issue", p.agenda, f.issues)
 
 
-def _meeting_held(f: Facts, p: Any) -> None:
+def _meeting_held(f: Facts, p: payloads.MeetingPayload) -> None:
     if f.meetings.get(p.meeting_id, "scheduled") != "scheduled":
         _fail(
             "meeting_not_open", f"meeting {p.meeting_id!r} was already {f.meetings[p.meeting_id]}"
@@ -123,21 +127,21 @@ def _meeting_held(f: Facts, p: Any) -> None:
     _known("issue", p.agenda, f.issues)
 
 
-def _meeting_cancelled(f: Facts, p: Any) -> None:
+def _meeting_cancelled(f: Facts, p: payloads.MeetingPayload) -> None:
     _known("meeting", [p.meeting_id], f.meetings)
     _meeting_held(f, p)
 
 
-def _statement(f: Facts, p: Any) -> None:
+def _statement(f: Facts, p: payloads.StatementIssuedPayload) -> None:
     _new("statement", p.statement_id, f.statements)
     _known("issue", [s.issue_id for s in p.stances], f.issues)
 
 
-def _statement_ref(f: Facts, p: Any) -> None:
+def _statement_ref(f: Facts, p: payloads.StatementRefPayload) -> None:
     _known("statement", [p.statement_id], f.statements)
 
 
-def _proposal(f: Facts, p: Any) -> None:
+def _proposal(f: Facts, p: payloads.ProposalTabledPayload) -> None:
     _new("proposal", p.proposal_id, f.proposals)
     _known("party", [p.by.name], f.parties)
     _terms(f, p.terms)
@@ -145,27 +149,27 @@ def _proposal(f: Facts, p: Any) -> None:
         _known("proposal", [p.supersedes], f.proposals)
 
 
-def _proposal_answer(f: Facts, p: Any) -> None:
+def _proposal_answer(f: Facts, p: payloads.ProposalAnswerPayload) -> None:
     _known("proposal", [p.proposal_id], f.proposals)
     _known("party", [p.by.name], f.parties)
 
 
-def _position(f: Facts, p: Any) -> None:
+def _position(f: Facts, p: payloads.PositionStatedPayload) -> None:
     _known("party", [p.party.name], f.parties)
     _known("issue", [p.issue_id], f.issues)
 
 
-def _delegation(f: Facts, p: Any) -> None:
+def _delegation(f: Facts, p: payloads.DelegationAssignedPayload) -> None:
     _known("party", [p.party.name], f.parties)
 
 
-def _agreement(f: Facts, p: Any) -> None:
+def _agreement(f: Facts, p: payloads.AgreementReachedPayload) -> None:
     _new("agreement", p.agreement_id, f.agreements)
     _known("party", [a.name for a in p.parties], f.parties)
     _terms(f, p.terms)
 
 
-def _agreement_status(f: Facts, p: Any) -> None:
+def _agreement_status(f: Facts, p: payloads.AgreementStatusChangedPayload) -> None:
     _known("agreement", [p.agreement_id], f.agreements)
     problem = agreement_move_error(f.agreements[p.agreement_id], p.status)
     if problem is not None:
@@ -177,7 +181,7 @@ def _due(f: Facts, due: Due) -> None:
         _known("milestone", [due.anchor_milestone], f.milestones)
 
 
-def _milestone_scheduled(f: Facts, p: Any) -> None:
+def _milestone_scheduled(f: Facts, p: payloads.MilestoneScheduledPayload) -> None:
     _new("milestone", p.milestone_id, f.milestones)
     if p.term_id is not None and p.agreement_id is None:
         _fail("unknown_term", f"term {p.term_id!r} needs the agreement_id it belongs to")
@@ -188,7 +192,7 @@ def _milestone_scheduled(f: Facts, p: Any) -> None:
     _due(f, p.due)
 
 
-def _milestone_settled(f: Facts, p: Any) -> None:
+def _milestone_settled(f: Facts, p: payloads.MilestoneSettledPayload) -> None:
     state = f.milestones.get(p.milestone_id)
     if state is None:
         _fail("milestone_not_scheduled", f"milestone {p.milestone_id!r} was never scheduled")
@@ -199,19 +203,19 @@ def _milestone_settled(f: Facts, p: Any) -> None:
         )
 
 
-def _milestone_rescheduled(f: Facts, p: Any) -> None:
+def _milestone_rescheduled(f: Facts, p: payloads.MilestoneRescheduledPayload) -> None:
     state = f.milestones.get(p.milestone_id)
     if state is None:
         _fail("milestone_not_scheduled", f"milestone {p.milestone_id!r} was never scheduled")
     _due(f, p.new_due)
 
 
-def _suspended(f: Facts, p: Any) -> None:
+def _suspended(f: Facts, p: payloads.TalksPayload) -> None:
     if f.status not in ("pre_negotiation", "active"):
         _fail("talks_not_active", f"talks that are {f.status} cannot be suspended")
 
 
-def _resumed(f: Facts, p: Any) -> None:
+def _resumed(f: Facts, p: payloads.TalksPayload) -> None:
     if f.status != "suspended":
         _fail("talks_not_suspended", f"talks that are {f.status} cannot be resumed")
 
@@ -229,7 +233,7 @@ def _target(f: Facts, target_id: str) -> None:
         _fail("correction_target_invalid", "corrections and retractions cannot be targeted")
 
 
-def _corrected(f: Facts, p: Any) -> None:
+def _corrected(f: Facts, p: payloads.EventCorrectedPayload) -> None:
     _target(f, p.target_event_id)
     target = f.events[p.target_event_id]
     for name in p.patch:
@@ -245,7 +249,7 @@ def _corrected(f: Facts, p: Any) -> None:
     _replay(f, "EventCorrected", p, "this correction")
 
 
-def _retracted(f: Facts, p: Any) -> None:
+def _retracted(f: Facts, p: payloads.EventRetractedPayload) -> None:
     _target(f, p.target_event_id)
     if f.events[p.target_event_id].type == "NegotiationOpened":
         # The replay below starts from an empty negotiation and needs no opening, so a
@@ -258,14 +262,19 @@ def _retracted(f: Facts, p: Any) -> None:
     _replay(f, "EventRetracted", p, "this retraction")
 
 
-def _replay(f: Facts, kind: str, p: Any, what: str) -> None:
+def _replay(
+    f: Facts,
+    kind: str,
+    p: payloads.EventCorrectedPayload | payloads.EventRetractedPayload,
+    what: str,
+) -> None:
     """A correction or retraction is accepted only if the history it leaves still satisfies
     every invariant (no orphaned reference, no status moving backward)."""
     trial_events = dict(f.events)
     amend(trial_events, kind, p.model_dump(mode="json"))
     trial = Facts(negotiation_id=f.negotiation_id)
     for fact in effective(trial_events):
-        guard = GUARDS.get(fact.type)
+        guard = _GUARD_OF.get(fact.type)
         if guard is not None:
             try:
                 guard(trial, PAYLOAD_OF[fact.type].model_validate(fact.payload))
@@ -276,7 +285,12 @@ def _replay(f: Facts, kind: str, p: Any, what: str) -> None:
         trial.derive(fact.type, fact.payload)
 
 
-GUARDS: dict[str, Guard] = {
+NO_GUARD = Nothing("guard")
+"""Nothing to check beyond what ``check`` checks for every event (dates, a closed
+negotiation); the opening's own check (not opened twice) comes first in ``check``."""
+
+GUARDS: dict[str, Guard | Nothing] = {
+    "NegotiationOpened": NO_GUARD,
     "PartyJoined": _party_joined,
     "PartyLeft": _party,
     "DelegationAssigned": _delegation,
@@ -286,6 +300,7 @@ GUARDS: dict[str, Guard] = {
     "StatementIssued": _statement,
     "StatementWithdrawn": _statement_ref,
     "StatementDenied": _statement_ref,
+    "DemandMade": NO_GUARD,
     "ProposalTabled": _proposal,
     "ProposalAccepted": _proposal_answer,
     "ProposalRejected": _proposal_answer,
@@ -296,8 +311,14 @@ GUARDS: dict[str, Guard] = {
     "MilestoneMet": _milestone_settled,
     "MilestoneMissed": _milestone_settled,
     "MilestoneRescheduled": _milestone_rescheduled,
+    "ContextNoted": NO_GUARD,
     "TalksSuspended": _suspended,
     "TalksResumed": _resumed,
+    "TalksConcluded": NO_GUARD,
     "EventCorrected": _corrected,
     "EventRetracted": _retracted,
 }
+"""The invariants of each event type: one entry per type of the contract, checked at import
+(see events/registry.py for why each layer keeps its own table)."""
+
+_GUARD_OF = complete("recorder guards (GUARDS in services/recorder/rules.py)", GUARDS)

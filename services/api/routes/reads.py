@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from events import PartialDate
 from events.dates import optional_date
 from projections.asof import too_early
-from projections.diff import diff
+from projections.diff import Change, diff
 from projections.live.store import ViewStore
 from projections.negotiation import State
-from projections.views import PROJECTIONS, due_next
+from projections.views import PROJECTIONS, commitment_rows, due_next
 from services.api.auth import ctx_of, requires
 from services.api.context import ApiContext
 from services.api.exceptions import InvalidRequest, NotCaughtUp
@@ -242,7 +242,7 @@ async def get_diff(
     option = "as_of" if clock == "world" else "known_at"
     points = [optional_date(start, "from"), optional_date(end, "to")]
 
-    def changes() -> list[dict[str, Any]]:
+    def changes() -> list[Change]:
         before, after = (ctx.pit.state(negotiation_id, **{option: p}) for p in points)
         return diff(before, after, today=_today())
 
@@ -273,6 +273,5 @@ def _due_next(store: ViewStore, limit: int) -> dict[str, Any]:
     gen = store.generation()
     ids = store.negotiation_ids(gen)
     states = store.load(gen, ids) if ids else {}
-    render = PROJECTIONS["commitments"].render
-    rows = [row for s in states.values() if s is not None for row in render(s, _today())]
+    rows = [row for s in states.values() if s is not None for row in commitment_rows(s, _today())]
     return {"position": store.tracked(gen), "due_next": due_next(rows, limit=limit)}
