@@ -17,15 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
+from events.exceptions import TalkstreamError
 from events.types import EVENT_TYPES
 
 T = TypeVar("T")
 
 
-class RegistryMismatch(Exception):
+class RegistryMismatch(TalkstreamError):
     """A layer's per-type table disagrees with the contract's event types."""
-
-    code = "registry_mismatch"
 
     def __init__(
         self,
@@ -46,8 +45,7 @@ class RegistryMismatch(Exception):
             problems.append(f"entries for unknown types {', '.join(self.unknown)}")
         if self.misshapen:
             problems.append(f"not the payload shape of {', '.join(self.misshapen)}")
-        super().__init__(f"{layer}: {'; '.join(problems)}")
-        self.message = str(self)
+        super().__init__("registry_mismatch", f"{layer}: {'; '.join(problems)}")
 
 
 class Nothing:
