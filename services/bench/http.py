@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
 from services.api.keys import KeyRing, Role
+from services.bench.exceptions import BenchExtraMissing
 from services.bench.record import NEGOTIATIONS, _note, _opening, note_body, opening_body
 from services.bench.target import bench_redis
 from services.runtime.bootstrap import build_application
@@ -44,6 +44,7 @@ def bench_http(
 ) -> dict[str, float]:
     """``split``: ``talkstream api``, ``relay`` and ``project`` as three processes (the
     scale-out layout) instead of one ``talkstream up``."""
+    require_httpx("bench http")
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
         bench_redis(Path(tmp), redis_url, prefix) as (url, pfx),
@@ -63,6 +64,14 @@ def bench_http(
                 )
             )
     return {**result, "direct_single": direct_single, "direct_batch": direct_batch}
+
+
+def require_httpx(command: str) -> None:
+    """Fails before anything starts when httpx (the ``bench`` extra) is not installed."""
+    try:
+        import httpx  # noqa: F401 (imported only to learn whether it is installed)
+    except ImportError:
+        raise BenchExtraMissing(command, "httpx") from None
 
 
 def _in_process(home: Path, events: int, batches: int) -> tuple[float, float]:
@@ -137,6 +146,8 @@ def _free_port() -> int:
 
 
 def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    import httpx
+
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -723,7 +723,7 @@ def keys_revoke(
 
 
 def main() -> None:
-    from services.bench import register
+    from services.cli.bench import register
 
     register(bench_app)
     app()

@@ -1,0 +1,225 @@
+"""``talkstream bench``: each benchmark prints its rate and the ratio to a raw baseline run in
+the same process (never a timing assertion). The benchmarks themselves (services/bench) are
+imported only when one runs, so no other command loads them."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.cli import render
+from services.cli.commands import clean_errors
+
+
+def register(bench_app: typer.Typer) -> None:
+    bench_app.command("record")(record)
+    bench_app.command("relay")(relay)
+    bench_app.command("intake")(intake)
+    bench_app.command("project")(project)
+    bench_app.command("rebuild")(rebuild)
+    bench_app.command("latency")(latency)
+    bench_app.command("asof")(asof)
+    bench_app.command("http")(http)
+    bench_app.command("sse")(sse)
+
+
+def record(
+    events: Annotated[int, typer.Option(min=10, help="Events per measurement.")] = 2000,
+    batch: Annotated[int, typer.Option(min=1, help="Events per save in batch mode.")] = 10,
+) -> None:
+    """Events/s recorded through the application vs raw eventsourcing saves (SQLite)."""
+    from services.bench.record import bench_record
+
+    console = render.console()
+    console.print(f"recording {events} events 4 ways on fresh SQLite files…")
+    with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+        r = bench_record(events, batch, Path(tmp))
+    console.print(
+        f"one event per save: app {r['app_single']:.0f}/s, raw "
+        f"{r['raw_single']:.0f}/s, ratio {r['app_single'] / r['raw_single']:.2f}"
+    )
+    console.print(
+        f"batches of {batch}:   app {r['app_batch']:.0f}/s, raw "
+        f"{r['raw_batch']:.0f}/s, ratio {r['app_batch'] / r['raw_batch']:.2f}"
+    )
+
+
+def relay(
+    events: Annotated[int, typer.Option(min=100, help="Events to publish.")] = 20_000,
+) -> None:
+    """Relay events/s (store -> stream) vs raw pipelined XADD of the same entries."""
+    from services.bench.stream import bench_relay
+
+    console = render.console()
+    console.print(f"storing {events} events, then relaying them…")
+    r = bench_relay(events, progress=console.print)
+    console.print(
+        f"relay {r['relay']:.0f} events/s, raw pipelined XADD {r['raw']:.0f}/s, "
+        f"ratio {r['relay'] / r['raw']:.2f}"
+    )
+
+
+def intake(
+    events: Annotated[int, typer.Option(min=100, help="Events in all.")] = 4000,
+    publishers: Annotated[int, typer.Option(min=1, help="Publishing processes.")] = 4,
+) -> None:
+    """Events/s recorded through the intake stream from several publishing processes vs the
+    application recording the same events in process."""
+    from services.bench.stream import bench_intake
+
+    console = render.console()
+    console.print(f"{publishers} processes publishing {events} events through the intake…")
+    r = bench_intake(events, publishers, progress=console.print)
+    console.print(
+        f"intake {r['intake']:.0f} events/s recorded, in-process record {r['direct']:.0f}/s, "
+        f"ratio {r['intake'] / r['direct']:.2f}"
+    )
+
+
+def project(
+    events: Annotated[int, typer.Option(min=100, help="Events on the stream.")] = 20_000,
+) -> None:
+    """Events/s through all five projections (applied one after another) vs a raw
+    XREADGROUP + XACK consumer and FastStream's single-message subscriber."""
+    from services.bench.projections import bench_project
+
+    console = render.console()
+    r = bench_project(events, progress=console.print)
+    console.print(f"projections, all five views one after another: {r['projections']:.0f} events/s")
+    console.print(
+        f"raw XREADGROUP COUNT 500 + XACK: {r['raw']:.0f}/s, "
+        f"ratio {r['projections'] / r['raw']:.2f} (target >= 0.5)"
+    )
+    console.print(
+        f"raw, one group per view (five, one after another): {r['raw_per_view']:.0f}/s, "
+        f"ratio {r['projections'] / r['raw_per_view']:.2f} (the same reading as the views)"
+    )
+    console.print(
+        f"FastStream single-message subscriber: {r['faststream']:.0f}/s, "
+        f"ratio {r['projections'] / r['faststream']:.2f} (target >= 5)"
+    )
+
+
+def rebuild(
+    events: Annotated[
+        int,
+        typer.Option(min=100, help="Entries to generate; the issue's size is 1000000."),
+    ] = 200_000,
+) -> None:
+    """Events/s rebuilding the negotiation projection vs a raw XRANGE scan of the same
+    stream (``--events 1000000`` is the issue's size)."""
+    from services.bench.projections import bench_rebuild
+
+    console = render.console()
+    r = bench_rebuild(events, progress=console.print)
+    console.print(
+        f"rebuild {r['rebuild']:.0f} events/s, raw XRANGE scan {r['raw']:.0f}/s, "
+        f"ratio {r['rebuild'] / r['raw']:.2f}"
+    )
+
+
+def latency(
+    rate: Annotated[float, typer.Option(min=1, help="Events recorded per second.")] = 500,
+    seconds: Annotated[float, typer.Option(min=0.1, help="How long to record.")] = 10,
+) -> None:
+    """Milliseconds from a save's return until the negotiation view has applied it, with the
+    relay and the projection worker running in this process."""
+    from services.bench.projections import bench_latency
+
+    console = render.console()
+    r = bench_latency(rate, seconds, progress=console.print)
+    console.print(
+        f"save -> view: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms (target < 50 ms), "
+        f"max {r['max_ms']:.1f} ms"
+    )
+    console.print(f"achieved {r['rate']:.0f} events/s of {rate:g} asked")
+
+
+def asof(
+    events: Annotated[int, typer.Option(min=100, help="Events in one negotiation.")] = 10_000,
+) -> None:
+    """Point-in-time answers on one large negotiation: cold, new question, repeated question,
+    against loading and folding everything for each question (the raw baseline)."""
+    from services.bench.asof import bench_asof
+
+    console = render.console()
+    r = bench_asof(events, progress=console.print)
+    console.print(
+        f"raw load+fold {r['raw']:.1f} ms; cached service: first {r['first']:.1f} ms, "
+        f"new question {r['new']:.1f} ms, repeated {r['repeated']:.2f} ms "
+        f"(new/raw {r['new'] / r['raw']:.2f})"
+    )
+
+
+@clean_errors
+def http(
+    events: Annotated[int, typer.Option(min=16, help="Single-event POSTs.")] = 2000,
+    batches: Annotated[int, typer.Option(min=1, help="Batch POSTs of 100 events.")] = 40,
+    reads: Annotated[int, typer.Option(min=100, help="GETs of a negotiation.")] = 2000,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 16,
+    split: Annotated[
+        bool,
+        typer.Option(help="Serve with `api`, `relay` and `project` processes, not one `up`."),
+    ] = False,
+) -> None:
+    """HTTP writes/s (single and batches of 100) against the in-process record rate in the
+    same run, and GET /v1/negotiations/{id} latency, on a real `talkstream up`."""
+    from services.bench.http import bench_http
+
+    console = render.console()
+    r = bench_http(
+        events=events,
+        batches=batches,
+        reads=reads,
+        clients=clients,
+        progress=console.print,
+        split=split,
+    )
+    console.print(
+        f"single-event POSTs ({clients} clients): {r['http_single']:.0f} events/s; in process "
+        f"{r['direct_single']:.0f}/s; ratio {r['http_single'] / r['direct_single']:.2f}"
+    )
+    console.print(
+        f"batch POSTs of 100: {r['http_batches']:.1f} batches/s = {r['http_batch_events']:.0f} "
+        f"events/s; in process {r['direct_batch']:.0f}/s; ratio "
+        f"{r['http_batch_events'] / r['direct_batch']:.2f}"
+    )
+    console.print(
+        f"GET /v1/negotiations/{{id}} ({clients} clients): p50 {r['get_p50_ms']:.1f} ms, "
+        f"p99 {r['get_p99_ms']:.1f} ms"
+    )
+
+
+@clean_errors
+def sse(
+    subscribers: Annotated[int, typer.Option(min=1, help="Concurrent SSE subscribers.")] = 2000,
+    events: Annotated[int, typer.Option(min=2, help="Writes, one after another.")] = 200,
+) -> None:
+    """Milliseconds from a write's 201 until its change has reached every one of many
+    /v1/subscribe streams on a real `talkstream up`, against a plain Redis XREAD reader of
+    the changes stream and a lone subscriber in the same run."""
+    from services.bench.sse import bench_sse
+
+    console = render.console()
+    r = bench_sse(subscribers=subscribers, events=events, progress=console.print)
+    console.print(
+        f"201 -> change at all {subscribers} subscribers: p50 {r['all_p50_ms']:.1f} ms, "
+        f"p99 {r['all_p99_ms']:.1f} ms"
+    )
+    console.print(
+        f"201 -> change read by one raw XREAD (same writes): p50 {r['raw_p50_ms']:.1f} ms, "
+        f"p99 {r['raw_p99_ms']:.1f} ms; ratio p50 {_ratio(r['all_p50_ms'], r['raw_p50_ms'])}, "
+        f"p99 {_ratio(r['all_p99_ms'], r['raw_p99_ms'])}"
+    )
+    console.print(
+        f"201 -> change at a lone subscriber: p50 {r['lone_p50_ms']:.1f} ms, "
+        f"p99 {r['lone_p99_ms']:.1f} ms; ratio p50 {_ratio(r['all_p50_ms'], r['lone_p50_ms'])}, "
+        f"p99 {_ratio(r['all_p99_ms'], r['lone_p99_ms'])}"
+    )
+
+
+def _ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}" if baseline > 0 else "n/a (baseline <= 0)"

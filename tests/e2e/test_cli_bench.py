@@ -1,0 +1,74 @@
+"""The benchmarks stay outside the runtime's import graph: serving loads none of them, and the
+HTTP benchmarks, whose client (httpx) comes with the ``bench`` extra only, say how to install
+it when it is missing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.helpers import TALKSTREAM, Runner
+
+BENCH_LOADED = "print(any(m.startswith('services.bench') for m in sys.modules))"
+
+
+def python(code: str, runner: Runner) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=runner.base,
+        env=runner.environment(),
+        check=False,
+    )
+
+
+def test_importing_the_runtime_and_the_api_loads_no_benchmark(cli: Runner) -> None:
+    modules = "services.runtime.server, services.runtime.runner, services.api.app"
+    result = python(f"import {modules}, sys; {BENCH_LOADED}", cli)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_talkstream_up_loads_no_benchmark(cli: Runner) -> None:
+    """``up --help`` goes through everything the command does before it serves (the rest of
+    ``up`` is services.runtime, which the floors test keeps away from services.bench)."""
+    result = subprocess.run(
+        [str(TALKSTREAM), "up", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cli.base,
+        env={**cli.environment(), "PYTHONPROFILEIMPORTTIME": "1"},
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
+    assert "services.cli.commands" in imported  # the import log is there
+    assert [m for m in imported if m.startswith("services.bench")] == []
+
+
+@pytest.mark.parametrize("benchmark", ["http", "sse"])
+def test_an_http_benchmark_without_httpx_says_how_to_install_it(
+    cli: Runner, benchmark: str
+) -> None:
+    result = python(
+        "import sys\n"
+        "sys.modules['httpx'] = None  # what an install without the bench extra finds\n"
+        f"sys.argv = ['talkstream', 'bench', '{benchmark}']\n"
+        "from services.cli import main\n"
+        "main()\n",
+        cli,
+    )
+
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    needs = f"error: bench_extra_missing: `talkstream bench {benchmark}` needs httpx"
+    assert line.startswith(needs)
+    assert "pip install 'talkstream[bench]'" in line
