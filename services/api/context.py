@@ -13,7 +13,6 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 
-from projections.live.store import ViewStore
 from projections.pointintime import PointInTime
 from projections.views import PROJECTIONS
 from services.api.degraded import DivergenceWatch
@@ -22,6 +21,7 @@ from services.api.keys import KeyRing
 from services.api.limits import RateLimiter
 from services.api.metrics import Levels, Metrics
 from services.api.rendered import RenderedViews
+from services.api.views import OpenViews, Views
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import RecorderError
 from services.settings import Settings
@@ -40,6 +40,7 @@ class ApiContext:
     metrics: Metrics
     pit: PointInTime
     redis_outage: Outage  # logs the API's Redis outages: one line each way
+    open_views: OpenViews
     rendered: RenderedViews = field(default_factory=RenderedViews)
     divergence: DivergenceWatch = field(init=False)
 
@@ -60,15 +61,18 @@ class ApiContext:
         )
         return ChangeFeed(self.async_redis, self.streams.changes, fanout)
 
-    def views(self, name: str) -> ViewStore:
-        return ViewStore(self.redis, self.settings.prefix, PROJECTIONS[name].name)
+    def views(self, name: str) -> Views:
+        return self.open_views(self.redis, self.settings.prefix, PROJECTIONS[name].name)
 
     def load_wires(self, negotiation_id: str, after_version: int) -> list[dict[str, Any]]:
         return self.app.wires(negotiation_id, after_version=after_version)
 
 
-def build_context(settings: Settings, redis_url: str, app: Negotiations) -> ApiContext:
-    """Everything the HTTP routes share, from settings, a Redis URL and the application."""
+def build_context(
+    settings: Settings, redis_url: str, app: Negotiations, open_views: OpenViews
+) -> ApiContext:
+    """Everything the HTTP routes share, from settings, a Redis URL, the application and the
+    projections' view store."""
     from services.api.levels import read_levels
 
     ctx: ApiContext
@@ -93,6 +97,7 @@ def build_context(settings: Settings, redis_url: str, app: Negotiations) -> ApiC
         metrics=Metrics(levels),
         pit=PointInTime(lambda nid, after: app.wires(nid, after_version=after)),
         redis_outage=Outage("api", logging.getLogger("talkstream.api"), probe=redis.ping),
+        open_views=open_views,
     )
     ctx.metrics.count_subscribers(lambda: ctx.feed.fanout.count)
     return ctx

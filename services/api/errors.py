@@ -15,7 +15,6 @@ from starlette.exceptions import HTTPException
 from events import ContractError
 from services.api.exceptions import ApiError
 from services.recorder.exceptions import RecorderError
-from services.runtime.exceptions import RuntimeProblem
 
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
@@ -51,11 +50,6 @@ async def _recorder_error(request: Request, e: Exception) -> JSONResponse:
     return error_response(e.status, e.code, e.message, e.details)
 
 
-async def _runtime_problem(request: Request, e: Exception) -> JSONResponse:
-    assert isinstance(e, RuntimeProblem)
-    return error_response(503, e.code, e.message)
-
-
 async def _store_down(request: Request, e: Exception) -> JSONResponse:
     """A store failure that reached a route without the application's own translation."""
     return error_response(503, "store_unavailable", f"the event store is unavailable: {e}")
@@ -88,7 +82,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ContractError, _contract_error)
     app.add_exception_handler(RecorderError, _recorder_error)
-    app.add_exception_handler(RuntimeProblem, _runtime_problem)
     app.add_exception_handler(PersistenceError, _store_down)
     app.add_exception_handler(RedisConnectionError, _redis_down)
     app.add_exception_handler(RedisTimeoutError, _redis_down)

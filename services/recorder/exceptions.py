@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from projections.asof import TooEarly
+
+class _Problem(Protocol):
+    """Why a point in time shows nothing (projections.asof.TooEarly, which the write side
+    does not import: the reducers and the recorder stay apart)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def details(self) -> dict[str, str]: ...
 
 
 class RecorderError(Exception):
@@ -48,7 +57,7 @@ class NothingYet(RecorderError):
     status = 404
 
     @classmethod
-    def unless(cls, problem: TooEarly | None) -> None:
+    def unless(cls, problem: _Problem | None) -> None:
         if problem is not None:
             raise cls(problem.code, problem.message, details=problem.details)
 

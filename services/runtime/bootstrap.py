@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.live.store import ViewStore
 from services.api.context import ApiContext, build_context
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import StoreUnavailable
@@ -23,4 +24,4 @@ def build_api_context(
     settings: Settings, redis_url: str, app: Negotiations | None = None
 ) -> ApiContext:
     """Everything the HTTP routes share, from settings and a Redis URL."""
-    return build_context(settings, redis_url, app or build_application(settings))
+    return build_context(settings, redis_url, app or build_application(settings), ViewStore)

@@ -17,7 +17,6 @@ from events import PartialDate
 from events.dates import optional_date
 from projections.asof import too_early
 from projections.diff import Change, diff
-from projections.live.store import ViewStore
 from projections.negotiation import State
 from projections.views import PROJECTIONS, commitment_rows, due_next
 from services.api.auth import ctx_of, requires
@@ -33,6 +32,7 @@ from services.api.models import (
 )
 from services.api.openapi import error_responses
 from services.api.routes.writes import NEGOTIATION_ID
+from services.api.views import Views
 from services.recorder.exceptions import NothingYet
 
 router = APIRouter(prefix="/v1", tags=["read"])
@@ -53,7 +53,7 @@ READ_ERRORS = error_responses(401, 403, 404, 422, 429, 503)
 POLL_SECONDS = 0.01
 
 
-async def wait_for(ctx: ApiContext, store: ViewStore, position: int | None) -> None:
+async def wait_for(ctx: ApiContext, store: Views, position: int | None) -> None:
     """Returns once ``store`` has applied ``position``; 503 when the wait runs out."""
     if position is None:
         return
@@ -76,7 +76,7 @@ async def wait_for(ctx: ApiContext, store: ViewStore, position: int | None) -> N
         await asyncio.sleep(POLL_SECONDS)
 
 
-def _tracked(store: ViewStore) -> int:
+def _tracked(store: Views) -> int:
     return store.tracked(store.generation())
 
 
@@ -161,7 +161,7 @@ async def list_negotiations(
     return await run_in_threadpool(_listing, store, after, limit)
 
 
-def _listing(store: ViewStore, after: str | None, limit: int) -> NegotiationList:
+def _listing(store: Views, after: str | None, limit: int) -> NegotiationList:
     gen = store.generation()
     ids = [nid for nid in store.negotiation_ids(gen) if after is None or nid > after]
     page = ids[:limit]
@@ -269,7 +269,7 @@ async def get_commitments(
     return await run_in_threadpool(_due_next, store, limit)
 
 
-def _due_next(store: ViewStore, limit: int) -> dict[str, Any]:
+def _due_next(store: Views, limit: int) -> dict[str, Any]:
     gen = store.generation()
     ids = store.negotiation_ids(gen)
     states = store.load(gen, ids) if ids else {}
