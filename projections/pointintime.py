@@ -9,7 +9,6 @@ changing the last position. ``load`` does the I/O; this module does none.
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from events import CORRECTIONS, PartialDate
+from projections.collector import collector_paused
 from projections.negotiation import State, fold
 
 # JSON boundary: events as the store returns them (read as recorded, not validated again).
@@ -54,7 +54,8 @@ class PointInTime:
             if key in self._folds:
                 self._folds.move_to_end(key)
                 return self._folds[key]
-            state = _fold_without_gc(_visible(events, as_of, known_at))
+            with collector_paused():  # the one pause the projection workers count too
+                state = fold(None, _visible(events, as_of, known_at))
             self._folds[key] = state
             while len(self._folds) > self._limit:
                 self._folds.popitem(last=False)
@@ -79,18 +80,6 @@ class PointInTime:
                 datetime.fromisoformat(wire["recorded_at"].replace("Z", "+00:00"))
             )
         return events
-
-
-def _fold_without_gc(wires: list[dict[str, Any]]) -> State:
-    """A fold allocates many small dicts and no cycles; with large cached folds alive, the
-    cyclic collector's full passes would cost more than the fold itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return fold(None, wires)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _visible(

@@ -54,7 +54,6 @@ class Settings(BaseSettings):
     intake_max_bytes: int = Field(default=262_144, ge=1024)
     intake_trim_seconds: float = Field(default=60.0, ge=0)
     projection_batch: int = Field(default=500, ge=1, le=10_000)
-    projection_attempts: int = Field(default=3, ge=1)
     projection_claim_idle_ms: int = Field(default=30_000, ge=10)
     principal: str = Field(default_factory=_default_principal, min_length=1, max_length=200)
     keys_file: Path | None = None

@@ -6,8 +6,10 @@ entries are at or below the tracked position and skipped; a gap left by a failed
 again. States are cached between batches and dropped whenever a commit loses its
 compare-and-set (another worker or a rebuild moved on).
 
-A reducer that raises for an event (after ``attempts`` tries) parks that event's negotiation:
-its later events wait in a list, other negotiations go on, and ``retry_parked`` resumes it.
+A reducer that raises for an event parks that event's negotiation at once (reducers are pure:
+another try would fail the same way): its later events wait in a list, other negotiations go
+on, and ``retry_parked`` resumes it after a fix. What is retried is a commit that lost its
+compare-and-set: the next batch is computed again from what Redis holds.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from projections.live.collector import collector_paused
+from projections.collector import collector_paused
 from projections.live.store import Batch, ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -103,7 +105,6 @@ class Applier:
         projection: Projection,
         events_stream: str,
         *,
-        attempts: int = 3,
         generation: str | None = None,
     ) -> None:
         self.redis = redis
@@ -111,7 +112,6 @@ class Applier:
         self.projection = projection
         self.stream = events_stream
         self.reader = EntryReader(redis, events_stream)
-        self.attempts = attempts
         self.fixed_generation = generation
         self._lock = threading.Lock()
         self._cache: dict[str, State] = {}
@@ -189,17 +189,10 @@ class Applier:
         gen = self.generation()
         return _Head(gen, self.store.tracked(gen), self.store.parked(gen))
 
-    def apply_wires(
-        self, gen: str, tracked: int, wires: list[dict[str, Any]], *, through: int | None = None
-    ) -> bool:
-        """Applies wires that follow ``tracked`` directly and tracks ``through`` (default: the
-        last wire's position; entries in between were of types the projection does not keep);
-        False if the commit lost its compare-and-set (nothing was written; the caller reads
-        again)."""
-        through = through if through is not None else wires[-1]["position"]
-        return self._apply_batch(_Head(gen, tracked, self.store.parked(gen)), wires, through)
-
     def _apply_batch(self, head: _Head, wires: list[dict[str, Any]], through: int) -> bool:
+        """Applies wires that follow ``head`` and tracks ``through`` (entries in between were
+        of types the projection does not keep); False if the commit lost its compare-and-set
+        (nothing was written; the caller reads again)."""
         gen, parked = head.gen, head.parked
         batch = Batch()
         states = self._states(head, wires)
@@ -256,7 +249,6 @@ class Applier:
             "event_id": wire["event_id"],
             "type": wire["type"],
             "reason": error,
-            "attempts": self.attempts,
             "parked_at": datetime.now(UTC).isoformat(),
         }
         batch.waiting.append((nid, orjson.dumps(wire)))
@@ -272,16 +264,12 @@ class Applier:
         self, gen: str, nid: str, wire: dict[str, Any], states: dict[str, State], batch: Batch
     ) -> str | None:
         """Folds one event into its negotiation's state; the reason if the reducer failed."""
-        reason = ""
-        for _ in range(self.attempts):
-            try:
-                self.projection.apply_into(states[nid], [wire])
-            except Exception as e:  # noqa: BLE001 (a failing reducer parks: the dead-letter path)
-                reason = f"{type(e).__name__}: {e}"
-                states[nid] = self._restore(gen, nid, batch)
-                continue
-            return None
-        return reason
+        try:
+            self.projection.apply_into(states[nid], [wire])
+        except Exception as e:  # noqa: BLE001 (a failing reducer parks: the dead-letter path)
+            states[nid] = self._restore(gen, nid, batch)
+            return f"{type(e).__name__}: {e}"
+        return None
 
     def _restore(self, gen: str, nid: str, batch: Batch) -> State:
         """The negotiation's state just before the failed event (a fold may have half-applied

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from projections.collector import collector_paused
 from projections.live.apply import (
     Applier,
     Entry,
@@ -22,7 +23,6 @@ from projections.live.apply import (
     position_of,
     wire_from_entry,
 )
-from projections.live.collector import collector_paused
 from projections.live.store import ViewStore, fingerprint_of
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -98,16 +98,13 @@ def rebuild(
     events_stream: str,
     *,
     progress: Progress = lambda _: None,
-    attempts: int = 3,
     replace: bool = False,
 ) -> Rebuilt:
     """Builds a new generation from the stream and switches readers to it. ``replace``: the
     stream was rebuilt (relay --rebuild-stream), so the live generation's position belongs to
     another history and the new one is served even if it stands behind it."""
     generation = uuid.uuid4().hex[:12]
-    applier = Applier(
-        redis, store, projection, events_stream, attempts=attempts, generation=generation
-    )
+    applier = Applier(redis, store, projection, events_stream, generation=generation)
     total = int(redis.xlen(events_stream))
     progress(f"rebuilding {projection.name} into generation {generation} from {total} entries")
     done, bulk_fingerprint = bulk_fold(

@@ -70,11 +70,10 @@ def appliers(
     prefix: str,
     *,
     projections: Mapping[str, Projection] = PROJECTIONS,
-    attempts: int = 3,
 ) -> dict[str, Applier]:
     events = f"{prefix}:events"
     return {
-        name: Applier(redis, ViewStore(redis, prefix, name), projection, events, attempts=attempts)
+        name: Applier(redis, ViewStore(redis, prefix, name), projection, events)
         for name, projection in projections.items()
     }
 
@@ -143,7 +142,6 @@ def attach_projectors(
     *,
     projections: Mapping[str, Projection] = PROJECTIONS,
     batch: int = 500,
-    attempts: int = 3,
     claim_idle_ms: int = 30_000,
     linger_ms: float = 10.0,
     consumer: str | None = None,
@@ -152,7 +150,7 @@ def attach_projectors(
     redis = Redis.from_url(redis_url)
     stream = f"{prefix}:events"
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
-    workers = appliers(redis, prefix, projections=projections, attempts=attempts)
+    workers = appliers(redis, prefix, projections=projections)
     outage = Outage("projections", log)
     for name, applier in workers.items():
         _subscribe(

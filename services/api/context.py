@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
@@ -63,9 +62,6 @@ class ApiContext:
 
     def views(self, name: str) -> Views:
         return self.open_views(self.redis, self.settings.prefix, PROJECTIONS[name].name)
-
-    def load_wires(self, negotiation_id: str, after_version: int) -> list[dict[str, Any]]:
-        return self.app.wires(negotiation_id, after_version=after_version)
 
 
 def build_context(

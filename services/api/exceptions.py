@@ -32,10 +32,6 @@ class Forbidden(ApiError):
     status = 403
 
 
-class NotFound(ApiError):
-    status = 404
-
-
 class RequestTimeout(ApiError):
     """The request body did not arrive in time."""
 

@@ -104,10 +104,6 @@ class Subscription:
         self._queue: deque[Item] = deque()
         self._ready = asyncio.Event()
 
-    @property
-    def evicted(self) -> bool:
-        return self.ending == "too_slow"
-
     def offer(self, item: Item) -> bool:
         """Queues the item; False when the queue is full (the item is not queued)."""
         if len(self._queue) >= self._size:

@@ -63,13 +63,6 @@ def reply_stream(fields: dict[str, bytes], default: str, prefix: str) -> str:
 Entry = tuple[str, dict[str, bytes]]
 
 
-def record_entry(
-    app: Negotiations, entry_id: str, fields: dict[str, bytes], *, max_bytes: int
-) -> Outcome:
-    """Records one entry (see ``record_entries``)."""
-    return record_entries(app, [(entry_id, fields)], max_bytes=max_bytes)[0]
-
-
 def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -> list[Outcome]:
     """Records a batch of entries in as few transactions as possible. A refusal (bad input or
     a broken rule) is that entry's Outcome and the others are retried without it; a failure

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -346,12 +345,3 @@ class Relay:
             end = sent
             batch = upcoming.result() if upcoming is not None else None
         return end
-
-
-def wait_until_published(relay: Relay, position: int, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if relay.last_position() >= position:
-            return True
-        time.sleep(0.01)
-    return False

@@ -26,7 +26,6 @@ def replay(settings: Settings, projection: Projection, progress: Progress) -> Re
             projection,
             Streams(settings.prefix).events,
             progress=progress,
-            attempts=settings.projection_attempts,
         )
 
 
@@ -74,9 +73,7 @@ def retry(
         reports = []
         for projection in projections:
             store = ViewStore(redis, settings.prefix, projection.name)
-            applier = Applier(
-                redis, store, projection, events, attempts=settings.projection_attempts
-            )
+            applier = Applier(redis, store, projection, events)
             for r in applier.retry_parked(negotiation_id):
                 reports.append({"projection": projection.name, **r.__dict__})
         return reports

@@ -126,7 +126,6 @@ def _rebuild(
             projection,
             streams.events,
             progress=progress,
-            attempts=settings.projection_attempts,
             replace=True,
         )
         for projection in PROJECTIONS.values()

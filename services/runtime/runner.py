@@ -7,8 +7,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
@@ -41,23 +40,9 @@ def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
     return relay
 
 
-@contextmanager
-def relay_thread(relay: Relay) -> Iterator[threading.Thread]:
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,), name="relay", daemon=True)
-    thread.start()
-    try:
-        yield thread
-    finally:
-        stop.set()
-        relay.notify()
-        thread.join(timeout=10)
-
-
 def projector_options(settings: Settings) -> dict[str, Any]:
     return {
         "batch": settings.projection_batch,
-        "attempts": settings.projection_attempts,
         "claim_idle_ms": settings.projection_claim_idle_ms,
     }
 

@@ -18,7 +18,7 @@ from faststream import FastStream
 from redis import Redis
 
 from events import canonical_json
-from projections.live.apply import wire_from_entry
+from projections.live.apply import Applier, _Head, wire_from_entry
 from projections.live.store import ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -38,6 +38,17 @@ def stream_wires(client: Redis, stream: str, page: int = 2000) -> list[dict[str,
         wires += [wire_from_entry(i, f) for i, f in chunk]
         start = "(" + chunk[-1][0].decode()
     return wires
+
+
+class BatchApplier(Applier):
+    """An applier that is also handed batches directly, as a consumer's delivery would hand
+    them: any slice of the stream, or one it applied already (a redelivery)."""
+
+    def apply_wires(self, gen: str, tracked: int, wires: list[dict[str, Any]]) -> bool:
+        """Applies wires that follow ``tracked`` directly and tracks the last one's position;
+        False if the commit lost its compare-and-set (nothing was written)."""
+        head = _Head(gen, tracked, self.store.parked(gen))
+        return self._apply_batch(head, wires, wires[-1]["position"])
 
 
 def canonical(state: State | None) -> bytes:

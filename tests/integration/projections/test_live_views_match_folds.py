@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from redis import Redis
 
 from events import Envelope, RecordedEvent
-from projections.live.apply import Applier
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
@@ -24,7 +23,7 @@ from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from tests import factories as f
-from tests.integration.projections.support import live_differences, stream_wires
+from tests.integration.projections.support import BatchApplier, live_differences, stream_wires
 
 STATUSES = ["initialled", "signed", "ratified", "in_force", "suspended", "terminated"]
 EXAMPLES = itertools.count()
@@ -76,7 +75,7 @@ def _record_history(app: Negotiations, nids: list[str], choices: list[Choice]) -
             app.record(options[kind % len(options)](), principal="p")
 
 
-def _feed(applier: Applier, wires: list[dict[str, Any]], data: st.DataObject) -> None:
+def _feed(applier: BatchApplier, wires: list[dict[str, Any]], data: st.DataObject) -> None:
     """Applies the wires in random slices; in between, redelivers slices already applied and
     asks for positions already passed, which must change nothing."""
     gen = applier.generation()
@@ -133,7 +132,7 @@ def test_live_views_equal_rebuild_and_fold(
             wires = stream_wires(client, stream)
             for name, projection in PROJECTIONS.items():
                 store = ViewStore(client, own, name)
-                _feed(Applier(client, store, projection, stream), wires, data)
+                _feed(BatchApplier(client, store, projection, stream), wires, data)
                 assert live_differences(store, projection, app, nids) == []
                 assert store.parked(store.generation()) == {}
                 live = store.fingerprint()

@@ -132,6 +132,16 @@ def relay_running(relay: Relay) -> Iterator[Background]:
     thread.outcome(timeout=30)
 
 
+def wait_until_published(relay: Relay, position: int, timeout: float = 30.0) -> bool:
+    """Whether the relay has published ``position`` (or beyond) within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if relay.last_position() >= position:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

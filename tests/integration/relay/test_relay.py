@@ -14,7 +14,7 @@ import pytest
 from redis import Redis
 
 from services.recorder.application import Negotiations
-from services.relay.relay import Relay, RelayStats, wait_until_published
+from services.relay.relay import Relay, RelayStats
 from services.settings import Settings
 from tests.factories import note
 from tests.integration.relay.helpers import (
@@ -26,6 +26,7 @@ from tests.integration.relay.helpers import (
     relay_running,
     stream_problems,
     wait_for,
+    wait_until_published,
     write_notes,
 )
 from tests.processes import talkstream_env

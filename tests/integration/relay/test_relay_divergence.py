@@ -11,7 +11,7 @@ import pytest
 from redis import Redis
 
 from services.relay.exceptions import StreamDiverged
-from services.relay.relay import Relay, RelayStats, wait_until_published
+from services.relay.relay import Relay, RelayStats
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from tests.factories import note
@@ -21,6 +21,7 @@ from tests.integration.relay.helpers import (
     relay_running,
     stream_problems,
     wait_for,
+    wait_until_published,
     write_notes,
 )
 

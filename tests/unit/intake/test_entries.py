@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from services.intake.entries import Outcome, record_entries, record_entry, reply_stream
+from services.intake.entries import Outcome, record_entries, reply_stream
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import ConflictError
 from tests.factories import NID, note
@@ -33,7 +33,9 @@ DEFAULT = "p:intake:results"
 
 
 def send(app: Negotiations, entry_id: str, fields: Fields) -> Outcome:
-    return record_entry(app, entry_id, fields, max_bytes=MAX_BYTES)
+    """Records one entry on its own."""
+    [outcome] = record_entries(app, [(entry_id, fields)], max_bytes=MAX_BYTES)
+    return outcome
 
 
 @pytest.fixture

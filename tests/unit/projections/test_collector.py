@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from projections.live.collector import collector_paused
+from projections.collector import collector_paused
 
 
 def test_overlapping_pauses_resume_the_collector_when_the_last_ends() -> None:

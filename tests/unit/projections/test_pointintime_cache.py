@@ -3,10 +3,15 @@ repeated question from its cache."""
 
 from __future__ import annotations
 
+import gc
 import json
 
+import pytest
+
 from events import PartialDate
+from projections import pointintime
 from projections.asof import fold_at
+from projections.collector import collector_paused
 from projections.pointintime import PointInTime
 from services.recorder.application import Negotiations
 from tests.factories import NID, agreement, note, started, status
@@ -59,3 +64,29 @@ def test_a_repeated_question_is_served_from_the_cache(memory_app: Negotiations) 
     assert service.state(NID, as_of=as_of) is service.state(NID, as_of=as_of)
     memory_app.record(note("new"), principal="p")
     assert service.state(NID, as_of=as_of)["view"]["version"] == 4
+
+
+def test_a_fold_ending_inside_a_workers_batch_leaves_the_collector_paused(
+    memory_app: Negotiations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A projection worker's batch that begins while a point-in-time fold runs (another
+    thread) keeps the collector paused until the batch ends, not until the fold ends."""
+    memory_app.record_many(started(), principal="p")
+    service = _service(memory_app, [])
+    batch = collector_paused()
+    plain_fold = pointintime.fold
+
+    def fold_as_a_batch_begins(state: None, wires: list[dict[str, object]]) -> object:
+        batch.__enter__()
+        return plain_fold(state, wires)
+
+    monkeypatch.setattr(pointintime, "fold", fold_as_a_batch_begins)
+    assert gc.isenabled()
+    try:
+        service.state(NID)
+        assert not gc.isenabled(), "the fold resumed the collector in the middle of the batch"
+    finally:
+        batch.__exit__(None, None, None)
+        resumed = gc.isenabled()
+        gc.enable()
+    assert resumed, "the collector stayed paused after both ended"

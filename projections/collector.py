@@ -1,11 +1,15 @@
-"""Pausing Python's cyclic garbage collector while a batch is decoded and folded.
+"""Pausing Python's cyclic garbage collector while events are folded.
 
-Folding makes no reference cycles (states are trees of dicts and lists, and what a batch
+Folding makes no reference cycles (states are trees of dicts and lists, and what a fold
 discards is freed by reference counting), but it allocates many objects that join a large,
 growing heap of cached states, which the collector would otherwise scan in full again and again
-during a catch-up or a rebuild. Pausing it for one batch at a time lets it run between batches
-instead, far less often. Pauses from several threads overlap: the collector resumes when the
-last one ends, and only if it was running when the first began.
+during a catch-up, a rebuild or a point-in-time fold. Pausing it for one batch or fold at a
+time lets it run between them instead, far less often.
+
+This is the one pause in the process: the projection workers (projections/live) and the
+point-in-time service pause through it, from several threads at once. Pauses are counted: the
+collector resumes when the last one ends, and only if it was running when the first began, so
+one fold ending never resumes it in the middle of another thread's batch.
 """
 
 from __future__ import annotations
