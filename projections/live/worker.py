@@ -1,9 +1,9 @@
 """Projection workers: one FastStream batch subscriber per projection on ``<prefix>:events``,
 each in its own consumer group ``<prefix>:proj:<name>``, created here at ``0`` (MKSTREAM)
-before FastStream starts (see DESIGN.md traps). A delivered batch only says "the stream has
-reached position P": the applier reads from its tracked position through P itself, so order
-never depends on delivery. A second subscriber claims entries left pending by a dead worker;
-both acknowledge after the commit.
+before FastStream starts (docs/architecture.md, library traps). A delivered batch only says
+"the stream has reached position P": the applier reads from its tracked position through P
+itself, so order never depends on delivery. A second subscriber claims entries left pending by
+a dead worker; both acknowledge after the commit.
 
 Under a steady flow the per-delivery cost (FastStream's dispatch, a thread hop, a commit)
 dominates, so a short delivery that follows the previous one within twice ``linger_ms`` first

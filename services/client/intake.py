@@ -29,7 +29,7 @@ class Published:
 
 
 class IntakeClient:
-    """Publishes events (dicts in the published form of DESIGN.md) and waits for results."""
+    """Publishes events (dicts in their published form, README "Events") and waits for results."""
 
     def __init__(self, redis_url: str, *, prefix: str = "talkstream", timeout: float = 10.0):
         self.redis = Redis.from_url(redis_url)

@@ -1,9 +1,9 @@
 """The FastStream adapter of the intake: consumer group, claiming, results and dead letters.
 
-Traps handled (see DESIGN.md): the consumer group is created here at ``0`` with MKSTREAM
-before FastStream starts (FastStream would create it at ``$`` and miss earlier entries, and
-one created at ``0`` through StreamSub busy-loops after a restart); a handler that raises
-leaves its entry pending, so a second subscriber claims entries idle for
+Traps handled (docs/architecture.md, library traps): the consumer group is created here at
+``0`` with MKSTREAM before FastStream starts (FastStream would create it at ``$`` and miss
+earlier entries, and one created at ``0`` through StreamSub busy-loops after a restart); a
+handler that raises leaves its entry pending, so a second subscriber claims entries idle for
 ``intake_claim_idle_ms`` and dead-letters those delivered more than ``intake_max_deliveries``
 times, with the last failure as the reason.
 
@@ -197,7 +197,7 @@ class IntakeEntry(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     event: str | None = Field(
-        default=None, description="The event as published: one JSON object (DESIGN.md)."
+        default=None, description="The event as published: one JSON object (docs/events.md)."
     )
     reply_to: str | None = Field(
         default=None,

@@ -1,1 +1,4 @@
-"""Runtime wiring: settings from TALKSTREAM_* variables (later: embedded Redis, the runner)."""
+"""The composition: builds the application, the API context and the workers from settings and
+runs them (``up`` in one process, or ``api``, ``relay``, ``intake``, ``project`` apart), with
+the embedded Redis, AsyncAPI generation and the repair of a diverged stream
+(docs/architecture.md)."""

@@ -1,4 +1,5 @@
-"""The one place that builds the application (and later the clients) from settings."""
+"""The one place that builds the application and the API's context from settings (the
+context reads views through the projection workers' store, handed over here)."""
 
 from __future__ import annotations
 

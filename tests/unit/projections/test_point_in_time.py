@@ -1,5 +1,5 @@
 """Point-in-time folds of the U.S.–Iraq scenario: ``as_of`` (world time) and ``known_at``
-(record time), independently and together (docs/dates.md, DESIGN rule 7)."""
+(record time), independently and together (docs/dates.md; docs/architecture.md, two clocks)."""
 
 from __future__ import annotations
 
