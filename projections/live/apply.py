@@ -27,15 +27,10 @@ from projections.collector import collector_paused
 from projections.live.store import Batch, ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
+from services.wire.entries import entry_id, position_of, recorded_event
 
 log = logging.getLogger("talkstream.projections")
 READ_CHUNK = 1000
-
-
-def position_of(entry_id: object) -> int:
-    """The position in a stream entry ID (``b"42-0"`` or ``"42-0"``)."""
-    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-    return int(text.split("-", 1)[0])
 
 
 Entry = tuple[bytes, dict[bytes, bytes]]
@@ -52,22 +47,15 @@ class EntryReader:
 
     def after(self, position: int, *, through: int | None = None, count: int) -> list[Entry]:
         """Up to ``count`` entries after ``position``, through ``through`` if given."""
-        upper = f"{through}-0" if through is not None else "+"
-        reply: Any = self.client.xrange(self.stream, min=f"({position}-0", max=upper, count=count)
-        return [(entry_id, _pairs(flat)) for entry_id, flat in reply]
+        upper = entry_id(through) if through is not None else "+"
+        lower = f"({entry_id(position)}"
+        reply: Any = self.client.xrange(self.stream, min=lower, max=upper, count=count)
+        return [(at, _pairs(flat)) for at, flat in reply]
 
 
 def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
     items = iter(flat)
     return dict(zip(items, items, strict=True))
-
-
-def wire_from_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> dict[str, Any]:
-    """The recorded event (with ``hash`` and ``position``) from a stream entry."""
-    wire: dict[str, Any] = orjson.loads(fields[b"event"])
-    wire["hash"] = fields[b"hash"].decode()
-    wire["position"] = position_of(entry_id)
-    return wire
 
 
 def kept(projection: Projection, fields: dict[bytes, bytes]) -> bool:
@@ -181,7 +169,7 @@ class Applier:
         entries = self.reader.after(head.tracked, through=upto, count=READ_CHUNK)
         if not entries:
             return False
-        wires = [wire_from_entry(i, f) for i, f in entries if kept(self.projection, f)]
+        wires = [recorded_event(i, f) for i, f in entries if kept(self.projection, f)]
         self._apply_batch(head, wires, position_of(entries[-1][0]))
         return True
 

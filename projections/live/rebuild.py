@@ -15,17 +15,11 @@ from dataclasses import dataclass
 from redis import Redis
 
 from projections.collector import collector_paused
-from projections.live.apply import (
-    Applier,
-    Entry,
-    EntryReader,
-    kept,
-    position_of,
-    wire_from_entry,
-)
+from projections.live.apply import Applier, Entry, EntryReader, kept
 from projections.live.store import ViewStore, fingerprint_of
 from projections.negotiation import State, empty
 from projections.views import Projection
+from services.wire.entries import position_of, recorded_event
 
 BULK_PAGE = 5000
 
@@ -81,7 +75,7 @@ def bulk_fold(
 def _fold_page(projection: Projection, states: dict[str, State], entries: list[Entry]) -> None:
     for entry_id, fields in entries:
         if kept(projection, fields):
-            wire = wire_from_entry(entry_id, fields)
+            wire = recorded_event(entry_id, fields)
             state = states.get(wire["negotiation_id"])
             if state is None:
                 state = states[wire["negotiation_id"]] = empty()

@@ -1,6 +1,7 @@
 """A projection's states in Redis.
 
-Keys (``P`` = ``<prefix>:view:<projection>``, ``G`` = the generation):
+Keys (named in services/wire/streams.py, ``ViewKeys``; ``P`` = ``<prefix>:view:<projection>``,
+``G`` = the generation):
 - ``P:gen``: the generation readers use (a rebuild writes a new one and switches atomically);
 - ``P:G:@tracked``: the last stream position applied;
 - ``P:G:state:<negotiation_id>``: one negotiation's state (JSON);
@@ -20,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, Field
 from redis import Redis
 
 from events import canonical_json
 from projections.live import codec
 from projections.negotiation import State
+from services.wire.streams import Streams
 
 COMMIT = """
 local gen = redis.call('GET', KEYS[1]) or '0'
@@ -101,14 +102,6 @@ return 1
 """
 
 
-class ChangeEntry(BaseModel):
-    """An entry of ``<prefix>:changes``: a projection changed a negotiation's view."""
-
-    negotiation_id: str
-    projection: str = Field(description="negotiation, timeline, positions, commitments, audit")
-    position: str = Field(description="The stream position the view now reflects.")
-
-
 @dataclass
 class Batch:
     """What one applied batch writes."""
@@ -124,33 +117,32 @@ class ViewStore:
     def __init__(self, redis: Redis, prefix: str, name: str) -> None:
         self.redis = redis
         self.name = name
-        self.base = f"{prefix}:view:{name}"
-        self.changes_stream = f"{prefix}:changes"
+        streams = Streams(prefix)
+        self.keys = streams.view(name)
+        self.base = self.keys.base
+        self.changes_stream = streams.changes
         self._commit = redis.register_script(COMMIT)
         self._switch = redis.register_script(SWITCH)
         self._unpark = redis.register_script(UNPARK)
 
-    def key(self, gen: str, *parts: str) -> str:
-        return ":".join((self.base, gen, *parts))
-
     @property
     def gen_key(self) -> str:
-        return f"{self.base}:gen"
+        return self.keys.generation
 
     def generation(self) -> str:
         value = self.redis.get(self.gen_key)
         return value.decode() if isinstance(value, bytes) else "0"
 
     def tracked(self, gen: str) -> int:
-        value = self.redis.get(self.key(gen, "@tracked"))
+        value = self.redis.get(self.keys.tracked(gen))
         return int(value) if value is not None else 0
 
     def tracked_and_head(self, gen: str, negotiation_id: str) -> tuple[int, bytes | None]:
         """The tracked position and one negotiation's headline field (its version and
         position: it changes whenever the negotiation's state does), in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.get(self.key(gen, "@tracked"))
-        pipe.hget(self.key(gen, "state", negotiation_id), codec.HEAD)
+        pipe.get(self.keys.tracked(gen))
+        pipe.hget(self.keys.state(gen, negotiation_id), codec.HEAD)
         tracked, head = pipe.execute()
         return (int(tracked) if tracked is not None else 0), head
 
@@ -159,7 +151,7 @@ class ViewStore:
         its sections: what a listing needs, in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         for nid in negotiation_ids:
-            pipe.hget(self.key(gen, "state", nid), codec.HEAD)
+            pipe.hget(self.keys.state(gen, nid), codec.HEAD)
         rows = pipe.execute()
         return {
             nid: (orjson.loads(raw) if raw is not None else None)
@@ -171,7 +163,7 @@ class ViewStore:
             return {}
         pipe = self.redis.pipeline(transaction=False)
         for nid in negotiation_ids:
-            pipe.hgetall(self.key(gen, "state", nid))
+            pipe.hgetall(self.keys.state(gen, nid))
         rows = pipe.execute()
         return {
             nid: (codec.decode(fields) if fields else None)
@@ -179,17 +171,17 @@ class ViewStore:
         }
 
     def negotiation_ids(self, gen: str) -> list[str]:
-        members: Any = self.redis.smembers(self.key(gen, "@negotiations"))
+        members: Any = self.redis.smembers(self.keys.negotiations(gen))
         return sorted(m.decode() for m in members)
 
     def parked(self, gen: str) -> dict[str, dict[str, Any]]:
-        raw: Any = self.redis.hgetall(self.key(gen, "@parked"))
+        raw: Any = self.redis.hgetall(self.keys.parked(gen))
         return {k.decode(): orjson.loads(v) for k, v in raw.items()}
 
     def waiting(self, gen: str, negotiation_id: str) -> list[dict[str, Any]]:
         return [
             orjson.loads(w)
-            for w in self.redis.lrange(self.key(gen, "@parked", negotiation_id), 0, -1)
+            for w in self.redis.lrange(self.keys.waiting(gen, negotiation_id), 0, -1)
         ]
 
     def commit(
@@ -203,14 +195,14 @@ class ViewStore:
             args += [nid, orjson.dumps(info)]
         args.append(len(batch.waiting))
         for nid, wire in batch.waiting:
-            args += [self.key(gen, "@parked", nid), nid, wire]
+            args += [self.keys.waiting(gen, nid), nid, wire]
         args.append(len(batch.states))
         for nid, state in batch.states.items():
             fields = codec.delta(state, batch.applied.get(nid, []))
             mode = "delta"
             if fields is None:
                 fields, mode = codec.full(state), "full"
-            args += [self.key(gen, "state", nid), nid, mode, len(fields)]
+            args += [self.keys.state(gen, nid), nid, mode, len(fields)]
             for name, value in fields.items():
                 args += [name, value]
         args.append(len(batch.changes))
@@ -218,9 +210,9 @@ class ViewStore:
             args += [nid, position]
         keys = [
             self.gen_key,
-            self.key(gen, "@tracked"),
-            self.key(gen, "@negotiations"),
-            self.key(gen, "@parked"),
+            self.keys.tracked(gen),
+            self.keys.negotiations(gen),
+            self.keys.parked(gen),
             self.changes_stream,
         ]
         return bool(self._commit(keys=keys, args=args))
@@ -229,10 +221,10 @@ class ViewStore:
         """Stores a parked negotiation's state once its ``applied`` waiting events are in it;
         refuses (False) if more events arrived meanwhile, so that none is dropped."""
         keys = [
-            self.key(gen, "@parked", negotiation_id),
-            self.key(gen, "state", negotiation_id),
-            self.key(gen, "@negotiations"),
-            self.key(gen, "@parked"),
+            self.keys.waiting(gen, negotiation_id),
+            self.keys.state(gen, negotiation_id),
+            self.keys.negotiations(gen),
+            self.keys.parked(gen),
             self.changes_stream,
         ]
         args: list[Any] = [
@@ -250,12 +242,12 @@ class ViewStore:
         """Writes an unserved generation's states, then its tracked position (a rebuild)."""
         pipe = self.redis.pipeline(transaction=False)
         for count, (nid, state) in enumerate(states.items(), start=1):
-            pipe.delete(self.key(gen, "state", nid))
-            pipe.hset(self.key(gen, "state", nid), mapping=codec.full(state))  # type: ignore[arg-type]
-            pipe.sadd(self.key(gen, "@negotiations"), nid)
+            pipe.delete(self.keys.state(gen, nid))
+            pipe.hset(self.keys.state(gen, nid), mapping=codec.full(state))  # type: ignore[arg-type]
+            pipe.sadd(self.keys.negotiations(gen), nid)
             if count % 200 == 0:
                 pipe.execute()
-        pipe.set(self.key(gen, "@tracked"), tracked)
+        pipe.set(self.keys.tracked(gen), tracked)
         pipe.execute()
 
     def switch(self, new_gen: str, *, replace: bool = False) -> tuple[bool, str]:
@@ -266,7 +258,7 @@ class ViewStore:
         return bool(done), old.decode() if isinstance(old, bytes) else str(old)
 
     def drop(self, gen: str) -> int:
-        keys = list(self.redis.scan_iter(match=f"{self.base}:{gen}:*", count=1000))
+        keys = list(self.redis.scan_iter(match=f"{self.keys.of(gen)}*", count=1000))
         for start in range(0, len(keys), 500):
             self.redis.unlink(*keys[start : start + 500])
         return len(keys)

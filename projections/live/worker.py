@@ -32,30 +32,18 @@ from typing import Any
 from faststream import FastStream
 from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMessage, StreamSub
 from redis import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
-from projections.live.apply import Applier, position_of
+from projections.live.apply import Applier
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, Projection
+from services.wire.entries import position_of
+from services.wire.groups import ensure_group
 from services.wire.outages import Outage, RestartWatch, keep_reading, until_done
+from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.projections")
 FOLLOW_SECONDS = 1.0
-
-
-def group_name(prefix: str, projection: str) -> str:
-    return f"{prefix}:proj:{projection}"
-
-
-def ensure_group(redis: Redis, stream: str, group: str) -> bool:
-    """Creates the consumer group at 0 (MKSTREAM); False if it existed already."""
-    try:
-        redis.xgroup_create(stream, group, id="0", mkstream=True)
-    except ResponseError as e:
-        if "BUSYGROUP" not in str(e):
-            raise
-        return False
-    return True
 
 
 def recreate_lost_group(redis: Redis, stream: str, group: str, projection: str) -> None:
@@ -71,7 +59,7 @@ def appliers(
     *,
     projections: Mapping[str, Projection] = PROJECTIONS,
 ) -> dict[str, Applier]:
-    events = f"{prefix}:events"
+    events = Streams(prefix).events
     return {
         name: Applier(redis, ViewStore(redis, prefix, name), projection, events)
         for name, projection in projections.items()
@@ -100,8 +88,6 @@ def _subscribe(
     batches = broker.subscriber(
         stream=StreamSub(stream, group=group, consumer=consumer, batch=True, max_records=batch),
         no_reply=True,
-        title=f"projection {name}",
-        description=f"The {name} projection's consumer group.",
     )
 
     @batches
@@ -148,7 +134,8 @@ def attach_projectors(
 ) -> dict[str, Applier]:
     """Adds the projection subscribers to ``broker`` and their start-up hooks to ``app``."""
     redis = Redis.from_url(redis_url)
-    stream = f"{prefix}:events"
+    streams = Streams(prefix)
+    stream = streams.events
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
     workers = appliers(redis, prefix, projections=projections)
     outage = Outage("projections", log)
@@ -158,7 +145,7 @@ def attach_projectors(
             applier,
             outage,
             stream=stream,
-            group=group_name(prefix, name),
+            group=streams.projection_group(name),
             consumer=consumer,
             batch=batch,
             claim_idle_ms=claim_idle_ms,
@@ -168,12 +155,14 @@ def attach_projectors(
     @app.on_startup
     def create_groups() -> None:
         for name in workers:
-            ensure_group(redis, stream, group_name(prefix, name))
+            ensure_group(redis, stream, streams.projection_group(name))
 
     async def catch_up_again() -> None:
         """After Redis restarted: its groups and views may have moved back (or be gone)."""
         for name, applier in workers.items():
-            group = partial(recreate_lost_group, redis, stream, group_name(prefix, name), name)
+            group = partial(
+                recreate_lost_group, redis, stream, streams.projection_group(name), name
+            )
             await until_done(partial(asyncio.to_thread, group), outage)
             await asyncio.to_thread(applier.forget)
             reached = await until_done(partial(asyncio.to_thread, applier.apply_through), outage)

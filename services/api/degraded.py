@@ -3,7 +3,7 @@
 Writes are still stored and answered 201 then (the store is the truth), but the stream, and so
 the views, no longer follow it: every ``/v1`` answer carries ``Talkstream-Degraded:
 stream_diverged`` until the stream is rebuilt. The relay that found the divergence recorded it
-in Redis (services/relay/divergence.py), where every API process reads it: at most once a
+in Redis (services/wire/divergence.py), where every API process reads it: at most once a
 second for the header (``/readyz`` and ``/metrics`` read it afresh and refresh this copy).
 """
 
@@ -17,7 +17,7 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.relay.divergence import Divergence
+from services.wire.divergence import Divergence
 
 HEADER = "Talkstream-Degraded"
 STREAM_DIVERGED = "stream_diverged"
@@ -47,7 +47,7 @@ class DivergenceWatch:
                 # Redis is away: the answer itself does not depend on it (writes go to the
                 # store, reads report their own failure), so keep what was last known.
                 return self._known
-            self._known = Divergence.from_fields(fields)
+            self._known = Divergence.decode(fields)
         return self._known
 
 

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from projections.views import PROJECTIONS
 from services.api.metrics import Levels
-from services.relay import divergence
+from services.wire.divergence import Divergence, recorded
+from services.wire.entries import last_position
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
@@ -23,7 +24,7 @@ def read_levels(ctx: ApiContext) -> Levels:
         parked[name] = len(store.parked(gen))
     return Levels(
         store_position=ctx.app.max_position(),
-        stream_position=_stream_position(ctx),
+        stream_position=last_position(ctx.redis, ctx.streams.events),
         tracked=tracked,
         intake_dead_letters=int(ctx.redis.xlen(ctx.streams.intake_dead)),
         parked=parked,
@@ -31,13 +32,8 @@ def read_levels(ctx: ApiContext) -> Levels:
     )
 
 
-def _divergence(ctx: ApiContext) -> divergence.Divergence | None:
+def _divergence(ctx: ApiContext) -> Divergence | None:
     """As a relay recorded it; also refreshes the copy the answers' header relies on."""
-    found = divergence.recorded(ctx.redis, ctx.streams.events_diverged)
+    found = recorded(ctx.redis, ctx.streams.events_diverged)
     ctx.divergence.update(found)
     return found
-
-
-def _stream_position(ctx: ApiContext) -> int:
-    last: Any = ctx.redis.xrevrange(ctx.streams.events, count=1)
-    return int(last[0][0].decode().split("-")[0]) if last else 0

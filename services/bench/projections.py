@@ -29,7 +29,7 @@ from events import Envelope, RecordedEvent, hashed_body, seal
 from projections.live.apply import Applier
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
-from projections.live.worker import build_projectors, ensure_group
+from projections.live.worker import build_projectors
 from projections.views import PROJECTIONS
 from services.bench.record import _note, _opening
 from services.bench.target import bench_redis
@@ -38,6 +38,7 @@ from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from services.wire.entries import entry_args, entry_fields, entry_id
+from services.wire.groups import ensure_group
 from services.wire.streams import Streams, as_fields
 
 Progress = Callable[[str], object]
@@ -416,7 +417,7 @@ class _Watcher:
 
     def run(self, stop: threading.Event) -> None:
         last: bytes | str = "0-0"
-        tracked_key = self.store.key(self.store.generation(), "@tracked")
+        tracked_key = self.store.keys.tracked(self.store.generation())
         while not stop.is_set():
             pipe = self.redis.pipeline(transaction=False)
             pipe.xread({self.store.changes_stream: last}, count=1000, block=20)

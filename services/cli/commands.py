@@ -37,7 +37,7 @@ from services.settings import InvalidSettings, Settings, load_settings
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
-    from services.relay.divergence import Divergence
+    from services.wire.divergence import Divergence
 
 app = typer.Typer(
     help="Record negotiation developments once; read them back any way.",
@@ -665,9 +665,9 @@ def asyncapi(
     file: Annotated[Path | None, typer.Argument(help="Write here (default: stdout).")] = None,
 ) -> None:
     """The AsyncAPI document of talkstream's Redis streams (checked in as docs/asyncapi.json)."""
-    from services.runtime.asyncapi import asyncapi_json
+    from services.wire.asyncapi import asyncapi_json
 
-    document = asyncapi_json(version("talkstream"))
+    document = asyncapi_json(version("talkstream"), PROJECTIONS)
     if file is None:
         sys.stdout.write(document)
         return

@@ -13,6 +13,8 @@ from typing import Any
 from redis import Redis
 
 from services.client.exceptions import PublishRefused, PublishTimeout
+from services.wire.intake import IntakeEntry, IntakeResult
+from services.wire.streams import Streams, as_fields
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,8 @@ class IntakeClient:
 
     def __init__(self, redis_url: str, *, prefix: str = "talkstream", timeout: float = 10.0):
         self.redis = Redis.from_url(redis_url)
-        self.intake = f"{prefix}:intake"
-        self.reply_prefix = f"{prefix}:intake:reply"
+        self.streams = Streams(prefix)
+        self.intake = self.streams.intake
         self.timeout = timeout
 
     def close(self) -> None:
@@ -61,13 +63,13 @@ class IntakeClient:
     ) -> list[Published | PublishRefused]:
         """Publishes all events in one round trip; returns each one's result in order."""
         keys = list(idempotency_keys or [None] * len(events))
-        reply_to = f"{self.reply_prefix}:{uuid.uuid4().hex}"
+        reply_to = self.streams.intake_reply(uuid.uuid4().hex)
         pipe = self.redis.pipeline(transaction=False)
         for event, key in zip(events, keys, strict=True):
-            fields: dict[str, str] = {"event": json.dumps(event), "reply_to": reply_to}
-            if key:
-                fields["idempotency_key"] = key
-            pipe.xadd(self.intake, fields)  # type: ignore[arg-type]
+            entry = IntakeEntry(
+                event=json.dumps(event), reply_to=reply_to, idempotency_key=key or None
+            )
+            pipe.xadd(self.intake, as_fields(entry.encode()))
         entry_ids = [i.decode() if isinstance(i, bytes) else str(i) for i in pipe.execute()]
         try:
             answers = self._await(reply_to, set(entry_ids))
@@ -75,8 +77,8 @@ class IntakeClient:
             self.redis.delete(reply_to)
         return [_result(answers[entry_id]) for entry_id in entry_ids]
 
-    def _await(self, reply_to: str, wanted: set[str]) -> dict[str, dict[str, str]]:
-        answers: dict[str, dict[str, str]] = {}
+    def _await(self, reply_to: str, wanted: set[str]) -> dict[str, IntakeResult]:
+        answers: dict[str, IntakeResult] = {}
         last = "0"
         deadline = time.monotonic() + self.timeout
         while wanted - answers.keys():
@@ -89,20 +91,27 @@ class IntakeClient:
             for _, entries in reply or []:
                 for entry_id, raw in entries:
                     last = entry_id.decode()
-                    fields = {k.decode(): v.decode() for k, v in raw.items()}
-                    answers[fields["entry_id"]] = fields
+                    result = IntakeResult.decode(raw)
+                    answers[result.entry_id] = result
         return answers
 
 
-def _result(fields: dict[str, str]) -> Published | PublishRefused:
-    if fields["status"] != "recorded":
-        return PublishRefused(fields["entry_id"], fields["code"], fields["message"])
+def _result(result: IntakeResult) -> Published | PublishRefused:
+    if not result.recorded:
+        code, message = _given("code", result.code), _given("message", result.message)
+        return PublishRefused(result.entry_id, code, message)
     return Published(
-        entry_id=fields["entry_id"],
-        event_id=fields["event_id"],
-        negotiation_id=fields["negotiation_id"],
-        position=int(fields["position"]),
-        version=int(fields["version"]),
-        hash=fields["hash"],
-        duplicate=fields["duplicate"] == "true",
+        entry_id=result.entry_id,
+        event_id=_given("event_id", result.event_id),
+        negotiation_id=_given("negotiation_id", result.negotiation_id),
+        position=int(_given("position", result.position)),
+        version=int(_given("version", result.version)),
+        hash=_given("hash", result.hash),
+        duplicate=result.duplicate == "true",
     )
+
+
+def _given(name: str, value: str | None) -> str:
+    if value is None:
+        raise KeyError(name)  # not a result the intake writes
+    return value

@@ -27,12 +27,9 @@ from typing import Any
 
 from faststream import FastStream
 from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMessage, StreamSub
-from pydantic import BaseModel, ConfigDict, Field
 from redis import Redis
-from redis.exceptions import ResponseError
 
 from services.intake.entries import (
-    HEAD_BYTES,
     Entry,
     Outcome,
     dead_letter,
@@ -45,6 +42,8 @@ from services.intake.entries import (
 from services.intake.retention import trim_acknowledged
 from services.recorder.application import Negotiations
 from services.settings import Settings
+from services.wire.groups import ensure_group
+from services.wire.intake import HEAD_BYTES, IntakeEntry
 from services.wire.outages import Outage, RestartWatch, keep_reading, until_done
 from services.wire.streams import Streams, as_fields
 
@@ -55,19 +54,8 @@ BATCH = 100
 REPLY_TTL_SECONDS = 3600
 
 
-def ensure_group(redis: Redis, streams: Streams) -> bool:
-    """Creates the intake consumer group at 0 (MKSTREAM); an existing group is kept (False)."""
-    try:
-        redis.xgroup_create(streams.intake, streams.intake_group, id="0", mkstream=True)
-    except ResponseError as e:
-        if "BUSYGROUP" not in str(e):
-            raise
-        return False
-    return True
-
-
 def recreate_lost_group(redis: Redis, streams: Streams) -> None:
-    if ensure_group(redis, streams):
+    if ensure_group(redis, streams.intake, streams.intake_group):
         log.warning("intake consumer group %s was lost; created it again", streams.intake_group)
 
 
@@ -191,24 +179,6 @@ class Intake:
             )
 
 
-class IntakeEntry(BaseModel):
-    """An entry of ``<prefix>:intake`` (documentation for AsyncAPI; the intake itself checks
-    entries field by field so that nothing fails before it can dead-letter it)."""
-
-    model_config = ConfigDict(extra="allow")
-    event: str | None = Field(
-        default=None, description="The event as published: one JSON object (docs/events.md)."
-    )
-    reply_to: str | None = Field(
-        default=None,
-        description="A stream for the result, named <prefix>:intake:reply:<name>; "
-        "default <prefix>:intake:results.",
-    )
-    idempotency_key: str | None = Field(
-        default=None, description="Re-sending with the same key records once."
-    )
-
-
 async def tolerant_parser(
     message: Mapping[str, Any], original: Callable[[Any], Awaitable[Any]]
 ) -> Any:
@@ -274,11 +244,6 @@ def build_intake(
         ),
         no_reply=True,
         parser=tolerant_parser,
-        title="intake",
-        description="Publish a development: one entry with the field `event` (the JSON object "
-        "as published), optionally `reply_to` and `idempotency_key`. Entries that every "
-        "consumer group has acknowledged are trimmed (XTRIM MINID, every "
-        "TALKSTREAM_INTAKE_TRIM_SECONDS); their outcome stays in the results or reply stream.",
     )
 
     @entries
@@ -311,7 +276,7 @@ def build_intake(
 
     @faststream_app.on_startup
     def create_group() -> None:
-        ensure_group(intake.redis, streams)
+        ensure_group(intake.redis, streams.intake, streams.intake_group)
 
     @faststream_app.after_startup
     async def start_watching() -> None:

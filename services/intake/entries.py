@@ -7,8 +7,6 @@ adapter in ``app.py`` writes the outcome to Redis.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +15,10 @@ from eventsourcing.domain import EventSourcingError
 from events import ContractError, Envelope, parse_draft, parse_json
 from services.recorder.application import Negotiations, Written
 from services.recorder.exceptions import BatchRejected, RecorderError
+from services.wire.intake import RECORDED, TOO_LARGE, DeadLetter, IntakeResult, entry_size
+from services.wire.streams import Streams
 
-REPLY_NAME = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
 PRINCIPAL = "intake"
-TOO_LARGE = "entry_too_large"
-HEAD_BYTES = 1024
-KEPT_WHEN_TOO_LARGE = ("reply_to", "idempotency_key")
 
 
 @dataclass(frozen=True)
@@ -52,12 +48,9 @@ def text_fields(raw: dict[Any, Any]) -> dict[str, bytes]:
 
 def reply_stream(fields: dict[str, bytes], default: str, prefix: str) -> str:
     """Where the result goes: the entry's ``reply_to`` when it names a reply stream
-    (``<prefix>:intake:reply:<name>``: talkstream writes no key outside its prefix and never
-    answers into its own streams), else ``default``."""
+    (``<prefix>:intake:reply:<name>``), else ``default``."""
     wanted = fields.get("reply_to", b"").decode("utf-8", "replace")
-    namespace = f"{prefix}:intake:reply:"
-    ok = wanted.startswith(namespace) and REPLY_NAME.fullmatch(wanted[len(namespace) :])
-    return wanted if ok else default
+    return wanted if Streams(prefix).is_intake_reply(wanted) else default
 
 
 Entry = tuple[str, dict[str, bytes]]
@@ -115,40 +108,18 @@ def _recorded(entry_id: str, written: Written) -> Outcome:
     result = {
         k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in written.as_dict().items()
     }
-    return Outcome(True, {"entry_id": entry_id, "status": "recorded", **result})
+    return Outcome(True, IntakeResult(entry_id=entry_id, status=RECORDED, **result).encode())
 
 
 def refused(entry_id: str, code: str, message: str) -> Outcome:
-    return Outcome(
-        False, {"entry_id": entry_id, "status": "refused", "code": code, "message": message}
-    )
+    return Outcome(False, IntakeResult.refusal(entry_id, code, message).encode())
 
 
 def dead_letter(fields: dict[str, bytes], outcome: Outcome) -> dict[str, str | bytes]:
-    """The dead letter of a refused entry: its own fields and why. An oversize entry keeps a
-    summary instead (the SHA-256 and size of ``event`` and its first kilobyte, the entry's
-    size, ``reply_to`` and ``idempotency_key`` cut to a kilobyte), so that refusing it does
-    not store it a second time."""
-    reason = {
-        "entry_id": outcome.fields["entry_id"],
-        "error_code": outcome.fields["code"],
-        "error_message": outcome.fields["message"],
-    }
-    if outcome.fields["code"] != TOO_LARGE:
-        return {**fields, **reason}
-    event = fields.get("event", b"")
-    return {
-        **{k: fields[k][:HEAD_BYTES] for k in KEPT_WHEN_TOO_LARGE if k in fields},
-        "event_sha256": hashlib.sha256(event).hexdigest(),
-        "event_bytes": str(len(event)),
-        "event_head": event[:HEAD_BYTES],
-        "entry_bytes": str(entry_size(fields)),
-        **reason,
-    }
-
-
-def entry_size(fields: dict[str, bytes]) -> int:
-    return sum(len(k) + len(v) for k, v in fields.items())
+    """The dead letter of a refused entry (services/wire/intake.py: ``DeadLetter``)."""
+    reason = outcome.fields
+    letter = DeadLetter.refusing(fields, reason["entry_id"], reason["code"], reason["message"])
+    return letter.encode()
 
 
 def _event_object(entry_id: str, fields: dict[str, bytes], max_bytes: int) -> dict[str, Any]:

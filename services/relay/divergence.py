@@ -12,69 +12,24 @@ Two comparisons, both reading page by page (bounded memory):
   agree (the relay, which finds a difference at the stream's end or at a refused position and
   must name where it starts without reading the whole history).
 
-A found divergence is recorded in Redis (``<prefix>:events:diverged``, a hash of plain
-fields) so that every process of a deployment (relays, API instances) sees it, until
-``talkstream relay --rebuild-stream`` clears it.
+A found divergence is recorded in Redis (services/wire/divergence.py) so that every process of
+a deployment (relays, API instances) sees it, until ``talkstream relay --rebuild-stream``
+clears it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
 from typing import Any, TypeAlias
 
 from redis import Redis
 
 from services.recorder.application import Negotiations
-from services.wire.entries import position_of
+from services.wire.divergence import Divergence
+from services.wire.entries import entry_id, hash_of, last_position, position_of
 
 PAGE = 500
 Pair: TypeAlias = tuple[int, str]  # (position, hash)
-
-
-@dataclass(frozen=True)
-class Divergence:
-    """The first position where the stream and the store differ; a hash is None where that
-    side has no event at the position."""
-
-    position: int
-    store_hash: str | None
-    stream_hash: str | None
-    store_position: int = 0  # the store's last position when found
-    stream_position: int = 0  # the stream's last position when found
-    detected_at: str = ""
-
-    def describe(self) -> str:
-        return (
-            f"position {self.position} (store hash {self.store_hash or 'absent'}, "
-            f"stream hash {self.stream_hash or 'absent'})"
-        )
-
-    def found(self, store_position: int, stream_position: int) -> Divergence:
-        """This divergence with the two ends and the time it was found."""
-        now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        return Divergence(
-            self.position, self.store_hash, self.stream_hash, store_position, stream_position, now
-        )
-
-    def as_fields(self) -> dict[str, str | int]:
-        """Plain fields for a Redis hash (an absent hash is an empty string)."""
-        return {k: "" if v is None else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_fields(cls, fields: Mapping[bytes, bytes]) -> Divergence | None:
-        if not fields:
-            return None
-        text = {k.decode(): v.decode() for k, v in fields.items()}
-        return cls(
-            position=int(text["position"]),
-            store_hash=text.get("store_hash") or None,
-            stream_hash=text.get("stream_hash") or None,
-            store_position=int(text.get("store_position") or 0),
-            stream_position=int(text.get("stream_position") or 0),
-            detected_at=text.get("detected_at", ""),
-        )
 
 
 def first_difference(store: Iterable[Pair], stream: Iterable[Pair]) -> Divergence | None:
@@ -136,24 +91,19 @@ def store_hashes_down(app: Negotiations, top: int) -> Iterator[Pair]:
         high = low - 1
 
 
-def _hash_of(fields: Mapping[bytes, bytes]) -> str:
-    value = fields.get(b"hash")
-    return value.decode() if value is not None else ""
-
-
 def stream_hashes(redis: Redis, stream: str) -> Iterator[Pair]:
     start = "-"
     while page := _entries(redis.xrange(stream, min=start, count=PAGE)):
-        for entry_id, fields in page:
-            yield position_of(entry_id), _hash_of(fields)
+        for at, fields in page:
+            yield position_of(at), hash_of(fields)
         start = "(" + page[-1][0].decode()
 
 
 def stream_hashes_down(redis: Redis, stream: str, top: int) -> Iterator[Pair]:
-    end = f"{top}-0"
+    end = entry_id(top)
     while page := _entries(redis.xrevrange(stream, max=end, count=PAGE)):
-        for entry_id, fields in page:
-            yield position_of(entry_id), _hash_of(fields)
+        for at, fields in page:
+            yield position_of(at), hash_of(fields)
         end = "(" + page[-1][0].decode()
 
 
@@ -164,7 +114,7 @@ def _entries(reply: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
 def compare(app: Negotiations, redis: Redis, stream: str) -> Divergence | None:
     """The first difference between the whole stream and the store, with both ends."""
     found = first_difference(store_hashes(app), stream_hashes(redis, stream))
-    return None if found is None else found.found(app.max_position(), stream_end(redis, stream))
+    return None if found is None else found.found(app.max_position(), last_position(redis, stream))
 
 
 def locate(app: Negotiations, redis: Redis, stream: str, at: Divergence) -> Divergence:
@@ -172,38 +122,4 @@ def locate(app: Negotiations, redis: Redis, stream: str, at: Divergence) -> Dive
     start = start_of_difference(
         store_hashes_down(app, at.position), stream_hashes_down(redis, stream, at.position)
     )
-    return (start or at).found(app.max_position(), stream_end(redis, stream))
-
-
-def stream_end(redis: Redis, stream: str) -> int:
-    top: Any = redis.xrevrange(stream, count=1)
-    return position_of(top[0][0]) if top else 0
-
-
-# The record every process reads
-
-RECORD = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1
-"""
-
-
-def record(redis: Redis, key: str, found: Divergence) -> Divergence:
-    """Records ``found`` unless a divergence is recorded already; returns the recorded one
-    (the first found stands until the repair)."""
-    args: list[str | int] = []
-    for name, value in found.as_fields().items():
-        args += [name, value]
-    if int(redis.eval(RECORD, 1, key, *args)):
-        return found
-    return recorded(redis, key) or found
-
-
-def recorded(redis: Redis, key: str) -> Divergence | None:
-    fields: Any = redis.hgetall(key)
-    return Divergence.from_fields(fields)
-
-
-def clear(redis: Redis, key: str) -> None:
-    redis.delete(key)
+    return (start or at).found(app.max_position(), last_position(redis, stream))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from services.relay.divergence import Divergence
+    from services.wire.divergence import Divergence
 
 
 class RelayError(Exception):

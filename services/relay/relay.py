@@ -40,9 +40,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import EventCorrupted, StoreUnavailable
 from services.relay import divergence
-from services.relay.divergence import Divergence
 from services.relay.exceptions import StreamDiverged
-from services.wire.entries import entry_args, entry_id, position_of
+from services.wire.divergence import Divergence, record, recorded
+from services.wire.entries import entry_args, entry_id, hash_of, position_of
+from services.wire.streams import diverged_key as diverged_key_of
 
 log = logging.getLogger("talkstream.relay")
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -127,7 +128,7 @@ class Relay:
         self.app = app
         self.redis = redis
         self.stream = stream
-        self.diverged_key = diverged_key or f"{stream}:diverged"
+        self.diverged_key = diverged_key or diverged_key_of(stream)
         self.batch = batch
         self.poll_interval = min(max(poll_interval, 0.01), 5.0)
         self.stats = RelayStats()
@@ -142,8 +143,7 @@ class Relay:
         if not top:
             return StreamEnd(0, None)
         entry, fields = top[0]
-        hash = fields.get(b"hash")  # an entry without one differs from any stored event
-        return StreamEnd(position_of(entry), hash.decode() if hash is not None else "")
+        return StreamEnd(position_of(entry), hash_of(fields))
 
     def last_position(self) -> int:
         return self.stream_end().position
@@ -283,7 +283,7 @@ class Relay:
         relay records what it finds itself)."""
         if self.divergence is None and self._record_read:
             return False
-        found = divergence.recorded(self.redis, self.diverged_key)
+        found = recorded(self.redis, self.diverged_key)
         self._record_read = True
         if found is None:
             if self.divergence is not None:
@@ -296,7 +296,7 @@ class Relay:
         return True
 
     def _halt(self, found: Divergence) -> None:
-        self.divergence = divergence.record(self.redis, self.diverged_key, found)
+        self.divergence = record(self.redis, self.diverged_key, found)
         self._log_paused(self.divergence)
 
     def _log_paused(self, found: Divergence) -> None:

@@ -23,12 +23,13 @@ from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
 from services.recorder.application import Negotiations
 from services.relay import divergence
-from services.relay.divergence import Divergence
 from services.relay.exceptions import StreamNotDiverged
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
+from services.wire.divergence import Divergence, clear, record, recorded
+from services.wire.entries import last_position
 from services.wire.streams import Streams
 
 Progress = Callable[[str], object]
@@ -103,7 +104,7 @@ def _rebuild(
     if found is None and not force:
         raise StreamNotDiverged(
             f"the event stream agrees with the store (stream at position "
-            f"{divergence.stream_end(redis, streams.events)}, store at {app.max_position()}); "
+            f"{last_position(redis, streams.events)}, store at {app.max_position()}); "
             "nothing to repair (--force rebuilds it anyway)"
         )
     moved_to, moved = _move_aside(redis, streams)
@@ -130,7 +131,7 @@ def _rebuild(
         )
         for projection in PROJECTIONS.values()
     ]
-    divergence.clear(redis, streams.events_diverged)
+    clear(redis, streams.events_diverged)
     return StreamRebuilt(found, moved_to, moved, relay.stats.published, position, views)
 
 
@@ -139,7 +140,7 @@ def _divergence(
 ) -> Divergence | None:
     """The recorded divergence, else the first difference found by comparing the whole
     stream with the store (recorded then, so that relays pause during the repair)."""
-    found = divergence.recorded(redis, streams.events_diverged)
+    found = recorded(redis, streams.events_diverged)
     if found is not None:
         progress(f"recorded divergence: {found.describe()}")
         return found
@@ -147,7 +148,7 @@ def _divergence(
     found = divergence.compare(app, redis, streams.events)
     if found is not None:
         progress(f"found divergence: {found.describe()}")
-        divergence.record(redis, streams.events_diverged, found)
+        record(redis, streams.events_diverged, found)
     return found
 
 

@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
+from projections.views import PROJECTIONS
 from services.api.auth import ctx_of
 from services.api.context import ApiContext
 from services.api.levels import read_levels
 from services.api.models import Health, Readiness, StreamDivergence
 from services.recorder.exceptions import RecorderError
-from services.runtime.asyncapi import asyncapi_json
+from services.wire.asyncapi import asyncapi_json
 from services.wire.outages import REDIS_DOWN
 
 router = APIRouter(tags=["operations"])
@@ -116,5 +117,5 @@ async def metrics(request: Request) -> Response:
 @router.get("/asyncapi", openapi_extra=OPEN)
 async def asyncapi() -> dict[str, Any]:
     """The AsyncAPI document of the Redis streams."""
-    document: dict[str, Any] = json.loads(asyncapi_json(version("talkstream")))
+    document: dict[str, Any] = json.loads(asyncapi_json(version("talkstream"), PROJECTIONS))
     return document

@@ -18,11 +18,12 @@ from faststream import FastStream
 from redis import Redis
 
 from events import canonical_json
-from projections.live.apply import Applier, _Head, wire_from_entry
+from projections.live.apply import Applier, _Head
 from projections.live.store import ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
 from services.recorder.application import Negotiations
+from services.wire.entries import recorded_event
 from tests.factories import note, started
 from tests.threads import Background
 
@@ -35,7 +36,7 @@ def stream_wires(client: Redis, stream: str, page: int = 2000) -> list[dict[str,
     wires: list[dict[str, Any]] = []
     start = "-"
     while chunk := client.xrange(stream, min=start, count=page):
-        wires += [wire_from_entry(i, f) for i, f in chunk]
+        wires += [recorded_event(i, f) for i, f in chunk]
         start = "(" + chunk[-1][0].decode()
     return wires
 

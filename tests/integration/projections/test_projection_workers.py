@@ -10,10 +10,11 @@ from redis import Redis
 from projections.live.apply import Applier
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
-from projections.live.worker import build_projectors, group_name
+from projections.live.worker import build_projectors
 from projections.views import PROJECTIONS
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
+from services.wire.streams import Streams
 from tests.integration.projections.support import (
     Background,
     live_differences,
@@ -59,10 +60,11 @@ def test_workers_started_after_events_were_written_catch_up(
         wait_for(settled, 30, "every projection to apply and acknowledge the whole stream")
 
     groups = {g["name"].decode(): g for g in client.xinfo_groups(relay.stream)}
-    assert sorted(groups) == sorted(group_name(prefix, name) for name in PROJECTIONS)
+    assert sorted(groups) == sorted(Streams(prefix).projection_group(name) for name in PROJECTIONS)
     for name, applier in appliers.items():
         # Created at 0: the entries written before the group existed were delivered too.
-        assert groups[group_name(prefix, name)]["last-delivered-id"] == f"{end}-0".encode()
+        group = groups[Streams(prefix).projection_group(name)]
+        assert group["last-delivered-id"] == f"{end}-0".encode()
         assert end in delivered[name], name
         assert live_differences(applier.store, applier.projection, sqlite_app, nids) == []
 

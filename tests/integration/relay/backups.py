@@ -15,11 +15,12 @@ from psycopg import sql
 from redis import Redis
 
 from projections.live.apply import Applier
-from projections.live.worker import ensure_group, group_name
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
+from services.wire.groups import ensure_group
+from services.wire.streams import Streams
 from tests.conftest import PG
 from tests.integration.relay.helpers import open_negotiations, write_notes
 
@@ -94,7 +95,7 @@ def published_then_restored(
     write_notes(app, ["talks-a"], LOST, LOST, tag="lost")
     Relay(app, client, stream=stream).catch_up()
     for name, applier in (workers or {}).items():
-        ensure_group(client, stream, group_name(settings.prefix, name))
+        ensure_group(client, stream, Streams(settings.prefix).projection_group(name))
         applier.apply_through(KEPT + LOST, beyond=True)  # as a worker handed that entry does
     app.close()
     backup.restore()

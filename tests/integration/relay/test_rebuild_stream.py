@@ -13,7 +13,7 @@ import pytest
 from redis import Redis
 
 from projections.live.store import ViewStore
-from projections.live.worker import appliers, group_name
+from projections.live.worker import appliers
 from projections.views import PROJECTIONS
 from services.recorder.application import Negotiations
 from services.relay.exceptions import StreamNotDiverged
@@ -21,6 +21,7 @@ from services.relay.relay import Relay
 from services.runtime import live
 from services.runtime.repair import rebuild_stream
 from services.settings import Settings
+from services.wire.streams import Streams
 from tests.factories import NID, note
 from tests.integration.relay.backups import KEPT, LOST, published_then_restored
 from tests.integration.relay.helpers import relay_running, stream_problems, wait_for
@@ -127,7 +128,7 @@ def test_a_live_applier_follows_a_rebuild_behind_its_own_position(
         for name in PROJECTIONS:
             store = ViewStore(client, settings.prefix, name)
             assert store.tracked(store.generation()) == written.position, name
-        assert group_name(settings.prefix, "audit") in {
+        assert Streams(settings.prefix).projection_group("audit") in {
             g["name"].decode() for g in client.xinfo_groups(stream)
         }
     finally:

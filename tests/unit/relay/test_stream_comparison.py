@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 
-from services.relay.divergence import Divergence, first_difference, start_of_difference
+from services.relay.divergence import first_difference, start_of_difference
+from services.wire.divergence import Divergence
 
 Pairs = list[tuple[int, str]]
 
@@ -106,20 +107,3 @@ def test_walking_down_stops_at_the_first_agreement_below_the_run() -> None:
     assert start_of_difference(endless_down(10**9, 10**9 - 5), stream) == Divergence(
         10**9 - 5, digest(10**9 - 5, "b"), digest(10**9 - 5)
     )
-
-
-# The record kept in Redis
-
-
-def test_a_divergence_survives_its_redis_fields() -> None:
-    found = Divergence(
-        8, None, digest(8), store_position=7, stream_position=12, detected_at="2025-01-01T00:00Z"
-    )
-    fields = {k.encode(): str(v).encode() for k, v in found.as_fields().items()}
-    assert Divergence.from_fields(fields) == found
-    assert Divergence.from_fields({}) is None
-
-
-def test_the_description_names_the_position_and_both_hashes() -> None:
-    text = Divergence(8, digest(8, "b"), None).describe()
-    assert text == f"position 8 (store hash {digest(8, 'b')}, stream hash absent)"
