@@ -15,8 +15,9 @@ from typing import Any
 from eventsourcing.domain import EventSourcingError
 
 from events import ContractError, Envelope, parse_draft, parse_json
+from services.intake.exceptions import EntryRefused
 from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, RecorderError
+from services.recorder.exceptions import BatchRejected, RecorderError, store_at_fault
 
 REPLY_NAME = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
 PRINCIPAL = "intake"
@@ -32,13 +33,6 @@ class Outcome:
 
     recorded: bool
     fields: dict[str, str]
-
-
-class EntryRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def text_fields(raw: dict[Any, Any]) -> dict[str, bytes]:
@@ -114,7 +108,7 @@ def not_the_input(error: BaseException) -> bool:
     if isinstance(error, EventSourcingError | OSError):
         return True
     if isinstance(error, RecorderError):
-        return error.status >= 500 or error.code == "concurrent_write"
+        return store_at_fault(error) or error.code == "concurrent_write"
     return False
 
 

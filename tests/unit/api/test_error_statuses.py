@@ -1,0 +1,135 @@
+"""The HTTP status of every error the API can meet comes from one table in the API adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from events.exceptions import InvalidEvent, InvalidPartialDate, TalkstreamError
+from events.tlog.exceptions import HashReadError, MalformedNote, MalformedTilePath
+from services.api.errors import NOT_ANSWERED, STATUS, status_of
+from services.api.exceptions import (
+    ApiError,
+    Forbidden,
+    InvalidRequest,
+    KeyProblem,
+    NotCaughtUp,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    RequestTimeout,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from services.recorder.exceptions import (
+    BatchRejected,
+    ConflictError,
+    EventCorrupted,
+    InvariantViolation,
+    LineRejected,
+    NegotiationNotFound,
+    NothingYet,
+    RecorderError,
+    StoreUnavailable,
+)
+from tests.unit.error_classes import defined_exceptions, qualified
+
+# What the HTTP layer can meet: the ground (the contract, settings), the core (the write side,
+# the reducers) and its own errors. Other adapters' and the composition's errors never reach
+# a request.
+MET_BY_HTTP = (
+    "events.",
+    "projections.",
+    "services.exceptions",
+    "services.recorder.",
+    "services.api.",
+)
+
+
+def test_every_error_the_api_can_meet_has_a_status_or_a_reason_it_is_never_answered() -> None:
+    met = [
+        c
+        for c in defined_exceptions()
+        if issubclass(c, TalkstreamError)
+        and c is not TalkstreamError  # the root, never raised itself
+        and c.__module__.startswith(MET_BY_HTTP)
+    ]
+    assert len(met) > 30
+    unmapped = [
+        qualified(c)
+        for c in met
+        if not _answered(c) and not any(base in NOT_ANSWERED for base in c.__mro__)
+    ]
+    assert unmapped == []
+
+
+def test_errors_never_answered_are_not_in_the_table_too() -> None:
+    assert [c for c in NOT_ANSWERED if _answered(c)] == []
+    assert all(reason for reason in NOT_ANSWERED.values())
+
+
+def test_the_table_answers_only_error_statuses() -> None:
+    assert all(400 <= status <= 599 for status in STATUS.values())
+
+
+def _answered(cls: type[TalkstreamError]) -> bool:
+    return any(base in STATUS for base in cls.__mro__)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InvalidEvent("invalid_event", "bad", field="payload"), 422),
+        (InvalidPartialDate("'2024-13' is not a valid date"), 422),
+        (MalformedNote("no signature"), 422),
+        (MalformedTilePath("tile/x"), 422),
+        (HashReadError("short answer"), 500),
+        (RecorderError("odd", "odd"), 400),
+        (InvariantViolation("talks_not_suspended", "no"), 409),
+        (ConflictError("version_conflict", "no"), 409),
+        (NegotiationNotFound("nope"), 404),
+        (NothingYet("not_known_yet", "not yet"), 404),
+        (StoreUnavailable("store_unavailable", "down"), 503),
+        (EventCorrupted("hash mismatch", position=3), 503),
+        (LineRejected(2, "invalid_json", "not JSON"), 422),
+        (ApiError("bad", "bad"), 400),
+        (KeyProblem("unknown_key", "no such key"), 400),
+        (Unauthorized("unauthorized", "no key"), 401),
+        (Forbidden("forbidden", "no"), 403),
+        (NotFound("not_found", "no"), 404),
+        (RequestTimeout("body_timeout", "slow"), 408),
+        (PayloadTooLarge("body_too_large", "big"), 413),
+        (UnsupportedMediaType("unsupported_media_type", "xml"), 415),
+        (InvalidRequest("invalid_request", "bad"), 422),
+        (RateLimited("rate_limited", "slow down"), 429),
+        (NotCaughtUp("not_caught_up", "wait"), 503),
+    ],
+)
+def test_each_error_has_its_documented_status(error: TalkstreamError, status: int) -> None:
+    assert status_of(error) == status
+
+
+@pytest.mark.parametrize(
+    ("cause", "status"),
+    [
+        (InvalidEvent("invalid_event", "bad"), 422),
+        (InvariantViolation("milestone_not_scheduled", "no"), 409),
+        (NegotiationNotFound("nope"), 404),
+        (StoreUnavailable("store_unavailable", "down"), 503),
+        (EventCorrupted("undecodable", position=7), 503),
+    ],
+)
+def test_a_rejected_batch_is_answered_with_its_causes_status(
+    cause: TalkstreamError, status: int
+) -> None:
+    assert status_of(BatchRejected(1, cause)) == status
+
+
+def test_a_batch_rejected_for_another_reason_is_a_422() -> None:
+    assert status_of(BatchRejected(0, ValueError("odd"))) == 422
+
+
+def test_an_error_outside_the_table_is_a_server_fault() -> None:
+    class Unlisted(TalkstreamError):
+        pass
+
+    assert status_of(Unlisted("unlisted", "nobody maps this")) == 500
