@@ -4,6 +4,11 @@ Every error talkstream raises on purpose is a ``TalkstreamError`` declared in it
 ``exceptions`` module, with a stable ``code``. How an error is answered is decided at the edges
 and nowhere else: the HTTP status in the API adapter (``services.api.errors``), the exit code in
 the CLI (``services.cli.exits``).
+
+Two kinds of exception are deliberately not under the root: the plain ``ValueError`` that
+validators inside the pydantic models raise (pydantic requires it; ``parse_draft`` turns the
+validation error into ``InvalidEvent``), and private signals that never leave the module raising
+them (an underscore name, e.g. ``events.json_input._Refusal``).
 """
 
 from __future__ import annotations

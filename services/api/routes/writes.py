@@ -166,7 +166,7 @@ def _record_groups(
         try:
             draft = parse_draft(body)
         except ContractError as e:
-            items[index] = _refused(index, e.code, str(e), 422)
+            items[index] = _refused(index, e.code, str(e), status_of(e))
             continue
         groups[draft.negotiation_id].append((index, draft))
     bad_at: dict[str, int] = {}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from events.exceptions import InvalidEvent, InvalidPartialDate, TalkstreamError
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from events.exceptions import InvalidEvent, InvalidPartialDate, RegistryMismatch, TalkstreamError
 from events.tlog.exceptions import HashReadError, MalformedNote, MalformedTilePath
+from services.api import errors
 from services.api.errors import NOT_ANSWERED, STATUS, status_of
 from services.api.exceptions import (
     ApiError,
@@ -133,3 +138,63 @@ def test_an_error_outside_the_table_is_a_server_fault() -> None:
         pass
 
     assert status_of(Unlisted("unlisted", "nobody maps this")) == 500
+
+
+def _answer_to(error: Exception) -> tuple[int, Any, dict[str, str]]:
+    """What an app with the API's error handlers answers when a route raises ``error``."""
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/raise")
+    def _raise() -> None:
+        raise error
+
+    with TestClient(app, raise_server_exceptions=False) as http:
+        answer = http.get("/raise")
+    body = answer.json() if answer.headers.get("content-type") == "application/json" else None
+    return answer.status_code, body, dict(answer.headers)
+
+
+def test_a_contract_error_is_answered_with_its_field() -> None:
+    status, body, _ = _answer_to(InvalidEvent("invalid_event", "is missing", field="sources"))
+    assert (status, body) == (
+        422,
+        {
+            "error": {
+                "code": "invalid_event",
+                "message": "sources: is missing",
+                "details": {"field": "sources"},
+            }
+        },
+    )
+
+
+def test_a_write_side_error_is_answered_with_its_details() -> None:
+    status, body, _ = _answer_to(NegotiationNotFound("us-iraq-jscd"))
+    assert status == 404
+    assert body == {
+        "error": {
+            "code": "negotiation_not_found",
+            "message": "negotiation 'us-iraq-jscd' has not been opened",
+            "details": {"negotiation_id": "us-iraq-jscd"},
+        }
+    }
+
+
+def test_an_http_layer_error_is_answered_with_its_headers() -> None:
+    status, body, headers = _answer_to(
+        RateLimited("rate_limited", "slow down", headers={"Retry-After": "2"})
+    )
+    assert (status, headers["retry-after"]) == (429, "2")
+    assert body == {"error": {"code": "rate_limited", "message": "slow down"}}
+
+
+def test_a_rejected_batch_is_answered_with_its_causes_status_over_http() -> None:
+    status, body, _ = _answer_to(BatchRejected(1, StoreUnavailable("store_unavailable", "down")))
+    assert status == 503
+    assert body == {"error": {"code": "store_unavailable", "message": "event 2: down"}}
+
+
+def test_an_error_the_api_never_answers_stays_the_servers_own_500() -> None:
+    status, body, _ = _answer_to(RegistryMismatch("a layer", missing=["MeetingHeld"]))
+    assert (status, body) == (500, None)
