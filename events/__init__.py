@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from events.canonical import canonical_json, event_hash, hashed_body
 from events.dates import PartialDate, Precision
-from events.exceptions import ContractError, InvalidEvent, UnknownSchemaVersion
-from events.json_input import MAX_SAFE_INTEGER, InvalidJson, parse_json
+from events.exceptions import (
+    ContractError,
+    InvalidEvent,
+    InvalidJson,
+    TalkstreamError,
+    UnknownSchemaVersion,
+)
+from events.json_input import MAX_SAFE_INTEGER, parse_json
 from events.recorded import SERVER_FIELDS, RecordedEvent, Stamp, parse_draft, seal
 from events.types import CORRECTIONS, EVENT_TYPES, PAYLOAD_OF, Draft, Envelope
 
@@ -25,6 +31,7 @@ __all__ = [
     "Precision",
     "RecordedEvent",
     "Stamp",
+    "TalkstreamError",
     "UnknownSchemaVersion",
     "canonical_json",
     "event_hash",

@@ -1,7 +1,19 @@
-"""Errors raised while reading or validating the event contract."""
+"""The one root of talkstream's errors, and the errors of the event contract.
+
+Every error talkstream raises on purpose is a ``TalkstreamError`` declared in its package's one
+``exceptions`` module, with a stable ``code``. How an error is answered is decided at the edges
+and nowhere else: the HTTP status in the API adapter (``services.api.errors``), the exit code in
+the CLI (``services.cli.exits``).
+
+Two kinds of exception are deliberately not under the root: the plain ``ValueError`` that
+validators inside the pydantic models raise (pydantic requires it; ``parse_draft`` turns the
+validation error into ``InvalidEvent``), and private signals that never leave the module raising
+them (an underscore name, e.g. ``events.json_input._Refusal``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -18,9 +30,8 @@ class TalkstreamError(Exception):
 
 
 class ContractError(TalkstreamError, ValueError):
-    """Input that does not satisfy the event contract (HTTP 422)."""
-
-    status = 422
+    """Input that does not satisfy the event contract. Also a ``ValueError``, so that callers
+    (and pydantic validators) that catch the builtin keep working."""
 
     def __init__(
         self, code: str, message: str, *, field: str | None = None, details: Any = None
@@ -30,8 +41,12 @@ class ContractError(TalkstreamError, ValueError):
         self.field = field
 
 
-class InvalidPartialDate(ValueError):
-    """A string that is not a year, month, day or zoned timestamp."""
+class InvalidPartialDate(ContractError):
+    """A string that is not a year, month, day or zoned timestamp. ``PartialDate.parse`` raises
+    it to any caller, so it is a contract error (and so still a ``ValueError``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_date", message)
 
 
 class InvalidEvent(ContractError):
@@ -40,3 +55,34 @@ class InvalidEvent(ContractError):
 
 class UnknownSchemaVersion(ContractError):
     """An event whose schema_version has no upcaster path to the current version."""
+
+
+class InvalidJson(ContractError):
+    """JSON text that is refused: not UTF-8, not JSON, nested too deeply (``invalid_json``), a
+    duplicate key (``duplicate_key``) or an integer out of range (``number_out_of_range``).
+    ``field`` is the path of the problem in the document, or the document's own name."""
+
+
+class RegistryMismatch(TalkstreamError):
+    """A layer's per-type table disagrees with the contract's event types."""
+
+    def __init__(
+        self,
+        layer: str,
+        *,
+        missing: Iterable[str] = (),
+        unknown: Iterable[str] = (),
+        misshapen: Iterable[str] = (),
+    ) -> None:
+        self.layer = layer
+        self.missing = sorted(missing)
+        self.unknown = sorted(unknown)
+        self.misshapen = sorted(misshapen)
+        problems = []
+        if self.missing:
+            problems.append(f"no entry for {', '.join(self.missing)}")
+        if self.unknown:
+            problems.append(f"entries for unknown types {', '.join(self.unknown)}")
+        if self.misshapen:
+            problems.append(f"not the payload shape of {', '.join(self.misshapen)}")
+        super().__init__("registry_mismatch", f"{layer}: {'; '.join(problems)}")

@@ -18,21 +18,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from events.exceptions import ContractError
+from events.exceptions import InvalidJson
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _MAX_INTEGER_CHARS = len(str(-MAX_SAFE_INTEGER))
 _SHOWN_KEY_CHARS = 64
 
 
-class InvalidJson(ContractError):
-    """JSON text that is refused: not UTF-8, not JSON, nested too deeply (``invalid_json``), a
-    duplicate key (``duplicate_key``) or an integer out of range (``number_out_of_range``).
-    ``field`` is the path of the problem in the document, or the document's own name."""
-
-
 class _Refusal(Exception):
-    """Raised by the parse hooks to stop at the first problem; located afterwards."""
+    """Raised by the parse hooks to stop at the first problem; located afterwards. A private
+    signal: ``parse_json`` always turns it into ``InvalidJson``."""
 
 
 def parse_json(raw: bytes | str, *, document: str) -> Any:

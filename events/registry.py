@@ -17,35 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
-from events.exceptions import TalkstreamError
+from events.exceptions import RegistryMismatch
 from events.types import EVENT_TYPES
 
 T = TypeVar("T")
-
-
-class RegistryMismatch(TalkstreamError):
-    """A layer's per-type table disagrees with the contract's event types."""
-
-    def __init__(
-        self,
-        layer: str,
-        *,
-        missing: Iterable[str] = (),
-        unknown: Iterable[str] = (),
-        misshapen: Iterable[str] = (),
-    ) -> None:
-        self.layer = layer
-        self.missing = sorted(missing)
-        self.unknown = sorted(unknown)
-        self.misshapen = sorted(misshapen)
-        problems = []
-        if self.missing:
-            problems.append(f"no entry for {', '.join(self.missing)}")
-        if self.unknown:
-            problems.append(f"entries for unknown types {', '.join(self.unknown)}")
-        if self.misshapen:
-            problems.append(f"not the payload shape of {', '.join(self.misshapen)}")
-        super().__init__("registry_mismatch", f"{layer}: {'; '.join(problems)}")
 
 
 class Nothing:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import sys
 from typing import NotRequired, TypedDict
 
+from events.exceptions import RegistryMismatch
 from events.parts import DueKind, Position, Sector, SourceKind
 from events.payloads import AgreementForm, AgreementStatus, MeetingMode, Outcome, Role
-from events.registry import RegistryMismatch
 from events.types import PAYLOAD_OF, Modality, Verification
 
 

@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import Literal, TypeVar, cast
 
 from events import PartialDate
-from events.registry import Nothing, RegistryMismatch, complete
+from events.exceptions import RegistryMismatch
+from events.registry import Nothing, complete
 from events.wire import (
     PAYLOAD_WIRE,
     AgreementReachedPayloadWire,

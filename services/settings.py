@@ -10,14 +10,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from events.exceptions import TalkstreamError
-
-
-class InvalidSettings(TalkstreamError):
-    """A TALKSTREAM_* variable with a value that does not fit its setting."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("invalid_settings", message)
+from services.exceptions import InvalidSettings
 
 
 def _default_principal() -> str:

@@ -1,9 +1,9 @@
 """Errors of the transparency-log formats.
 
 They subclass the contract's ``ContractError`` so the HTTP layer and the CLI already know how to
-report them (code, message, status): most are bad input from outside (a malformed note, key,
-checkpoint, tile path or proof), answered 422; a hash store that answers the wrong number of
-hashes is a server fault, answered 500.
+report them (code, message, field): most are bad input from outside (a malformed note, key,
+checkpoint, tile path or proof); a hash store that answers the wrong number of hashes is a
+server fault (``HashReadError``). The edges decide how each is answered.
 """
 
 from __future__ import annotations
@@ -104,9 +104,8 @@ class MalformedTile(TlogError):
 
 
 class HashReadError(TlogError):
-    """The hash store answered a different number of hashes than asked for, or a bad hash."""
-
-    status = 500
+    """The hash store answered a different number of hashes than asked for, or a bad hash: a
+    fault of the server, not of the input."""
 
     def __init__(self, message: str) -> None:
         super().__init__("tree_read_failed", message)

@@ -36,8 +36,10 @@ class Rebuilt:
     dropped_keys: int
 
 
-class ReducerFailed(Exception):
-    """A reducer raised while a page was folded (the cause is chained)."""
+class _ReducerFailed(Exception):
+    """A reducer raised while a page was folded (the cause is chained). A private signal, not
+    an error of talkstream: it never leaves this module (``bulk_fold`` falls back to applying
+    batch by batch, which parks the negotiation)."""
 
 
 def bulk_fold(
@@ -60,7 +62,7 @@ def bulk_fold(
             with collector_paused():
                 entries = reader.after(last, count=BULK_PAGE)
                 _fold_page(projection, states, entries)
-        except ReducerFailed as e:
+        except _ReducerFailed as e:
             progress(f"  {projection.name}: a reducer failed ({e}); applying batch by batch")
             return 0, None
         if not entries:
@@ -82,7 +84,7 @@ def _fold_page(projection: Projection, states: dict[str, State], entries: list[E
             try:
                 projection.apply_into(state, [wire])
             except Exception as e:
-                raise ReducerFailed(e) from e
+                raise _ReducerFailed(e) from e
 
 
 def rebuild(

@@ -20,7 +20,7 @@ from typing import Any
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 
-from services.api.exceptions import RateLimited
+from services.api.exceptions import ChangesUnavailable, RateLimited
 
 log = logging.getLogger("talkstream.api.subscribe")
 
@@ -32,10 +32,6 @@ BACKLOG_READERS = 8  # backlog pages read at once, so resuming crowds cannot dra
 BLOCK_MS = 2000
 RETRY_SECONDS = 1.0
 RECONNECT_MS = 2000  # the `retry:` a stream announces: how long EventSource waits to resume
-
-
-class ChangesUnavailable(Exception):
-    """The changes stream could not be read (Redis is unreachable)."""
 
 
 def parse_entry_id(text: str) -> EntryId:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from redis.exceptions import RedisError
 
-from events import ContractError, parse_draft, parse_json
+from events import ContractError, TalkstreamError, parse_draft, parse_json
 from events.dates import optional_date
 from events.schema import export, markdown
 from projections import timeline
@@ -24,16 +24,21 @@ from projections.diff import diff
 from projections.negotiation import State, view
 from projections.views import PROJECTIONS, Projection
 from services import logs
-from services.api.exceptions import ApiError
-from services.cli import render
+from services.cli import exits, render
+from services.cli.exceptions import CliError
 from services.recorder.application import Negotiations
 from services.recorder.audit import AuditReport, verify
-from services.recorder.exceptions import BatchRejected, NothingYet, RecorderError
-from services.recorder.jsonl import LineRejected, jsonl_lines, parse_lines, scenario_lines
-from services.relay.exceptions import RelayError
+from services.recorder.exceptions import (
+    BatchRejected,
+    LineRejected,
+    NothingYet,
+    RecorderError,
+    store_at_fault,
+)
+from services.recorder.jsonl import jsonl_lines, parse_lines, scenario_lines
 from services.runtime.bootstrap import build_application
-from services.runtime.exceptions import RedisUnavailable, RuntimeProblem
-from services.settings import InvalidSettings, Settings, load_settings
+from services.runtime.exceptions import RedisUnavailable
+from services.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="Record negotiation developments once; read them back any way.",
+    epilog=exits.EPILOG,
     no_args_is_help=True,
     add_completion=False,
 )
@@ -73,28 +79,23 @@ KnownAt = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = exits.REFUSED) -> None:
     sys.stderr.write(f"error: {render.visible(' '.join(message.split()))}\n")
     raise typer.Exit(code)
 
 
 def clean_errors(fn: F) -> F:
-    """Turns the project's errors into one readable line and a non-zero exit."""
+    """Turns the project's errors into one readable line and the exit code of ``exits``."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ContractError as e:
-            _fail(f"{e.code}: {e}")
-        except RecorderError as e:
-            _fail(f"{e.code}: {e.message}", 3 if e.status == 503 else 1)
-        except (RuntimeProblem, InvalidSettings) as e:
-            _fail(f"{e.code}: {e.message}", 3)
-        except ApiError as e:
-            _fail(f"{e.code}: {e.message}")
-        except RelayError as e:
-            _fail(f"{e.code}: {e.message}")
+        except TalkstreamError as e:
+            code = exits.exit_code_of(e)
+            if code is None:
+                raise
+            _fail(f"{e.code}: {e}", code)
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -170,13 +171,11 @@ def _read_json_arg(source: str) -> Any:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8")
     except OSError as e:
-        raise ContractError(
+        raise CliError(
             "unreadable_input", f"cannot read {source}: {e.strerror}", field="--json"
         ) from None
     except UnicodeDecodeError:
-        raise ContractError(
-            "unreadable_input", f"{source} is not UTF-8 text", field="--json"
-        ) from None
+        raise CliError("unreadable_input", f"{source} is not UTF-8 text", field="--json") from None
     return parse_json(text, document="--json")
 
 
@@ -193,10 +192,10 @@ def record(
     """Record one event: envelope fields and ``payload`` from --json; type and id from here."""
     body = _read_json_arg(json_source)
     if not isinstance(body, dict):
-        raise ContractError("invalid_event", "expected a JSON object", field="--json")
+        raise CliError("invalid_event", "expected a JSON object", field="--json")
     for key, value in (("type", event_type), ("negotiation_id", negotiation)):
         if body.setdefault(key, value) != value:
-            raise ContractError(
+            raise CliError(
                 "conflicting_input",
                 f"is {body[key]!r} in the file but {value!r} on the command line",
                 field=key,
@@ -217,7 +216,7 @@ def import_cmd(
     try:
         lines = jsonl_lines(file.read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as e:
-        raise ContractError("unreadable_input", f"cannot read {file}: {e}", field="FILE") from None
+        raise CliError("unreadable_input", f"cannot read {file}: {e}", field="FILE") from None
     _import(lines, label=str(file))
 
 
@@ -233,7 +232,7 @@ def _import(lines: list[str], *, label: str, app: Negotiations | None = None) ->
     except BatchRejected as e:
         raise LineRejected(numbers[e.index], e.code, e.reason) from None
     except (RecorderError, ContractError) as e:  # one event is refused unwrapped
-        if len(drafts) != 1 or e.status >= 500:
+        if len(drafts) != 1 or store_at_fault(e):
             raise
         message = e.message if isinstance(e, RecorderError) else str(e)
         raise LineRejected(numbers[0], e.code, message) from None
@@ -321,7 +320,10 @@ def _audit_store(app: Negotiations) -> AuditReport:
 
 
 def _audit_failed(report: AuditReport) -> None:
-    _fail(f"audit failed: {len(report.problems)} of {report.checked} events have problems", 4)
+    _fail(
+        f"audit failed: {len(report.problems)} of {report.checked} events have problems",
+        exits.AUDIT_FAILED,
+    )
 
 
 def _audit_stream(settings: Settings, app: Negotiations) -> Divergence | None:
@@ -373,7 +375,7 @@ def diff_cmd(
 ) -> None:
     """What changed in a negotiation's view between two times, with the causing events."""
     if clock not in ("world", "record"):
-        raise ContractError("invalid_option", "use world or record", field="--clock")
+        raise CliError("invalid_option", "use world or record", field="--clock")
     events = _app().wires(negotiation_id)
     option = "as_of" if clock == "world" else "known_at"
     before, after = (
@@ -390,7 +392,7 @@ def diff_cmd(
 
 def _projection(name: str) -> Projection:
     if name not in PROJECTIONS:
-        raise ContractError(
+        raise CliError(
             "unknown_projection", f"choose one of {', '.join(PROJECTIONS)}", field="--projection"
         )
     return PROJECTIONS[name]
@@ -457,7 +459,7 @@ def dlq_retry(
     reports = live.retry(load_settings(), chosen, negotiation)
     _print_json(reports)
     if any(not r["resumed"] for r in reports):
-        raise typer.Exit(1)
+        raise typer.Exit(exits.REFUSED)
 
 
 @app.command()
@@ -618,7 +620,7 @@ def relay(
 ) -> None:
     """Run only the relay (store -> Redis stream) until Ctrl-C; or repair a diverged stream."""
     if force and not rebuild_stream:
-        raise ContractError("invalid_option", "only with --rebuild-stream", field="--force")
+        raise CliError("invalid_option", "only with --rebuild-stream", field="--force")
     if rebuild_stream:
         from services.runtime.repair import rebuild_stream as rebuild
 
@@ -685,9 +687,9 @@ def keys_create(
     from services.api.keys import NAME_PATTERN, KeyRing, Role
 
     if role not in Role.__members__:
-        raise ContractError("invalid_option", f"choose one of {', '.join(Role)}", field="--role")
+        raise CliError("invalid_option", f"choose one of {', '.join(Role)}", field="--role")
     if not re.match(NAME_PATTERN, name):
-        raise ContractError(
+        raise CliError(
             "invalid_option", "letters, digits and _.@:- only, at most 64", field="--name"
         )
     record, key = KeyRing(load_settings().keys_path).create(name=name, role=Role(role))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from events.exceptions import TalkstreamError
 
-class ClientError(Exception):
+
+class ClientError(TalkstreamError):
     """Base of the client's errors."""
 
 
@@ -11,10 +13,9 @@ class PublishRefused(ClientError):
     """talkstream refused the event (bad input or a broken rule); nothing was recorded."""
 
     def __init__(self, entry_id: str, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
+        super().__init__(code, message)
+        self.args = (f"{code}: {message}",)
         self.entry_id = entry_id
-        self.code = code
-        self.message = message
 
 
 class PublishTimeout(ClientError):
@@ -22,5 +23,7 @@ class PublishTimeout(ClientError):
     re-send it with the same idempotency_key to learn its fate."""
 
     def __init__(self, entry_ids: list[str], timeout: float) -> None:
-        super().__init__(f"no result for {len(entry_ids)} entries within {timeout} s")
+        super().__init__(
+            "publish_timeout", f"no result for {len(entry_ids)} entries within {timeout} s"
+        )
         self.entry_ids = entry_ids

@@ -13,8 +13,9 @@ from typing import Any
 from eventsourcing.domain import EventSourcingError
 
 from events import ContractError, Envelope, parse_draft, parse_json
+from services.intake.exceptions import EntryRefused
 from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, RecorderError
+from services.recorder.exceptions import BatchRejected, RecorderError, store_at_fault
 from services.wire.intake import RECORDED, TOO_LARGE, DeadLetter, IntakeResult, entry_size
 from services.wire.streams import Streams
 
@@ -28,13 +29,6 @@ class Outcome:
 
     recorded: bool
     fields: dict[str, str]
-
-
-class EntryRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def text_fields(raw: dict[Any, Any]) -> dict[str, bytes]:
@@ -100,7 +94,7 @@ def not_the_input(error: BaseException) -> bool:
     if isinstance(error, EventSourcingError | OSError):
         return True
     if isinstance(error, RecorderError):
-        return error.status >= 500 or error.code == "concurrent_write"
+        return store_at_fault(error) or error.code == "concurrent_write"
     return False
 
 

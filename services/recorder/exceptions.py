@@ -1,8 +1,11 @@
-"""Errors of the write side. Each has a stable ``code`` and the HTTP status it maps to."""
+"""Errors of the write side. Each has a stable ``code``; the edges decide how it is answered
+(the HTTP status in ``services.api.errors``, the exit code in ``services.cli.exits``)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
+
+from events.exceptions import TalkstreamError
 
 
 class _Problem(Protocol):
@@ -17,30 +20,20 @@ class _Problem(Protocol):
     def details(self) -> dict[str, str]: ...
 
 
-class RecorderError(Exception):
-    status = 400
-
-    def __init__(self, code: str, message: str, *, details: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
+class RecorderError(TalkstreamError):
+    """Root of the write side's errors."""
 
 
 class InvariantViolation(RecorderError):
-    """The event contradicts what the negotiation already holds (HTTP 409)."""
-
-    status = 409
+    """The event contradicts what the negotiation already holds."""
 
 
 class ConflictError(RecorderError):
-    """A concurrent write, a stale ``expected_version`` or a reused idempotency key (409)."""
-
-    status = 409
+    """A concurrent write, a stale ``expected_version`` or a reused idempotency key."""
 
 
 class NegotiationNotFound(RecorderError):
-    status = 404
+    """A negotiation that has not been opened."""
 
     def __init__(self, negotiation_id: str) -> None:
         super().__init__(
@@ -51,10 +44,8 @@ class NegotiationNotFound(RecorderError):
 
 
 class NothingYet(RecorderError):
-    """A point in time before the negotiation was known or had opened (HTTP 404):
-    ``not_known_yet`` or ``not_opened_yet``, with the first record time or the opening date."""
-
-    status = 404
+    """A point in time before the negotiation was known or had opened: ``not_known_yet`` or
+    ``not_opened_yet``, with the first record time or the opening date."""
 
     @classmethod
     def unless(cls, problem: _Problem | None) -> None:
@@ -62,19 +53,20 @@ class NothingYet(RecorderError):
             raise cls(problem.code, problem.message, details=problem.details)
 
 
-class StoreUnavailable(RecorderError):
-    """The event store could not be reached, configured or written (HTTP 503): a full or
-    read-only file, a lost database connection. Nothing was stored; retry later."""
-
-    status = 503
+class StoreFault(RecorderError):
+    """The store failed, not the input: nothing was stored, and the same write may succeed
+    once the store is reachable or repaired again."""
 
 
-class EventCorrupted(RecorderError):
-    """A stored event no longer reads back as it was written (HTTP 503): its bytes do not
-    decode or do not match its hash. Reading or writing its negotiation stops there; the
-    position (and the negotiation, where it can be told) are filled in once known."""
+class StoreUnavailable(StoreFault):
+    """The event store could not be reached, configured or written: a full or read-only file,
+    a lost database connection. Nothing was stored; retry later."""
 
-    status = 503
+
+class EventCorrupted(StoreFault):
+    """A stored event no longer reads back as it was written: its bytes do not decode or do
+    not match its hash. Reading or writing its negotiation stops there; the position (and the
+    negotiation, where it can be told) are filled in once known."""
 
     def __init__(
         self,
@@ -112,7 +104,8 @@ class EventCorrupted(RecorderError):
 
 
 class BatchRejected(RecorderError):
-    """One event of a batch was refused, so none was recorded; ``index`` is 0-based."""
+    """One event of a batch was refused, so none was recorded; ``index`` is 0-based. The edges
+    answer it as they answer its ``cause``."""
 
     def __init__(self, index: int, cause: Exception) -> None:
         code = getattr(cause, "code", "invalid_event")
@@ -122,6 +115,20 @@ class BatchRejected(RecorderError):
         super().__init__(
             code, f"event {index + 1}: {self.reason}", details=getattr(cause, "details", None)
         )
-        self.status = getattr(cause, "status", 422)
         self.index = index
         self.cause = cause
+
+
+class LineRejected(RecorderError):
+    """A line of an import file that is not a valid event; nothing was recorded."""
+
+    def __init__(self, line: int, code: str, message: str) -> None:
+        super().__init__(code, f"line {line}: {message}", details={"line": line})
+        self.line = line
+
+
+def store_at_fault(error: BaseException) -> bool:
+    """Whether ``error`` (or, for a rejected batch, the event's refusal) is a failure of the
+    store rather than a refusal of the input: retried rather than reported as refused."""
+    cause = error.cause if isinstance(error, BatchRejected) else error
+    return isinstance(cause, StoreFault)

@@ -6,19 +6,9 @@ from collections.abc import Iterable
 from importlib import resources
 
 from events import ContractError, Envelope, InvalidJson, parse_draft, parse_json
-from services.recorder.exceptions import RecorderError
+from services.recorder.exceptions import LineRejected
 
 SCENARIO = "us-iraq-jscd-2024.jsonl"
-
-
-class LineRejected(RecorderError):
-    """A line of an import file that is not a valid event; nothing was recorded."""
-
-    status = 422
-
-    def __init__(self, line: int, code: str, message: str) -> None:
-        super().__init__(code, f"line {line}: {message}", details={"line": line})
-        self.line = line
 
 
 def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:

@@ -1,9 +1,9 @@
 """The invariants of a negotiation: one guard per event type, each failure with its own code.
 
-Guards run before anything is recorded and raise InvariantViolation (HTTP 409) or, for a
-correction whose patch does not fit its target, InvalidEvent (HTTP 422). ``GUARDS`` names every
-event type of the contract (``NO_GUARD`` where there is nothing more to check) and is checked
-against the contract at import, so a new type cannot be left unguarded by oversight.
+Guards run before anything is recorded and raise InvariantViolation or, for a correction
+whose patch does not fit its target, InvalidEvent. ``GUARDS`` names every event type of the
+contract (``NO_GUARD`` where there is nothing more to check) and is checked against the contract
+at import, so a new type cannot be left unguarded by oversight.
 """
 
 from __future__ import annotations

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from events.exceptions import TalkstreamError
+
 if TYPE_CHECKING:
     from services.wire.divergence import Divergence
 
 
-class RelayError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class RelayError(TalkstreamError):
+    """Root of the relay's errors."""
 
 
 class StreamDiverged(RelayError):

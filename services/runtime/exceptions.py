@@ -1,15 +1,12 @@
-"""Errors of the runtime: settings and the servers it starts."""
+"""Errors of the runtime: the servers it starts and the addresses it listens on."""
 
 from __future__ import annotations
 
+from events.exceptions import TalkstreamError
 
-class RuntimeProblem(Exception):
+
+class RuntimeProblem(TalkstreamError):
     """A problem with the environment rather than the input; ``code`` is stable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class RedisUnavailable(RuntimeProblem):

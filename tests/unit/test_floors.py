@@ -27,7 +27,11 @@ class Floor:
 
 
 FLOORS = (
-    Floor("ground", 0, ("events", "services.settings", "services.logs", "services.wire")),
+    Floor(
+        "ground",
+        0,
+        ("events", "services.settings", "services.exceptions", "services.logs", "services.wire"),
+    ),
     Floor("core", 1, ("services.recorder", "projections"), isolated=True),
     Floor(
         "adapters",

@@ -17,9 +17,8 @@ from starlette.types import Receive, Scope, Send
 from projections.views import PROJECTIONS
 from services.api.auth import ctx_of, requires
 from services.api.context import ApiContext
-from services.api.exceptions import InvalidRequest
+from services.api.exceptions import ChangesUnavailable, InvalidRequest
 from services.api.fanout import (
-    ChangesUnavailable,
     EntryId,
     Interest,
     entry_id_text,

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from events import ContractError, Envelope, parse_draft
 from services.api.auth import ctx_of, requires
 from services.api.body import json_object
+from services.api.errors import status_of
 from services.api.exceptions import InvalidRequest
 from services.api.keys import Permission, Principal
 from services.api.models import (
@@ -165,7 +166,7 @@ def _record_groups(
         try:
             draft = parse_draft(body)
         except ContractError as e:
-            items[index] = _refused(index, e.code, str(e), 422)
+            items[index] = _refused(index, e.code, str(e), status_of(e))
             continue
         groups[draft.negotiation_id].append((index, draft))
     bad_at: dict[str, int] = {}
@@ -185,7 +186,7 @@ def _record_groups(
         except StoreUnavailable as e:
             if not any(item.status < 300 for item in items.values()):
                 raise  # nothing recorded: the whole request is a 503
-            recorded = [(i, _refused(i, e.code, e.message, e.status)) for i, _ in group]
+            recorded = [(i, _refused(i, e.code, e.message, status_of(e))) for i, _ in group]
         for index, item in recorded:
             items[index] = item
     written = sum(1 for i in items.values() if i.status == 201)
@@ -202,7 +203,7 @@ def _record_group(
     except BatchRejected as e:
         bad = indexes[e.index]
         return [
-            (i, _refused(i, e.code, e.reason, e.status))
+            (i, _refused(i, e.code, e.reason, status_of(e)))
             if i == bad
             else (i, _refused(i, "batch_rejected", _sibling_refused(bad), 409))
             for i in indexes
@@ -211,7 +212,7 @@ def _record_group(
         if isinstance(e, StoreUnavailable):
             raise
         message = e.message if isinstance(e, RecorderError) else str(e)
-        return [(i, _refused(i, e.code, message, e.status)) for i in indexes]
+        return [(i, _refused(i, e.code, message, status_of(e))) for i in indexes]
     return [
         (
             i,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.api.errors import status_of
 from services.api.exceptions import RateLimited
 from services.api.limits import RateLimiter
 
@@ -15,7 +16,7 @@ def test_a_burst_passes_and_the_next_request_is_told_when_to_retry() -> None:
         limiter.take("a")
     with pytest.raises(RateLimited) as refused:
         limiter.take("a")
-    assert refused.value.status == 429
+    assert status_of(refused.value) == 429
     assert refused.value.headers["Retry-After"] == "2"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from events import EVENT_TYPES, SERVER_FIELDS, ContractError, InvalidEvent, parse_draft
+from services.api.errors import status_of
 
 MakeEvent = Callable[..., dict[str, Any]]
 
@@ -257,7 +258,8 @@ def test_relative_due_needs_anchor_and_offset(make_event: MakeEvent) -> None:
 
 
 def test_invalid_event_is_a_422_contract_error() -> None:
-    assert issubclass(InvalidEvent, ContractError) and InvalidEvent.status == 422
+    assert issubclass(InvalidEvent, ContractError)
+    assert status_of(InvalidEvent("invalid_event", "bad")) == 422
 
 
 def test_text_that_is_not_valid_unicode_is_refused(make_event: MakeEvent) -> None:

@@ -35,6 +35,7 @@ from events.tlog.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from services.api.errors import status_of
 from tests.unit.events.tlog.reference import (
     mth,
     path,
@@ -231,7 +232,7 @@ def test_a_hash_store_answering_too_few_hashes_is_a_server_fault() -> None:
 
     with pytest.raises(HashReadError) as caught:
         tree_hash(5, short_reader)
-    assert caught.value.status == 500
+    assert status_of(caught.value) == 500  # answered as a server fault
     assert caught.value.code == "tree_read_failed"
 
 

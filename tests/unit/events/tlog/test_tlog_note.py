@@ -26,6 +26,7 @@ from events.tlog.note import (
     parse_note,
     sign_note,
 )
+from services.api.errors import status_of
 
 # c2sp.org/signed-note, "Verifier keys / Example".
 SPEC_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
@@ -191,7 +192,7 @@ def test_malformed_notes_are_refused(message: str) -> None:
     with pytest.raises(MalformedNote) as caught:
         open_note(message, [peter()])
     assert caught.value.code == "malformed_note"
-    assert caught.value.status == 422
+    assert status_of(caught.value) == 422
 
 
 def test_notes_arrive_as_utf8_bytes_too() -> None:

@@ -47,6 +47,7 @@ from events.tlog.tiles import (
     tile_hashes,
     tiles_for_size,
 )
+from services.api.errors import status_of
 from tests.unit.events.tlog.reference import mth, perfect_nodes, sample_leaf_hashes
 
 
@@ -132,7 +133,7 @@ def test_non_canonical_or_malformed_tile_paths_are_refused(path: str) -> None:
     with pytest.raises(MalformedTilePath) as caught:
         parse_tile_path(path)
     assert caught.value.code == "malformed_tile_path"
-    assert caught.value.status == 422
+    assert status_of(caught.value) == 422
 
 
 def test_a_hash_tile_path_is_not_an_entry_bundle_path() -> None:

@@ -1,0 +1,60 @@
+"""The exit codes of the ``talkstream`` command, decided here and nowhere else.
+
+The errors carry a code and no exit code; ``EXIT_CODES`` maps each family of errors (the
+nearest class in an error's MRO wins) to the exit code the command ends with, after one
+``error: <code>: <message>`` line. A rejected batch ends as its refused event's cause. Errors
+the command never meets are listed in ``NEVER_MET`` with the reason; any other error would
+end with a traceback, so a test checks that every error class has a place here.
+"""
+
+from __future__ import annotations
+
+from events.exceptions import ContractError, RegistryMismatch, TalkstreamError
+from services.api.exceptions import ApiError, ChangesUnavailable
+from services.cli.exceptions import CliError
+from services.client.exceptions import ClientError
+from services.exceptions import InvalidSettings
+from services.intake.exceptions import EntryRefused
+from services.recorder.exceptions import BatchRejected, RecorderError, StoreFault
+from services.relay.exceptions import RelayError
+from services.runtime.exceptions import RuntimeProblem
+
+REFUSED = 1  # bad input or option, a broken rule, something not there, a failed check
+USAGE = 2  # the command line does not parse (the command-line library's own exit code)
+ENVIRONMENT = 3  # the store, Redis, the settings or the address cannot be used
+AUDIT_FAILED = 4  # `audit verify` found stored events with problems
+
+EXIT_CODES: dict[type[TalkstreamError], int] = {
+    ContractError: REFUSED,
+    CliError: REFUSED,
+    RecorderError: REFUSED,
+    StoreFault: ENVIRONMENT,  # the store is unavailable, or a stored event is corrupted
+    ApiError: REFUSED,  # the keys file's problems
+    RelayError: REFUSED,
+    RuntimeProblem: ENVIRONMENT,
+    InvalidSettings: ENVIRONMENT,
+}
+
+NEVER_MET: dict[type[TalkstreamError], str] = {
+    RegistryMismatch: "stops the import of the code, before any command runs",
+    ClientError: "the Python client's, raised in publishers' own programs",
+    EntryRefused: "the intake's, answered in its results and dead-letter streams",
+    ChangesUnavailable: "the HTTP layer's, answered to a subscriber",
+}
+
+EPILOG = (
+    f"Exit codes: 0 done; {REFUSED}: refused (bad input or option, a broken rule, nothing "
+    f"there, a failed check); {USAGE}: the command line does not parse; {ENVIRONMENT}: the "
+    "environment (the store, Redis, the settings or the address cannot be used: fix it and "
+    f"run the command again); {AUDIT_FAILED}: audit verify found stored events with problems."
+)
+
+
+def exit_code_of(error: TalkstreamError) -> int | None:
+    """The exit code ``error`` ends the command with; None for an error not in the table."""
+    if isinstance(error, BatchRejected) and isinstance(error.cause, TalkstreamError):
+        return exit_code_of(error.cause)
+    for family in type(error).__mro__:
+        if family in EXIT_CODES:
+            return EXIT_CODES[family]
+    return None
