@@ -28,8 +28,8 @@ from services.api.exceptions import ApiError
 from services.cli import render
 from services.recorder.application import Negotiations
 from services.recorder.audit import AuditReport, verify
-from services.recorder.exceptions import BatchRejected, NothingYet, RecorderError
-from services.recorder.jsonl import LineRejected, jsonl_lines, parse_lines, scenario_lines
+from services.recorder.exceptions import NothingYet, RecorderError
+from services.recorder.jsonl import jsonl_lines, parse_lines, record_lines, scenario_lines
 from services.relay.exceptions import RelayError
 from services.runtime.bootstrap import build_application
 from services.runtime.exceptions import RedisUnavailable, RuntimeProblem
@@ -226,17 +226,9 @@ def _import(lines: list[str], *, label: str, app: Negotiations | None = None) ->
     settings = load_settings()
     console = render.console(stderr=True)
     console.print(render.text(f"validated {len(drafts)} events from {label}; recording…"))
-    try:
-        results = (app or build_application(settings)).record_many(
-            drafts, principal=settings.principal
-        )
-    except BatchRejected as e:
-        raise LineRejected(numbers[e.index], e.code, e.reason) from None
-    except (RecorderError, ContractError) as e:  # one event is refused unwrapped
-        if len(drafts) != 1 or e.status >= 500:
-            raise
-        message = e.message if isinstance(e, RecorderError) else str(e)
-        raise LineRejected(numbers[0], e.code, message) from None
+    results = record_lines(
+        app or build_application(settings), drafts, numbers, principal=settings.principal
+    )
     new = sum(1 for r in results if not r.duplicate)
     console.print(f"recorded {new} new events, {len(results) - new} already present")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -25,6 +25,8 @@ from eventsourcing.persistence import (
 
 from events import ContractError, Envelope, RecordedEvent
 from events.dates import utc_now
+from services.recorder import batch
+from services.recorder.batch import InvalidDraft, Policy, Refused, Stopped, Written
 from services.recorder.domain import Negotiation, Repeat, negotiation_uuid, wire_of
 from services.recorder.exceptions import (
     BatchRejected,
@@ -45,22 +47,24 @@ from services.recorder.store import (
 )
 
 RETRIES_ON_CONCURRENT_WRITE = 5
-__all__ = ["OPENED_TOPIC", "RECORDED_TOPIC", "Negotiations", "Written"]
+__all__ = [
+    "OPENED_TOPIC",
+    "RECORDED_TOPIC",
+    "InvalidDraft",
+    "Negotiations",
+    "Policy",
+    "Refused",
+    "Written",
+]
 
 
-@dataclass(frozen=True)
-class Written:
-    """The answer to a write: where the event now stands. ``duplicate`` marks a re-send."""
+class _DraftRefused(Exception):
+    """A draft of the unit was refused: nothing is saved, and the store's health stays as
+    it was (no write reached it)."""
 
-    event_id: str
-    negotiation_id: str
-    position: int
-    version: int
-    hash: str
-    duplicate: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def __init__(self, stopped: Stopped) -> None:
+        super().__init__(stopped.error)
+        self.stopped = stopped
 
 
 @dataclass
@@ -140,17 +144,41 @@ class Negotiations(Application[UUID]):
         expected_version: int | None = None,
     ) -> list[Written]:
         """Records all drafts in one transaction, or none (BatchRejected names the first bad
-        one). Concurrent writers are retried unless ``expected_version`` pins the version."""
-        with self._writing():
-            for attempt in range(RETRIES_ON_CONCURRENT_WRITE):
-                try:
-                    return self._record_once(drafts, principal, expected_version)
-                except IntegrityError:
-                    if expected_version is not None or attempt + 1 == RETRIES_ON_CONCURRENT_WRITE:
-                        raise ConflictError(
-                            "concurrent_write",
-                            "another writer recorded to this negotiation first; retry",
-                        ) from None
+        one; a lone draft's refusal is raised as it is). Concurrent writers are retried unless
+        ``expected_version`` pins the version."""
+        outcome = self._record_unit(drafts, principal, expected_version)
+        if not isinstance(outcome, Stopped):
+            return outcome
+        if len(drafts) == 1:
+            raise outcome.error
+        raise BatchRejected(outcome.index, outcome.error) from outcome.error
+
+    def record_batch(
+        self, drafts: Sequence[Envelope | InvalidDraft], *, principal: str, policy: Policy
+    ) -> list[Written | Refused]:
+        """One result per draft, in order: what a refusal takes down with it, and which
+        failures are raised rather than answered, is the policy's (see ``batch``)."""
+        return batch.record_batch(
+            drafts, policy, lambda unit: self._record_unit(unit, principal, None)
+        )
+
+    def _record_unit(
+        self, drafts: Sequence[Envelope], principal: str, expected_version: int | None
+    ) -> list[Written] | Stopped:
+        try:
+            with self._writing():
+                for attempt in range(RETRIES_ON_CONCURRENT_WRITE):
+                    try:
+                        return self._record_once(drafts, principal, expected_version)
+                    except IntegrityError:
+                        last = attempt + 1 == RETRIES_ON_CONCURRENT_WRITE
+                        if expected_version is not None or last:
+                            raise ConflictError(
+                                "concurrent_write",
+                                "another writer recorded to this negotiation first; retry",
+                            ) from None
+        except _DraftRefused as refused:
+            return refused.stopped
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _record_once(
@@ -164,9 +192,7 @@ class Negotiations(Application[UUID]):
                 pinned = expected_version if index == 0 else None
                 pending.append(self._apply(draft, loaded, principal, now, pinned))
             except (RecorderError, ContractError) as error:
-                if len(drafts) == 1:
-                    raise
-                raise BatchRejected(index, error) from error
+                raise _DraftRefused(Stopped(index, error)) from error
         # Save events in the batch's order (not grouped by negotiation), so positions follow it.
         ordered = [p.event for p in pending if p.event is not None]
         for negotiation in loaded.values():
