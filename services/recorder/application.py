@@ -8,10 +8,10 @@ reads back as written (see ``integrity``); other negotiations are unaffected by 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -27,7 +27,7 @@ from events import ContractError, Envelope, RecordedEvent
 from events.dates import utc_now
 from services.recorder import batch
 from services.recorder.batch import InvalidDraft, Policy, Refused, Stopped, Written
-from services.recorder.domain import Negotiation, Repeat, negotiation_uuid, wire_of
+from services.recorder.domain import Negotiation, Repeat, negotiation_uuid
 from services.recorder.exceptions import (
     BatchRejected,
     ConflictError,
@@ -37,14 +37,7 @@ from services.recorder.exceptions import (
     StoreUnavailable,
 )
 from services.recorder.integrity import OPENED_TOPIC, RECORDED_TOPIC, CheckedMapper
-from services.recorder.store import (
-    StoreHealth,
-    probe_write,
-    reaching_store,
-    reopen_connections,
-    select_with_positions,
-    store_name,
-)
+from services.recorder.store import StoreHealth, StoreRecorder, reaching_store, store_recorder
 
 RETRIES_ON_CONCURRENT_WRITE = 5
 __all__ = [
@@ -83,7 +76,8 @@ class Negotiations(Application[UUID]):
         super().__init__(env)
         self._load_lock = threading.Lock()
         self.after_save: list[Callable[[], None]] = []
-        self.store = store_name(self.recorder)
+        self.store_recorder: StoreRecorder = store_recorder(self.recorder)
+        self.store = self.store_recorder.store_name
         self.health = StoreHealth(self.store)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -106,13 +100,13 @@ class Negotiations(Application[UUID]):
         """A write (or probe): its store failure is remembered (and logged once), its success
         ends the outage. While the store fails, each write starts on fresh connections."""
         if self.health.problem is not None:
-            reopen_connections(self.recorder)
+            self.store_recorder.reopen_connections()
         try:
             with reaching_store(self.store):
                 yield
         except StoreUnavailable as e:
             self.health.failed(e.message)
-            reopen_connections(self.recorder)
+            self.store_recorder.reopen_connections()
             raise
         self.health.recovered()
 
@@ -120,7 +114,7 @@ class Negotiations(Application[UUID]):
         """None when the store takes a write now; else why not (for readiness)."""
         try:
             with self._writing():
-                probe_write(self.recorder)
+                self.store_recorder.probe_write()
         except StoreUnavailable as e:
             return e.message
         return None
@@ -198,6 +192,7 @@ class Negotiations(Application[UUID]):
         for negotiation in loaded.values():
             negotiation.collect_events()
         recordings = self.save(*ordered)
+        self._remember(loaded.values())
         positions = {
             (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
             for r in recordings
@@ -259,6 +254,23 @@ class Negotiations(Application[UUID]):
             duplicate=p.event is None,
         )
 
+    def _remember(self, saved: Iterable[Negotiation]) -> None:
+        """The cache takes the negotiations as just saved, so that the next write to one of
+        them reads none of its own events back from the store (loading still fast-forwards
+        a cached negotiation over what other writers recorded since). A copy already newer
+        (another thread's save) is kept."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        with self._load_lock:
+            for negotiation in saved:
+                try:
+                    cached = cache.get(negotiation.id)
+                except KeyError:
+                    cached = None
+                if cached is None or cached.version < negotiation.version:
+                    cache.put(negotiation.id, negotiation)
+
     def _load(self, negotiation_id: str) -> Negotiation | None:
         try:
             # The aggregate cache fast-forwards its copy in place: one loader at a time.
@@ -273,7 +285,7 @@ class Negotiations(Application[UUID]):
         return negotiation
 
     def _position_of(self, originator_id: UUID, version: int) -> int:
-        rows = select_with_positions(self.recorder, originator_id, version - 1)
+        rows = self.store_recorder.select_with_positions(originator_id, version - 1)
         return rows[0][0]
 
     def _located(self, e: EventCorrupted, negotiation_id: str | None = None) -> EventCorrupted:
@@ -287,7 +299,7 @@ class Negotiations(Application[UUID]):
 
     def _negotiation_of(self, originator_id: UUID) -> str | None:
         """The negotiation id of an aggregate, from its opening event if that reads back."""
-        rows = select_with_positions(self.recorder, originator_id, 0)
+        rows = self.store_recorder.select_with_positions(originator_id, 0)
         try:
             return str(self.wire_of(rows[0][1])["negotiation_id"]) if rows else None
         except EventCorrupted:
@@ -298,26 +310,25 @@ class Negotiations(Application[UUID]):
     def history(self, negotiation_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         """One negotiation's events in version order, each with its position."""
         return [
-            RecordedEvent.from_wire(wire_of(body, digest), position=position)
-            for position, body, digest in self._bodies(negotiation_id, after_version)
+            RecordedEvent.from_wire(wire, position=position)
+            for position, wire in self._stored(negotiation_id, after_version)
         ]
 
     def wires(self, negotiation_id: str, *, after_version: int = 0) -> list[dict[str, Any]]:
         """One negotiation's events as wire dicts with positions, without re-validating them
         (the fast read for folds; ``history`` gives validated RecordedEvents)."""
         out = []
-        for position, body, digest in self._bodies(negotiation_id, after_version):
-            wire = wire_of(body, digest)
+        for position, wire in self._stored(negotiation_id, after_version):
             wire["position"] = position
             out.append(wire)
         return out
 
-    def _bodies(self, negotiation_id: str, after_version: int) -> list[tuple[int, str, str]]:
-        """(position, body, hash) of one negotiation's events after ``after_version``, each
-        checked; a missing version is a corrupted history too."""
+    def _stored(self, negotiation_id: str, after_version: int) -> list[tuple[int, dict[str, Any]]]:
+        """(position, wire) of one negotiation's events after ``after_version``, each checked
+        and freshly decoded; a missing version is a corrupted history too."""
         with self._reading():
-            rows = select_with_positions(
-                self.recorder, negotiation_uuid(negotiation_id), after_version
+            rows = self.store_recorder.select_with_positions(
+                negotiation_uuid(negotiation_id), after_version
             )
         if not rows and after_version == 0:
             raise NegotiationNotFound(negotiation_id)
@@ -329,17 +340,24 @@ class Negotiations(Application[UUID]):
                         f"version {stored.originator_version} follows {expected - 1}: "
                         "events are missing"
                     )
-                out.append((position, *self.body_of(stored)))
+                out.append((position, cast("dict[str, Any]", self._decoded(stored).wire)))
             except EventCorrupted as e:
                 raise e.located(position=position, negotiation_id=negotiation_id) from None
         return out
 
     def wire_of(self, stored: StoredEvent) -> dict[str, Any]:
-        return wire_of(*self.body_of(stored))
+        """The stored event's wire form (with its hash, without position), checked and
+        freshly decoded (the caller may add to it)."""
+        return cast("dict[str, Any]", self._decoded(stored).wire)
 
     def body_of(self, stored: StoredEvent) -> tuple[str, str]:
-        """The stored event's hashed body (canonical JSON text) and its hash, checked: a
-        stored notification that fails names its position and, if known, its negotiation."""
+        """The stored event's hashed body (canonical JSON text) and its hash, checked."""
+        event = self._decoded(stored)
+        return event.body.decode("utf-8"), event.wire["hash"]
+
+    def _decoded(self, stored: StoredEvent) -> Negotiation.Opened | Negotiation.Recorded:
+        """The stored event, checked: a stored notification that fails names its position
+        and, if known, its negotiation."""
         try:
             event: Any = self.mapper.to_domain_event(stored)
         except EventCorrupted as e:
@@ -347,7 +365,7 @@ class Negotiations(Application[UUID]):
                 raise
             with self._reading():
                 raise self._located(e) from e
-        return event.body, event.hash
+        return cast(Negotiation.Opened | Negotiation.Recorded, event)
 
     def notification_page(self, after: int, limit: int) -> list[Notification]:
         """Up to ``limit`` stored events after position ``after``, not yet decoded."""

@@ -13,6 +13,7 @@ from projections.live.worker import attach_projectors
 from services.intake.app import build_intake
 from services.intake.docs import DeadLetter, IntakeResult
 from services.recorder.application import Negotiations
+from services.recorder.store import MEMORY_ENV
 from services.settings import Settings
 from services.wire.entries import EventEntry
 from services.wire.streams import Streams
@@ -50,7 +51,7 @@ def _document_outputs(broker: RedisBroker, streams: Streams) -> None:
 
 def asyncapi_json(version: str) -> str:
     settings = Settings(redis_url="redis://localhost:6379/0")
-    app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = Negotiations(env=MEMORY_ENV)
     url = "redis://localhost:6379/0"
     faststream_app, broker = build_intake(settings, app, url, consumer="<host>-<pid>")
     attach_projectors(faststream_app, broker, url, settings.prefix, consumer="<host>-<pid>")

@@ -17,6 +17,7 @@ from events import ContractError, Envelope, parse_draft
 from services.recorder.application import InvalidDraft, Negotiations, Policy, Refused, Written
 from services.recorder.domain import negotiation_uuid
 from services.recorder.exceptions import ConflictError, StoreUnavailable
+from services.recorder.store import MEMORY_ENV
 from tests.factories import body, note, started
 
 OPENED = ("talks-a", "talks-b", "talks-c")
@@ -48,7 +49,7 @@ cases = st.lists(
 
 
 def _app() -> Negotiations:
-    app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = Negotiations(env=MEMORY_ENV)
     for nid in OPENED:
         app.record_many([*started(nid), _keyed(nid)], principal=PRINCIPAL)
     return app
