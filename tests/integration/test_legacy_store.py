@@ -25,7 +25,7 @@ from services.recorder.jsonl import jsonl_lines, parse_lines
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from tests.factories import note
-from tests.store_faults import write_state
+from tests.store_faults import flip_random_byte, write_state
 
 LEGACY = Path(__file__).parent.parent / "data" / "legacy-store"
 FIRST_FORMAT = b'{"timestamp":'
@@ -121,10 +121,8 @@ def test_a_flipped_byte_in_a_first_format_row_is_found(
     rng = random.Random(20260101)
     for _ in range(SAMPLES):
         position, state = rng.choice(rows)
-        at = rng.randrange(len(state))
-        mutated = bytearray(state)
-        mutated[at] ^= rng.randrange(1, 256)
-        write_state(store_settings, position, bytes(mutated))
+        mutated, at = flip_random_byte(rng, state)
+        write_state(store_settings, position, mutated)
         reader = build_application(store_settings)
         try:
             with pytest.raises(EventCorrupted) as caught:
