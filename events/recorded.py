@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_serializer
 
-from events.canonical import event_hash, hashed_body, with_hash
+from events.canonical import event_hash, hashed_body
 from events.dates import format_utc
 from events.exceptions import InvalidEvent
 from events.json_input import out_of_range, range_message
@@ -169,12 +169,6 @@ class RecordedEvent:
 
     def hash_ok(self) -> bool:
         return event_hash(self.wire) == self.stamp.hash
-
-    @property
-    def stored(self) -> bytes:
-        """The canonical JSON of the event with its hash (without position): what the store
-        keeps."""
-        return with_hash(self.body, self.stamp.event_id, self.stamp.hash)
 
 
 def dump_stamp(stamp: Stamp) -> dict[str, Any]:
