@@ -122,7 +122,7 @@ def _per_entry(valid: Valid, invalid: Invalid, record_unit: RecordUnit) -> Resul
         outcome = record_unit(list(remaining.values()))
         if not isinstance(outcome, Stopped):
             return results | dict(zip(remaining, outcome, strict=True))
-        if store_failed(outcome.error):
+        if store_failed(outcome.error):  # raised as record_many raises it (see there)
             if len(remaining) == 1:
                 raise outcome.error
             raise BatchRejected(outcome.index, outcome.error) from outcome.error
