@@ -3,7 +3,7 @@ canonical JSON and hashing, JSON Schema export, and schema-version upcasters."""
 
 from __future__ import annotations
 
-from events.canonical import canonical_json, event_hash, hashed_body
+from events.canonical import canonical_json, event_hash, hashed_body, split_hash, with_hash
 from events.dates import PartialDate, Precision
 from events.exceptions import (
     ContractError,
@@ -39,4 +39,6 @@ __all__ = [
     "parse_draft",
     "parse_json",
     "seal",
+    "split_hash",
+    "with_hash",
 ]

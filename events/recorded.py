@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_serializer
 
-from events.canonical import event_hash
+from events.canonical import event_hash, hashed_body
 from events.dates import format_utc
 from events.exceptions import InvalidEvent
 from events.json_input import out_of_range, range_message
@@ -122,12 +123,22 @@ def invalid_event(error: ValidationError, *, skip: int = 0, prefix: str = "") ->
 class RecordedEvent:
     """A recorded event: the validated draft and the server's stamp, with its wire form."""
 
-    __slots__ = ("draft", "stamp", "wire")
+    __slots__ = ("_body", "draft", "stamp", "wire")
 
-    def __init__(self, draft: Envelope, stamp: Stamp, wire: dict[str, Any]) -> None:
+    def __init__(
+        self, draft: Envelope, stamp: Stamp, wire: dict[str, Any], body: bytes | None = None
+    ) -> None:
         self.draft = draft
         self.stamp = stamp
         self.wire = wire
+        self._body = body
+
+    @property
+    def body(self) -> bytes:
+        """The canonical JSON that was hashed: the event without hash and position."""
+        if self._body is None:
+            self._body = hashed_body(self.wire)
+        return self._body
 
     @classmethod
     def create(cls, draft: Envelope, stamp: Stamp) -> RecordedEvent:
@@ -173,7 +184,8 @@ def seal(
     version: int,
     prev_hash: str | None,
 ) -> RecordedEvent:
-    """Stamps a draft and fixes its hash over the wire form (without hash and position)."""
+    """Stamps a draft and fixes its hash over the wire form (without hash and position): the
+    event is encoded as canonical JSON once, and keeps those bytes as its ``body``."""
     stamp = Stamp(
         event_id=event_id,
         recorded_at=recorded_at,
@@ -183,7 +195,8 @@ def seal(
         hash="0" * 64,
     )
     event = RecordedEvent.create(draft, stamp)
-    digest = event_hash(event.wire)
+    body = hashed_body(event.wire)
+    digest = hashlib.sha256(body).hexdigest()
     return RecordedEvent(
-        draft, stamp.model_copy(update={"hash": digest}), {**event.wire, "hash": digest}
+        draft, stamp.model_copy(update={"hash": digest}), {**event.wire, "hash": digest}, body
     )

@@ -11,6 +11,7 @@ import pytest
 import redis as redis_py
 
 from services.recorder.application import Negotiations
+from services.recorder.store import MEMORY_ENV
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from tests.ports import DEFAULT_PORT, held
@@ -87,7 +88,7 @@ def store_app(store_settings: Settings) -> Iterator[Negotiations]:
 @pytest.fixture
 def memory_app() -> Iterator[Negotiations]:
     """An application on eventsourcing's in-memory store: for unit tests (no I/O)."""
-    app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = Negotiations(env=MEMORY_ENV)
     yield app
     app.close()
 

@@ -4,6 +4,7 @@ that makes PostgreSQL vanish and come back, and direct reads and writes of store
 
 from __future__ import annotations
 
+import random
 import re
 import resource
 import signal
@@ -236,6 +237,14 @@ def max_position(settings: Settings) -> int:
     with _pg_connect(settings) as conn:
         sql = f"SELECT max(notification_id) FROM {_pg_table(settings)}"
         return int(conn.execute(sql).fetchone()[0] or 0)
+
+
+def flip_random_byte(rng: random.Random, state: bytes) -> tuple[bytes, int]:
+    """``state`` with one byte, chosen by ``rng``, changed to any other value; and its offset."""
+    at = rng.randrange(len(state))
+    mutated = bytearray(state)
+    mutated[at] ^= rng.randrange(1, 256)
+    return bytes(mutated), at
 
 
 def flip_letter(state: bytes, word: bytes) -> tuple[bytes, int]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from redis.exceptions import RedisError
 
-from events import ContractError, TalkstreamError, parse_draft, parse_json
+from events import TalkstreamError, parse_draft, parse_json
 from events.dates import optional_date
 from events.schema import export, markdown
 from projections import timeline
@@ -29,13 +29,9 @@ from services.cli.exceptions import CliError
 from services.recorder.application import Negotiations
 from services.recorder.audit import AuditReport, verify
 from services.recorder.exceptions import (
-    BatchRejected,
-    LineRejected,
     NothingYet,
-    RecorderError,
-    store_at_fault,
 )
-from services.recorder.jsonl import jsonl_lines, parse_lines, scenario_lines
+from services.recorder.jsonl import jsonl_lines, parse_lines, record_lines, scenario_lines
 from services.runtime.bootstrap import build_application
 from services.runtime.exceptions import RedisUnavailable
 from services.settings import Settings, load_settings
@@ -225,17 +221,9 @@ def _import(lines: list[str], *, label: str, app: Negotiations | None = None) ->
     settings = load_settings()
     console = render.console(stderr=True)
     console.print(render.text(f"validated {len(drafts)} events from {label}; recording…"))
-    try:
-        results = (app or build_application(settings)).record_many(
-            drafts, principal=settings.principal
-        )
-    except BatchRejected as e:
-        raise LineRejected(numbers[e.index], e.code, e.reason) from None
-    except (RecorderError, ContractError) as e:  # one event is refused unwrapped
-        if len(drafts) != 1 or store_at_fault(e):
-            raise
-        message = e.message if isinstance(e, RecorderError) else str(e)
-        raise LineRejected(numbers[0], e.code, message) from None
+    results = record_lines(
+        app or build_application(settings), drafts, numbers, principal=settings.principal
+    )
     new = sum(1 for r in results if not r.duplicate)
     console.print(f"recorded {new} new events, {len(results) - new} already present")
 

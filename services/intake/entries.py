@@ -14,8 +14,8 @@ from eventsourcing.domain import EventSourcingError
 
 from events import ContractError, Envelope, parse_draft, parse_json
 from services.intake.exceptions import EntryRefused
-from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, RecorderError, store_at_fault
+from services.recorder.application import InvalidDraft, Negotiations, Policy, Written
+from services.recorder.exceptions import RecorderError, store_at_fault
 from services.wire.intake import RECORDED, TOO_LARGE, DeadLetter, IntakeResult, entry_size
 from services.wire.streams import Streams
 
@@ -51,41 +51,26 @@ Entry = tuple[str, dict[str, bytes]]
 
 
 def record_entries(app: Negotiations, entries: list[Entry], *, max_bytes: int) -> list[Outcome]:
-    """Records a batch of entries in as few transactions as possible. A refusal (bad input or
-    a broken rule) is that entry's Outcome and the others are retried without it; a failure
-    of the store (``not_the_input``) propagates, so that the entries stay pending and are
-    retried."""
-    outcomes: dict[int, Outcome] = {}
-    drafts: dict[int, Envelope] = {}
-    for index, (entry_id, fields) in enumerate(entries):
-        try:
-            drafts[index] = parse_draft(_event_object(entry_id, fields, max_bytes))
-        except EntryRefused as e:
-            outcomes[index] = refused(entry_id, e.code, e.message)
-        except ContractError as e:
-            outcomes[index] = refused(entry_id, e.code, str(e))
-    while drafts:
-        order = list(drafts)
-        try:
-            written = app.record_many([drafts[i] for i in order], principal=PRINCIPAL)
-        except BatchRejected as e:
-            if not_the_input(e):
-                raise
-            index = order[e.index]
-            outcomes[index] = refused(entries[index][0], e.code, e.reason)
-            del drafts[index]
-            continue
-        except (RecorderError, ContractError) as e:  # a single draft is refused unwrapped
-            if not_the_input(e):
-                raise
-            index = order[0]
-            outcomes[index] = refused(entries[index][0], e.code, str(e))
-            del drafts[index]
-            continue
-        for index, result in zip(order, written, strict=True):
-            outcomes[index] = _recorded(entries[index][0], result)
-        break
-    return [outcomes[i] for i in range(len(entries))]
+    """Records a batch of entries together. A refusal (bad input or a broken rule) is that
+    entry's Outcome and the others are recorded without it; a failure of the store
+    (``not_the_input``) propagates, so that the entries stay pending and are retried."""
+    drafts = [_draft(entry_id, fields, max_bytes) for entry_id, fields in entries]
+    results = app.record_batch(drafts, principal=PRINCIPAL, policy=Policy.PER_ENTRY)
+    return [
+        _recorded(entry_id, result)
+        if isinstance(result, Written)
+        else refused(entry_id, result.error.code, str(result.error))
+        for (entry_id, _), result in zip(entries, results, strict=True)
+    ]
+
+
+def _draft(entry_id: str, fields: dict[str, bytes], max_bytes: int) -> Envelope | InvalidDraft:
+    try:
+        return parse_draft(_event_object(entry_id, fields, max_bytes))
+    except EntryRefused as e:
+        return InvalidDraft(ContractError(e.code, e.message))
+    except ContractError as e:
+        return InvalidDraft(e)
 
 
 def not_the_input(error: BaseException) -> bool:

@@ -8,10 +8,10 @@ reads back as written (see ``integrity``); other negotiations are unaffected by 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -25,7 +25,9 @@ from eventsourcing.persistence import (
 
 from events import ContractError, Envelope, RecordedEvent
 from events.dates import utc_now
-from services.recorder.domain import Negotiation, Repeat, negotiation_uuid, wire_of
+from services.recorder import batch
+from services.recorder.batch import InvalidDraft, Policy, Refused, Stopped, Written
+from services.recorder.domain import Negotiation, Repeat, negotiation_uuid
 from services.recorder.exceptions import (
     BatchRejected,
     ConflictError,
@@ -35,32 +37,27 @@ from services.recorder.exceptions import (
     StoreUnavailable,
 )
 from services.recorder.integrity import OPENED_TOPIC, RECORDED_TOPIC, CheckedMapper
-from services.recorder.store import (
-    StoreHealth,
-    probe_write,
-    reaching_store,
-    reopen_connections,
-    select_with_positions,
-    store_name,
-)
+from services.recorder.store import StoreHealth, StoreRecorder, reaching_store, store_recorder
 
 RETRIES_ON_CONCURRENT_WRITE = 5
-__all__ = ["OPENED_TOPIC", "RECORDED_TOPIC", "Negotiations", "Written"]
+__all__ = [
+    "OPENED_TOPIC",
+    "RECORDED_TOPIC",
+    "InvalidDraft",
+    "Negotiations",
+    "Policy",
+    "Refused",
+    "Written",
+]
 
 
-@dataclass(frozen=True)
-class Written:
-    """The answer to a write: where the event now stands. ``duplicate`` marks a re-send."""
+class _DraftRefused(Exception):
+    """A draft of the unit was refused: nothing is saved, and the store's health stays as
+    it was (no write reached it)."""
 
-    event_id: str
-    negotiation_id: str
-    position: int
-    version: int
-    hash: str
-    duplicate: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def __init__(self, stopped: Stopped) -> None:
+        super().__init__(stopped.error)
+        self.stopped = stopped
 
 
 @dataclass
@@ -79,7 +76,8 @@ class Negotiations(Application[UUID]):
         super().__init__(env)
         self._load_lock = threading.Lock()
         self.after_save: list[Callable[[], None]] = []
-        self.store = store_name(self.recorder)
+        self.store_recorder: StoreRecorder = store_recorder(self.recorder)
+        self.store = self.store_recorder.store_name
         self.health = StoreHealth(self.store)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -102,13 +100,13 @@ class Negotiations(Application[UUID]):
         """A write (or probe): its store failure is remembered (and logged once), its success
         ends the outage. While the store fails, each write starts on fresh connections."""
         if self.health.problem is not None:
-            reopen_connections(self.recorder)
+            self.store_recorder.reopen_connections()
         try:
             with reaching_store(self.store):
                 yield
         except StoreUnavailable as e:
             self.health.failed(e.message)
-            reopen_connections(self.recorder)
+            self.store_recorder.reopen_connections()
             raise
         self.health.recovered()
 
@@ -116,7 +114,7 @@ class Negotiations(Application[UUID]):
         """None when the store takes a write now; else why not (for readiness)."""
         try:
             with self._writing():
-                probe_write(self.recorder)
+                self.store_recorder.probe_write()
         except StoreUnavailable as e:
             return e.message
         return None
@@ -140,17 +138,41 @@ class Negotiations(Application[UUID]):
         expected_version: int | None = None,
     ) -> list[Written]:
         """Records all drafts in one transaction, or none (BatchRejected names the first bad
-        one). Concurrent writers are retried unless ``expected_version`` pins the version."""
-        with self._writing():
-            for attempt in range(RETRIES_ON_CONCURRENT_WRITE):
-                try:
-                    return self._record_once(drafts, principal, expected_version)
-                except IntegrityError:
-                    if expected_version is not None or attempt + 1 == RETRIES_ON_CONCURRENT_WRITE:
-                        raise ConflictError(
-                            "concurrent_write",
-                            "another writer recorded to this negotiation first; retry",
-                        ) from None
+        one; a lone draft's refusal is raised as it is). Concurrent writers are retried unless
+        ``expected_version`` pins the version."""
+        outcome = self._record_unit(drafts, principal, expected_version)
+        if not isinstance(outcome, Stopped):
+            return outcome
+        if len(drafts) == 1:
+            raise outcome.error
+        raise BatchRejected(outcome.index, outcome.error) from outcome.error
+
+    def record_batch(
+        self, drafts: Sequence[Envelope | InvalidDraft], *, principal: str, policy: Policy
+    ) -> list[Written | Refused]:
+        """One result per draft, in order: what a refusal takes down with it, and which
+        failures are raised rather than answered, is the policy's (see ``batch``)."""
+        return batch.record_batch(
+            drafts, policy, lambda unit: self._record_unit(unit, principal, None)
+        )
+
+    def _record_unit(
+        self, drafts: Sequence[Envelope], principal: str, expected_version: int | None
+    ) -> list[Written] | Stopped:
+        try:
+            with self._writing():
+                for attempt in range(RETRIES_ON_CONCURRENT_WRITE):
+                    try:
+                        return self._record_once(drafts, principal, expected_version)
+                    except IntegrityError:
+                        last = attempt + 1 == RETRIES_ON_CONCURRENT_WRITE
+                        if expected_version is not None or last:
+                            raise ConflictError(
+                                "concurrent_write",
+                                "another writer recorded to this negotiation first; retry",
+                            ) from None
+        except _DraftRefused as refused:
+            return refused.stopped
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _record_once(
@@ -164,14 +186,13 @@ class Negotiations(Application[UUID]):
                 pinned = expected_version if index == 0 else None
                 pending.append(self._apply(draft, loaded, principal, now, pinned))
             except (RecorderError, ContractError) as error:
-                if len(drafts) == 1:
-                    raise
-                raise BatchRejected(index, error) from error
+                raise _DraftRefused(Stopped(index, error)) from error
         # Save events in the batch's order (not grouped by negotiation), so positions follow it.
         ordered = [p.event for p in pending if p.event is not None]
         for negotiation in loaded.values():
             negotiation.collect_events()
         recordings = self.save(*ordered)
+        self._remember(loaded.values())
         positions = {
             (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
             for r in recordings
@@ -233,6 +254,23 @@ class Negotiations(Application[UUID]):
             duplicate=p.event is None,
         )
 
+    def _remember(self, saved: Iterable[Negotiation]) -> None:
+        """The cache takes the negotiations as just saved, so that the next write to one of
+        them reads none of its own events back from the store (loading still fast-forwards
+        a cached negotiation over what other writers recorded since). A copy already newer
+        (another thread's save) is kept."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        with self._load_lock:
+            for negotiation in saved:
+                try:
+                    cached = cache.get(negotiation.id)
+                except KeyError:
+                    cached = None
+                if cached is None or cached.version < negotiation.version:
+                    cache.put(negotiation.id, negotiation)
+
     def _load(self, negotiation_id: str) -> Negotiation | None:
         try:
             # The aggregate cache fast-forwards its copy in place: one loader at a time.
@@ -247,7 +285,7 @@ class Negotiations(Application[UUID]):
         return negotiation
 
     def _position_of(self, originator_id: UUID, version: int) -> int:
-        rows = select_with_positions(self.recorder, originator_id, version - 1)
+        rows = self.store_recorder.select_with_positions(originator_id, version - 1)
         return rows[0][0]
 
     def _located(self, e: EventCorrupted, negotiation_id: str | None = None) -> EventCorrupted:
@@ -261,7 +299,7 @@ class Negotiations(Application[UUID]):
 
     def _negotiation_of(self, originator_id: UUID) -> str | None:
         """The negotiation id of an aggregate, from its opening event if that reads back."""
-        rows = select_with_positions(self.recorder, originator_id, 0)
+        rows = self.store_recorder.select_with_positions(originator_id, 0)
         try:
             return str(self.wire_of(rows[0][1])["negotiation_id"]) if rows else None
         except EventCorrupted:
@@ -272,26 +310,25 @@ class Negotiations(Application[UUID]):
     def history(self, negotiation_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         """One negotiation's events in version order, each with its position."""
         return [
-            RecordedEvent.from_wire(wire_of(body, digest), position=position)
-            for position, body, digest in self._bodies(negotiation_id, after_version)
+            RecordedEvent.from_wire(wire, position=position)
+            for position, wire in self._stored(negotiation_id, after_version)
         ]
 
     def wires(self, negotiation_id: str, *, after_version: int = 0) -> list[dict[str, Any]]:
         """One negotiation's events as wire dicts with positions, without re-validating them
         (the fast read for folds; ``history`` gives validated RecordedEvents)."""
         out = []
-        for position, body, digest in self._bodies(negotiation_id, after_version):
-            wire = wire_of(body, digest)
+        for position, wire in self._stored(negotiation_id, after_version):
             wire["position"] = position
             out.append(wire)
         return out
 
-    def _bodies(self, negotiation_id: str, after_version: int) -> list[tuple[int, str, str]]:
-        """(position, body, hash) of one negotiation's events after ``after_version``, each
-        checked; a missing version is a corrupted history too."""
+    def _stored(self, negotiation_id: str, after_version: int) -> list[tuple[int, dict[str, Any]]]:
+        """(position, wire) of one negotiation's events after ``after_version``, each checked
+        and freshly decoded; a missing version is a corrupted history too."""
         with self._reading():
-            rows = select_with_positions(
-                self.recorder, negotiation_uuid(negotiation_id), after_version
+            rows = self.store_recorder.select_with_positions(
+                negotiation_uuid(negotiation_id), after_version
             )
         if not rows and after_version == 0:
             raise NegotiationNotFound(negotiation_id)
@@ -303,17 +340,24 @@ class Negotiations(Application[UUID]):
                         f"version {stored.originator_version} follows {expected - 1}: "
                         "events are missing"
                     )
-                out.append((position, *self.body_of(stored)))
+                out.append((position, cast("dict[str, Any]", self._decoded(stored).wire)))
             except EventCorrupted as e:
                 raise e.located(position=position, negotiation_id=negotiation_id) from None
         return out
 
     def wire_of(self, stored: StoredEvent) -> dict[str, Any]:
-        return wire_of(*self.body_of(stored))
+        """The stored event's wire form (with its hash, without position), checked and
+        freshly decoded (the caller may add to it)."""
+        return cast("dict[str, Any]", self._decoded(stored).wire)
 
     def body_of(self, stored: StoredEvent) -> tuple[str, str]:
-        """The stored event's hashed body (canonical JSON text) and its hash, checked: a
-        stored notification that fails names its position and, if known, its negotiation."""
+        """The stored event's hashed body (canonical JSON text) and its hash, checked."""
+        event = self._decoded(stored)
+        return event.body.decode("utf-8"), event.wire["hash"]
+
+    def _decoded(self, stored: StoredEvent) -> Negotiation.Opened | Negotiation.Recorded:
+        """The stored event, checked: a stored notification that fails names its position
+        and, if known, its negotiation."""
         try:
             event: Any = self.mapper.to_domain_event(stored)
         except EventCorrupted as e:
@@ -321,7 +365,7 @@ class Negotiations(Application[UUID]):
                 raise
             with self._reading():
                 raise self._located(e) from e
-        return event.body, event.hash
+        return cast(Negotiation.Opened | Negotiation.Recorded, event)
 
     def notification_page(self, after: int, limit: int) -> list[Notification]:
         """Up to ``limit`` stored events after position ``after``, not yet decoded."""

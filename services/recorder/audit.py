@@ -19,7 +19,8 @@ from eventsourcing.utils import TopicError, get_topic
 from events import canonical_json
 from events.dates import format_utc
 from services.recorder.application import OPENED_TOPIC, RECORDED_TOPIC, Negotiations
-from services.recorder.domain import Negotiation, negotiation_uuid, wire_of
+from services.recorder.domain import Negotiation, negotiation_uuid
+from services.recorder.integrity import Unpacked
 
 AGGREGATE_TOPIC = get_topic(Negotiation)
 
@@ -75,11 +76,13 @@ def _check(app: Negotiations, n: Notification, chains: dict[str, _Chain]) -> tup
     if n.topic not in (OPENED_TOPIC, RECORDED_TOPIC):
         return f"unexpected topic {n.topic!r}", "?"
     try:
-        domain_event: Any = app.checked_mapper.unchecked(n)
-        wire = wire_of(domain_event.body, domain_event.hash)
+        unpacked = app.checked_mapper.unpack(n)
+        if not unpacked.fields_ok:
+            return "unexpected stored fields", "?"
+        wire = unpacked.wire
         negotiation_id = str(wire["negotiation_id"])
-        problems = _problems(n, domain_event, wire)
-        canonical = app.mapper.to_stored_event(domain_event).state == n.state
+        problems = _problems(n, unpacked, wire)
+        canonical = unpacked.stored_again(app.checked_mapper.transcoder) == n.state
     except (ValueError, KeyError, TypeError, AttributeError, TopicError) as e:
         return f"undecodable stored event ({type(e).__name__})", "?"
     chain = chains.setdefault(negotiation_id, _Chain())
@@ -96,7 +99,7 @@ def _check(app: Negotiations, n: Notification, chains: dict[str, _Chain]) -> tup
     return "; ".join(problems), negotiation_id
 
 
-def _problems(n: Notification, domain_event: Any, wire: dict[str, Any]) -> list[str]:
+def _problems(n: Notification, unpacked: Unpacked, wire: dict[str, Any]) -> list[str]:
     """What is wrong with one stored event on its own (not counting the chain)."""
     opening = n.topic == OPENED_TOPIC
     checks = [
@@ -109,20 +112,20 @@ def _problems(n: Notification, domain_event: Any, wire: dict[str, Any]) -> list[
             f"version {wire.get('version')} differs from stored version {n.originator_version}",
         ),
         (
-            sha256(domain_event.body.encode("utf-8")).hexdigest() == domain_event.hash,
+            sha256(unpacked.body).hexdigest() == unpacked.hash,
             "hash does not match the event's content",
         ),
         (
-            canonical_json(json.loads(domain_event.body)) == domain_event.body.encode("utf-8"),
+            canonical_json(json.loads(unpacked.body)) == unpacked.body,
             "stored body is not canonical JSON",
         ),
         (
-            format_utc(domain_event.timestamp) == wire.get("recorded_at"),
+            format_utc(unpacked.timestamp) == wire.get("recorded_at"),
             "stored timestamp differs from recorded_at",
         ),
         (opening == (n.originator_version == 1), "opening event out of place"),
         (
-            not opening or domain_event.originator_topic == AGGREGATE_TOPIC,
+            not opening or unpacked.originator_topic == AGGREGATE_TOPIC,
             "opening event names another aggregate class",
         ),
     ]

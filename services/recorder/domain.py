@@ -1,16 +1,16 @@
 """The Negotiation aggregate: checks invariants, stamps and hash-chains each event.
 
-Its two eventsourcing event classes carry the recorded event as ``body`` (the exact canonical
-JSON bytes that were hashed, as text) and ``hash``; the contract
-(fields and validation) lives in ``events/``. Their topics are
-``services.recorder.domain:Negotiation.Opened`` and ``...:Negotiation.Recorded``: renaming them
-needs a registered old topic.
+Its two eventsourcing event classes carry the recorded event twice over, both made once when
+it was sealed: ``wire`` (the dict, with its hash, that the facts absorb) and ``body`` (its
+canonical JSON without hash and position: the bytes that were hashed). The store keeps the
+canonical JSON (see ``integrity``); the contract (fields and validation) lives in ``events/``.
+Their topics are ``services.recorder.domain:Negotiation.Opened`` and
+``...:Negotiation.Recorded``: renaming them needs a registered old topic.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +18,8 @@ from typing import Any, cast
 
 from eventsourcing.domain import Aggregate
 
-from events import Envelope, RecordedEvent, hashed_body, seal
+from events import Envelope, RecordedEvent, seal
+from events.wire import Wire
 from services.recorder import rules
 from services.recorder.exceptions import ConflictError
 from services.recorder.facts import Facts, KeyFact, body_digest
@@ -41,19 +42,19 @@ class Negotiation(Aggregate):
     """One negotiation: a noun whose one imperative is ``record`` (and ``open`` to begin)."""
 
     class Opened(Aggregate.Created):
-        body: str
-        hash: str
+        wire: Wire
+        body: bytes
 
     class Recorded(Aggregate.Event):
-        body: str
-        hash: str
+        wire: Wire
+        body: bytes
 
         def apply(self, aggregate: Aggregate) -> None:
-            cast("Negotiation", aggregate).facts.absorb(wire_of(self.body, self.hash))
+            cast("Negotiation", aggregate).facts.absorb(self.wire)
 
-    def __init__(self, body: str, hash: str) -> None:
+    def __init__(self, wire: Wire, body: bytes) -> None:
         self.facts = Facts()
-        self.facts.absorb(wire_of(body, hash))
+        self.facts.absorb(wire)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Negotiation:
         """The repository's cache hands out deep copies; Facts knows a cheaper safe copy."""
@@ -127,13 +128,6 @@ def _seal(
     )
 
 
-def stored_fields(event: RecordedEvent) -> dict[str, str]:
-    """What the store keeps of a recorded event: the hashed bytes and their hash."""
-    return {"body": hashed_body(event.wire).decode("utf-8"), "hash": event.stamp.hash}
-
-
-def wire_of(body: str, hash: str) -> dict[str, Any]:
-    """The recorded event's wire form (without position) from what the store keeps."""
-    wire: dict[str, Any] = json.loads(body)
-    wire["hash"] = hash
-    return wire
+def stored_fields(event: RecordedEvent) -> dict[str, Any]:
+    """The domain event's fields: the wire dict and the canonical bytes the seal made."""
+    return {"wire": cast(Wire, event.wire), "body": event.body}

@@ -1,13 +1,14 @@
 """What a Negotiation remembers in order to check invariants, evolved from stored events.
 
-Facts read the stored wire form directly (no re-validation) so that loading stays cheap.
-A correction or a retraction rebuilds the derived facts from the effective events.
+Facts take the wire form directly (no re-validation) so that loading stays cheap: the wire
+dict an event was just built from when it is recorded, the stored JSON parsed when it is
+loaded. A correction or a retraction rebuilds the derived facts from the effective events.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +26,7 @@ from events.wire import (
     PartyPayloadWire,
     ProposalTabledPayloadWire,
     StatementIssuedPayloadWire,
+    Wire,
 )
 
 
@@ -40,10 +42,17 @@ class EventFact:
 
 @dataclass(frozen=True)
 class KeyFact:
+    """The event first recorded under an idempotency key."""
+
     event_id: str
     version: int
     hash: str
-    body_digest: str
+    wire: Wire
+
+    @property
+    def body_digest(self) -> str:
+        """Computed only when a re-send is checked, not for every keyed event loaded."""
+        return body_digest(self.wire)
 
 
 @dataclass
@@ -64,16 +73,14 @@ class Facts:
     events: dict[str, EventFact] = field(default_factory=dict)
     keys: dict[str, KeyFact] = field(default_factory=dict)
 
-    def absorb(self, wire: dict[str, Any]) -> None:
-        kind: str = wire["type"]
-        payload: dict[str, Any] = wire["payload"]
+    def absorb(self, wire: Wire) -> None:
+        kind = wire["type"]
+        payload = wire["payload"]
         self.negotiation_id = wire["negotiation_id"]
         self.version = wire["version"]
         self.last_hash = wire["hash"]
         if key := wire.get("idempotency_key"):
-            self.keys[key] = KeyFact(
-                wire["event_id"], wire["version"], wire["hash"], body_digest(wire)
-            )
+            self.keys[key] = KeyFact(wire["event_id"], wire["version"], wire["hash"], wire)
         self.events[wire["event_id"]] = EventFact(kind, payload)
         if kind == "NegotiationOpened":
             self.opened_at = PartialDate.parse(wire["occurred_at"])
@@ -144,7 +151,7 @@ def amend(events: dict[str, EventFact], kind: str, payload: dict[str, Any]) -> N
         events[target_id] = replace(target, retracted=True)
 
 
-def body_digest(event: dict[str, Any]) -> str:
+def body_digest(event: Mapping[str, Any]) -> str:
     """Digest of what the publisher sent (normalised), to compare idempotent re-sends."""
     body = {k: v for k, v in event.items() if k not in SERVER_FIELDS}
     return hashlib.sha256(canonical_json(body)).hexdigest()

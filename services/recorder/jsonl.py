@@ -1,4 +1,5 @@
-"""Reading published events from JSON Lines: validate every line before anything is written."""
+"""Importing published events from JSON Lines: validate every line before anything is
+written, then record them all in one transaction or none; a refusal names its line."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Iterable
 from importlib import resources
 
 from events import ContractError, Envelope, InvalidJson, parse_draft, parse_json
-from services.recorder.exceptions import LineRejected
+from services.recorder.application import Negotiations
+from services.recorder.batch import Policy, Refused, Written, store_failed
+from services.recorder.exceptions import ConflictError, LineRejected
 
 SCENARIO = "us-iraq-jscd-2024.jsonl"
 
@@ -30,6 +33,27 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
             raise LineRejected(number, e.code, str(e)) from None
         numbers.append(number)
     return drafts, numbers
+
+
+def record_lines(
+    app: Negotiations, drafts: list[Envelope], numbers: list[int], *, principal: str
+) -> list[Written]:
+    """Records the drafts of ``parse_lines`` all together or not at all. The first refused
+    draft raises LineRejected naming its line; a line imported alone is refused as ``record``
+    refuses one event, except that a failure of the store is raised as it is."""
+    alone = len(drafts) == 1
+    try:
+        results = app.record_batch(drafts, principal=principal, policy=Policy.ALL_OR_NONE)
+    except ConflictError as e:  # another writer won every retry
+        if not alone:
+            raise
+        results = [Refused(e)]
+    for number, result in zip(numbers, results, strict=True):
+        if isinstance(result, Refused) and result.because_of is None:
+            if alone and store_failed(result.error):
+                raise result.error
+            raise LineRejected(number, result.error.code, str(result.error))
+    return [r for r in results if isinstance(r, Written)]
 
 
 def jsonl_lines(text: str) -> list[str]:

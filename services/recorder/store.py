@@ -1,9 +1,12 @@
-"""The event store adapter: eventsourcing environment, reads that need positions, and the
-store's failures as one error.
+"""The event store adapter: eventsourcing environment, the recorders, and the store's failures
+as one error.
 
-A recorded event's ``position`` is the store's notification id (SQLite rowid, PostgreSQL
-``notification_id``), known only after the transaction commits, so reads that return
-positions query the recorder's table directly.
+Each store has its own recorder, a subclass of eventsourcing's named in the environment
+(``APPLICATION_RECORDER_TOPIC``, or the factory for the in-memory store), that adds what the
+application needs beyond eventsourcing's interface (``StoreRecorder``): a recorded event's
+``position`` is the store's notification id (SQLite rowid, PostgreSQL ``notification_id``),
+known only after the transaction commits, so reads that return positions query the
+recorder's table directly; and a write probe for readiness.
 
 A store that fails (a full or read-only file, a lost PostgreSQL connection) raises
 ``StoreUnavailable`` from every call, and the same process works again once the store does:
@@ -19,10 +22,11 @@ import os
 import sqlite3
 import threading
 import time
+from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import psycopg
@@ -32,8 +36,10 @@ from eventsourcing.persistence import (
     PersistenceError,
     StoredEvent,
 )
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from services.recorder.exceptions import StoreUnavailable
@@ -51,12 +57,13 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         settings.events_db.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteRecorder),
             "SQLITE_DBNAME": str(settings.events_db),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "APPLICATION_RECORDER_TOPIC": f"{__name__}:{OneTryPostgresRecorder.__qualname__}",
+        "APPLICATION_RECORDER_TOPIC": get_topic(OneTryPostgresRecorder),
     }
     for name in ("dbname", "host", "port", "user", "password", "schema"):
         env[f"POSTGRES_{name.upper()}"] = settings.postgres_value(name)
@@ -70,28 +77,155 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+Positioned = list[tuple[int, StoredEvent]]
+
+
+class StoreRecorder(ApplicationRecorder):
+    """What the application needs of its recorder beyond eventsourcing's interface."""
+
+    store_name: ClassVar[str]
+
+    @abstractmethod
+    def select_with_positions(self, originator_id: UUID, after_version: int) -> Positioned:
+        """One aggregate's stored events after ``after_version``, each with its position."""
+
+    @abstractmethod
+    def probe_write(self) -> None:
+        """Writes one row of a probe table (never the events): proof that the store takes
+        writes now, which no read can give for a full or read-only file."""
+
+    def reopen_connections(self) -> None:
+        """Drops connections that a failure may have spoiled (by default, none)."""
+
+
+def _stored(row: Any, originator_id: UUID) -> StoredEvent:
+    return StoredEvent(
+        originator_id=originator_id,
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )
+
+
+class SQLiteRecorder(StoreRecorder, SQLiteApplicationRecorder):
+    store_name = "sqlite"
+
+    def select_with_positions(self, originator_id: UUID, after_version: int) -> Positioned:
+        table = self.events_table_name  # the recorder's own name, never input
+        statement = (
+            f"SELECT rowid, originator_version, topic, state FROM {table} "  # noqa: S608
+            "WHERE originator_id=? AND originator_version>? ORDER BY originator_version"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (originator_id.hex, after_version))
+            return [(row["rowid"], _stored(row, originator_id)) for row in c.fetchall()]
+
+    def probe_write(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} "
+                "(id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL)"
+            )
+            c.execute(
+                f"INSERT OR REPLACE INTO {PROBE_TABLE} VALUES (1, ?)",  # noqa: S608
+                (datetime.now(UTC).isoformat(),),
+            )
+
+    def reopen_connections(self) -> None:
+        """Closes the pool's idle connections so that the next call opens a fresh one: a
+        connection opened while the file was read-only stays read-only after it is writable
+        again."""
+        pool = self.datastore.pool
+        with pool._put_condition:  # eventsourcing's pool has no public way to do this
+            idle = list(pool._pool)
+        for connection in idle:
+            connection._close_when_not_in_use()  # what its max-age timer calls
+
+
 def _without_retries(method: Any) -> Any:
     return method.__wrapped__  # the function under eventsourcing's @retry
 
 
-class OneTryPostgresRecorder(PostgresApplicationRecorder):
+class OneTryPostgresRecorder(StoreRecorder, PostgresApplicationRecorder):
     """eventsourcing's recorder without its ten tries per call: each try waits up to the
     connect timeout for a connection, so a vanished PostgreSQL held every request for ten of
     them. Broken pooled connections are replaced before use instead (``POSTGRES_PRE_PING``);
-    a call that still fails answers ``StoreUnavailable`` at once."""
+    a call that still fails answers ``StoreUnavailable`` at once. (The pool checks and
+    replaces its own connections: nothing to reopen.)"""
 
+    store_name = "postgres"
     insert_events = _without_retries(PostgresApplicationRecorder.insert_events)
     select_events = _without_retries(PostgresApplicationRecorder.select_events)
     select_notifications = _without_retries(PostgresApplicationRecorder.select_notifications)
     max_notification_id = _without_retries(PostgresApplicationRecorder.max_notification_id)
 
+    def select_with_positions(self, originator_id: UUID, after_version: int) -> Positioned:
+        statement = SQL(
+            "SELECT notification_id, originator_version, topic, state FROM {}.{} "
+            "WHERE originator_id=%s AND originator_version>%s ORDER BY originator_version"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (originator_id, after_version))
+            rows = curs.fetchall()
+        return [(row["notification_id"], _stored(row, originator_id)) for row in rows]
 
-def store_name(recorder: ApplicationRecorder) -> str:
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        return "sqlite"
-    if isinstance(recorder, PostgresApplicationRecorder):
-        return "postgres"
-    return "memory"
+    def probe_write(self) -> None:
+        table = Identifier(self.datastore.schema, PROBE_TABLE)
+        create = SQL(
+            "CREATE TABLE IF NOT EXISTS {} (id smallint PRIMARY KEY, checked_at timestamptz)"
+        ).format(table)
+        # Two processes creating it at once: one of them is told the type exists; fine.
+        with suppress(IntegrityError), self.datastore.transaction(commit=True) as curs:
+            curs.execute(create)
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} VALUES (1, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"
+                ).format(table),
+                (datetime.now(UTC),),
+            )
+
+
+class MemoryRecorder(StoreRecorder, POPOApplicationRecorder):
+    """eventsourcing's in-memory recorder (tests, AsyncAPI generation)."""
+
+    store_name = "memory"
+
+    def select_with_positions(self, originator_id: UUID, after_version: int) -> Positioned:
+        out: Positioned = []
+        start = 1
+        while page := self.select_notifications(start, 1000):
+            for n in page:
+                if n.originator_id == originator_id and n.originator_version > after_version:
+                    out.append((n.id, n))
+            start = page[-1].id + 1
+        return out
+
+    def probe_write(self) -> None:
+        """Memory always takes writes."""
+
+
+class MemoryFactory(POPOFactory):
+    """eventsourcing's in-memory factory, with the recorder the application needs (the
+    library's in-memory factory takes no ``APPLICATION_RECORDER_TOPIC``)."""
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return MemoryRecorder()
+
+
+MEMORY_ENV = {"PERSISTENCE_MODULE": get_topic(MemoryFactory)}
+"""The environment of an application on the in-memory store."""
+
+
+def store_recorder(recorder: ApplicationRecorder) -> StoreRecorder:
+    """The recorder, if it is one of the store recorders above (the environment names them)."""
+    if not isinstance(recorder, StoreRecorder):
+        raise TypeError(
+            f"{type(recorder).__name__} is not a talkstream store recorder: build the "
+            "application's environment with eventsourcing_env (or MEMORY_ENV)"
+        )
+    return recorder
 
 
 @contextmanager
@@ -135,107 +269,3 @@ class StoreHealth:
             self.problem = None
             down = time.monotonic() - self._since
             log.info("store available again store=%s after=%.1fs", self.name, down)
-
-
-def probe_write(recorder: ApplicationRecorder) -> None:
-    """Writes one row of a probe table (never the events): proof that the store takes writes
-    now, which no read can give for a full or read-only file."""
-    now = datetime.now(UTC)
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        with recorder.datastore.transaction(commit=True) as c:
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} "
-                "(id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL)"
-            )
-            c.execute(
-                f"INSERT OR REPLACE INTO {PROBE_TABLE} VALUES (1, ?)",  # noqa: S608
-                (now.isoformat(),),
-            )
-    elif isinstance(recorder, PostgresApplicationRecorder):
-        table = Identifier(recorder.datastore.schema, PROBE_TABLE)
-        create = SQL(
-            "CREATE TABLE IF NOT EXISTS {} (id smallint PRIMARY KEY, checked_at timestamptz)"
-        ).format(table)
-        # Two processes creating it at once: one of them is told the type exists; fine.
-        with suppress(IntegrityError), recorder.datastore.transaction(commit=True) as curs:
-            curs.execute(create)
-        with recorder.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL(
-                    "INSERT INTO {} VALUES (1, %s) "
-                    "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"
-                ).format(table),
-                (now,),
-            )
-
-
-def reopen_connections(recorder: ApplicationRecorder) -> None:
-    """Closes the SQLite pool's idle connections so that the next call opens a fresh one: a
-    connection opened while the file was read-only stays read-only after it is writable
-    again. (PostgreSQL's pool checks and replaces its own.)"""
-    if not isinstance(recorder, SQLiteApplicationRecorder):
-        return
-    pool = recorder.datastore.pool
-    with pool._put_condition:  # eventsourcing's pool has no public way to do this
-        idle = list(pool._pool)
-    for connection in idle:
-        connection._close_when_not_in_use()  # what its max-age timer calls
-
-
-def select_with_positions(
-    recorder: ApplicationRecorder, originator_id: UUID, after_version: int = 0
-) -> list[tuple[int, StoredEvent]]:
-    """One aggregate's stored events from ``after_version``, each with its position."""
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        return _sqlite_select(recorder, originator_id, after_version)
-    if isinstance(recorder, PostgresApplicationRecorder):
-        return _postgres_select(recorder, originator_id, after_version)
-    return _scan_select(recorder, originator_id, after_version)
-
-
-def _stored(row: Any, originator_id: UUID) -> StoredEvent:
-    return StoredEvent(
-        originator_id=originator_id,
-        originator_version=row["originator_version"],
-        topic=row["topic"],
-        state=bytes(row["state"]),
-    )
-
-
-def _sqlite_select(
-    recorder: SQLiteApplicationRecorder, originator_id: UUID, after: int
-) -> list[tuple[int, StoredEvent]]:
-    table = recorder.events_table_name  # the recorder's own name, never input
-    statement = (
-        f"SELECT rowid, originator_version, topic, state FROM {table} "  # noqa: S608
-        "WHERE originator_id=? AND originator_version>? ORDER BY originator_version"
-    )
-    with recorder.datastore.transaction(commit=False) as c:
-        c.execute(statement, (originator_id.hex, after))
-        return [(row["rowid"], _stored(row, originator_id)) for row in c.fetchall()]
-
-
-def _postgres_select(
-    recorder: PostgresApplicationRecorder, originator_id: UUID, after: int
-) -> list[tuple[int, StoredEvent]]:
-    statement = SQL(
-        "SELECT notification_id, originator_version, topic, state FROM {}.{} "
-        "WHERE originator_id=%s AND originator_version>%s ORDER BY originator_version"
-    ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-        curs.execute(statement, (originator_id, after))
-        return [(row["notification_id"], _stored(row, originator_id)) for row in curs.fetchall()]
-
-
-def _scan_select(
-    recorder: ApplicationRecorder, originator_id: UUID, after: int
-) -> list[tuple[int, StoredEvent]]:
-    """In-memory stores (tests): scan the notification log."""
-    out: list[tuple[int, StoredEvent]] = []
-    start = 1
-    while page := recorder.select_notifications(start, 1000):
-        for n in page:
-            if n.originator_id == originator_id and n.originator_version > after:
-                out.append((n.id, n))
-        start = page[-1].id + 1
-    return out

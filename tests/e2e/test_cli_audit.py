@@ -30,7 +30,7 @@ def flip_a_letter_in_the_5th_row(db: Path) -> int:
             "SELECT rowid, state FROM stored_events ORDER BY rowid LIMIT 1 OFFSET 4"
         ).fetchone()
         state = bytes(state)
-        marker = b'\\"outlet\\":\\"'  # the hashed body is stored as an escaped JSON string
+        marker = b'"outlet":"'  # the event is stored as its canonical JSON
         at = state.index(marker) + len(marker)
         assert chr(state[at]).isalpha()
         tampered = state[:at] + chr(state[at]).swapcase().encode() + state[at + 1 :]

@@ -17,7 +17,7 @@ from services.recorder.jsonl import parse_lines, scenario_lines
 from services.recorder.store import eventsourcing_env
 from services.settings import Settings
 from tests.factories import note, started
-from tests.store_faults import write_state
+from tests.store_faults import flip_random_byte, write_state
 
 SCENARIO = "us-iraq-jscd"
 SAMPLES = 40
@@ -51,10 +51,8 @@ def test_any_flipped_byte_is_named_wherever_its_event_is_read(
     rng = random.Random(20241001)
     for _ in range(SAMPLES):
         position, state = rng.choice(rows)
-        at = rng.randrange(len(state))
-        mutated = bytearray(state)
-        mutated[at] ^= rng.randrange(1, 256)
-        write_state(store_settings, position, bytes(mutated))
+        mutated, at = flip_random_byte(rng, state)
+        write_state(store_settings, position, mutated)
         try:
             for name, read in _readers(uncached).items():
                 with pytest.raises(EventCorrupted) as caught:

@@ -11,6 +11,7 @@ from services.recorder.application import Negotiations
 from services.recorder.audit import verify
 from services.recorder.jsonl import parse_lines, scenario_lines
 from services.settings import Settings
+from tests.store_faults import flip_random_byte
 
 SAMPLES = 40
 
@@ -58,10 +59,8 @@ def test_flipping_any_stored_byte_breaks_verification(
         assert verify(auditor).ok
         for _ in range(SAMPLES):
             position, state = rng.choice(rows)
-            at = rng.randrange(len(state))
-            mutated = bytearray(state)
-            mutated[at] ^= rng.randrange(1, 256)
-            _write_state(store_settings, position, bytes(mutated))
+            mutated, at = flip_random_byte(rng, state)
+            _write_state(store_settings, position, mutated)
             report = verify(auditor)
             _write_state(store_settings, position, state)
             assert not report.ok, f"byte {at} of position {position} changed unnoticed"

@@ -5,7 +5,6 @@ and answers where the events now stand."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -28,8 +27,7 @@ from services.api.models import (
     WriteResult,
 )
 from services.api.openapi import error_responses, event_body
-from services.recorder.application import Negotiations, Written
-from services.recorder.exceptions import BatchRejected, RecorderError, StoreUnavailable
+from services.recorder.application import InvalidDraft, Policy, Refused, Written
 
 log = logging.getLogger("talkstream.api")
 NEGOTIATION_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
@@ -160,68 +158,30 @@ def _record_groups(
 ) -> list[BatchItem]:
     """Each negotiation's events in one transaction; a refusal refuses that negotiation's share
     only. Results keep the request's order."""
-    items: dict[int, BatchItem] = {}
-    groups: dict[str, list[tuple[int, Envelope]]] = defaultdict(list)
-    for index, body in enumerate(events):
-        try:
-            draft = parse_draft(body)
-        except ContractError as e:
-            items[index] = _refused(index, e.code, str(e), status_of(e))
-            continue
-        groups[draft.negotiation_id].append((index, draft))
-    bad_at: dict[str, int] = {}
-    for index in sorted(items):
-        negotiation_id = events[index].get("negotiation_id")
-        if isinstance(negotiation_id, str):  # a list or an object belongs to no negotiation
-            bad_at.setdefault(negotiation_id, index)
-    app = ctx_of(request).app
-    for negotiation_id, group in groups.items():
-        if negotiation_id in bad_at:
-            sibling = _sibling_refused(bad_at[negotiation_id])
-            for index, _ in group:
-                items[index] = _refused(index, "batch_rejected", sibling, 409)
-            continue
-        try:
-            recorded = _record_group(app, group, principal)
-        except StoreUnavailable as e:
-            if not any(item.status < 300 for item in items.values()):
-                raise  # nothing recorded: the whole request is a 503
-            recorded = [(i, _refused(i, e.code, e.message, status_of(e))) for i, _ in group]
-        for index, item in recorded:
-            items[index] = item
-    written = sum(1 for i in items.values() if i.status == 201)
-    ctx_of(request).metrics.written.inc(written)
-    return [items[i] for i in range(len(events))]
+    drafts = [_draft_or_invalid(body) for body in events]
+    results = ctx_of(request).app.record_batch(
+        drafts, principal=principal, policy=Policy.PER_NEGOTIATION
+    )
+    items = [_item(index, result) for index, result in enumerate(results)]
+    ctx_of(request).metrics.written.inc(sum(1 for i in items if i.status == 201))
+    return items
 
 
-def _record_group(
-    app: Negotiations, group: list[tuple[int, Envelope]], principal: str
-) -> list[tuple[int, BatchItem]]:
-    indexes = [index for index, _ in group]
+def _draft_or_invalid(body: dict[str, Any]) -> Envelope | InvalidDraft:
     try:
-        results = app.record_many([draft for _, draft in group], principal=principal)
-    except BatchRejected as e:
-        bad = indexes[e.index]
-        return [
-            (i, _refused(i, e.code, e.reason, status_of(e)))
-            if i == bad
-            else (i, _refused(i, "batch_rejected", _sibling_refused(bad), 409))
-            for i in indexes
-        ]
-    except (RecorderError, ContractError) as e:
-        if isinstance(e, StoreUnavailable):
-            raise
-        message = e.message if isinstance(e, RecorderError) else str(e)
-        return [(i, _refused(i, e.code, message, status_of(e))) for i in indexes]
-    return [
-        (
-            i,
-            BatchItem(
-                index=i, status=200 if w.duplicate else 201, result=WriteResult(**w.as_dict())
-            ),
-        )
-        for i, w in zip(indexes, results, strict=True)
-    ]
+        return parse_draft(body)
+    except ContractError as e:
+        negotiation_id = body.get("negotiation_id")  # a list or an object names no negotiation
+        return InvalidDraft(e, negotiation_id if isinstance(negotiation_id, str) else None)
+
+
+def _item(index: int, result: Written | Refused) -> BatchItem:
+    if isinstance(result, Written):
+        status = 200 if result.duplicate else 201
+        return BatchItem(index=index, status=status, result=WriteResult(**result.as_dict()))
+    if result.because_of is not None:
+        return _refused(index, "batch_rejected", _sibling_refused(result.because_of), 409)
+    return _refused(index, result.error.code, str(result.error), status_of(result.error))
 
 
 def _sibling_refused(index: int) -> str:

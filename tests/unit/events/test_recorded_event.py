@@ -1,14 +1,29 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from events import RecordedEvent, canonical_json, event_hash, parse_draft, seal
+from events import (
+    SERVER_FIELDS,
+    Envelope,
+    RecordedEvent,
+    canonical_json,
+    event_hash,
+    hashed_body,
+    parse_draft,
+    seal,
+    split_hash,
+    with_hash,
+)
+from events.parts import Codes
 
 MakeEvent = Callable[..., dict[str, Any]]
 EVENT_ID = "5f1d7a2c-9b3e-4c8d-a1f0-2e3d4c5b6a79"
@@ -124,3 +139,56 @@ def test_a_removed_or_added_field_breaks_the_hash(event: RecordedEvent) -> None:
 def test_the_position_is_not_hashed(event: RecordedEvent) -> None:
     assert RecordedEvent.from_wire(event.wire, position=1).hash_ok()
     assert RecordedEvent.from_wire(event.wire, position=99).hash_ok()
+
+
+def test_the_seal_keeps_the_bytes_it_hashed(event: RecordedEvent) -> None:
+    assert event.body == hashed_body(event.wire)
+    assert hashlib.sha256(event.body).hexdigest() == event.stamp.hash
+
+
+def test_the_stored_form_is_the_canonical_json_with_the_hash(event: RecordedEvent) -> None:
+    stored = with_hash(event.body, event.event_id, event.stamp.hash)
+    assert stored == canonical_json(event.wire)
+    assert split_hash(stored) == (event.body, event.stamp.hash)
+    assert split_hash(event.body) is None
+
+
+def test_the_hash_member_follows_event_id_and_nothing_before_it_holds_one() -> None:
+    """``with_hash`` puts the hash member right after ``event_id``; ``split_hash`` takes the
+    first one it finds, so no field sorted before it may hold a member named ``hash``."""
+    names = sorted((set(Envelope.model_fields) | {"payload"} | SERVER_FIELDS) - {"position"})
+    assert names[names.index("event_id") + 1] == "hash"
+    before = names[: names.index("hash")]
+    assert before == ["causation_id", "codes", "confidence", "correlation_id", "event_id"]
+    assert "hash" not in Codes.model_fields and Codes.model_config["extra"] == "forbid"
+
+
+texts = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40).filter(str.strip)
+
+
+@settings(max_examples=200)
+@given(
+    text=texts,
+    topic=texts,
+    key=texts,
+    correlation=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,20}", fullmatch=True),
+)
+def test_any_event_is_stored_as_its_canonical_json_with_the_hash(
+    text: str, topic: str, key: str, correlation: str
+) -> None:
+    event = sealed(
+        {
+            "type": "ContextNoted",
+            "negotiation_id": "us-iraq-jscd",
+            "occurred_at": "2024-09",
+            "sources": [{"outlet": "Wire", "kind": "wire", "excerpt": text}],
+            "verification": "reported",
+            "correlation_id": correlation,
+            "causation_id": correlation,
+            "idempotency_key": key,
+            "payload": {"topic": topic, "text": text},
+        }
+    )
+    stored = with_hash(event.body, event.event_id, event.stamp.hash)
+    assert stored == canonical_json(event.wire)
+    assert split_hash(stored) == (event.body, event.stamp.hash)

@@ -15,6 +15,7 @@ from projections.asof import visible
 from projections.diff import diff
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import RecorderError
+from services.recorder.store import MEMORY_ENV
 from tests import factories as f
 from tests.unit.projections.support import just_before, state_at
 
@@ -213,7 +214,7 @@ def _correction_of(target: RecordedEvent, n: int) -> Any:
 
 
 def _history(choices: list[tuple[int, int]]) -> list[RecordedEvent]:
-    app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = Negotiations(env=MEMORY_ENV)
     try:
         app.record_many(f.started(), principal="p")
         for n, (choice, day) in enumerate(choices):

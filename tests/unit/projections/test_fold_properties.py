@@ -15,6 +15,7 @@ from projections.negotiation import fold
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
 from services.recorder.exceptions import RecorderError
+from services.recorder.store import MEMORY_ENV
 from tests import factories as f
 
 STATUSES = ["initialled", "signed", "ratified", "in_force", "suspended", "terminated"]
@@ -65,7 +66,7 @@ def _same(a: object, b: object) -> bool:
 def test_folding_in_two_halves_equals_folding_at_once_and_the_chain_verifies(
     choices: list[int], data: st.DataObject
 ) -> None:
-    app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = Negotiations(env=MEMORY_ENV)
     events = _history(app, choices)
     cut = data.draw(st.integers(min_value=0, max_value=len(events)))
     whole = fold(None, events)
@@ -81,7 +82,7 @@ def test_folding_in_two_halves_equals_folding_at_once_and_the_chain_verifies(
 def test_a_retracted_event_leaves_the_view_as_if_it_had_never_been_recorded(
     choices: list[int],
 ) -> None:
-    app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = Negotiations(env=MEMORY_ENV)
     events = _history(app, choices)
     last = events[-1]
     if last.type in ("EventCorrected", "EventRetracted", "NegotiationOpened"):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from projections.live import codec
 from projections.negotiation import empty, fold_into
 from services.recorder.application import Negotiations
+from services.recorder.store import MEMORY_ENV
 from tests.unit.projections.test_fold_properties import _history
 
 
@@ -23,7 +24,7 @@ def _as_hash(fields: dict[str, bytes]) -> dict[bytes, bytes]:
 def test_delta_writes_rebuild_the_same_state_as_full_writes(
     choices: list[int], data: st.DataObject
 ) -> None:
-    app = Negotiations(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = Negotiations(env=MEMORY_ENV)
     wires = [e.wire for e in _history(app, choices)]
     stored: dict[str, bytes] = {}
     state = empty()
