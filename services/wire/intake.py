@@ -34,7 +34,7 @@ class IntakeEntry(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     event: str | None = Field(
-        default=None, description="The event as published: one JSON object (DESIGN.md)."
+        default=None, description="The event as published: one JSON object (docs/events.md)."
     )
     reply_to: str | None = Field(
         default=None,
