@@ -16,6 +16,7 @@ from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from tests.ports import DEFAULT_PORT, held
 from tests.redis_keys import owned_prefix
+from tests.redis_servers import PrivateRedis
 
 REQUIRE_POSTGRES = os.environ.get("TALKSTREAM_REQUIRE_POSTGRES", "") not in ("", "0")
 PG = {
@@ -145,6 +146,18 @@ def client(redis_url: str) -> Iterator[redis_py.Redis]:
 def stream(prefix: str) -> str:
     """This test's ``<prefix>:events`` stream."""
     return f"{prefix}:events"
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own, started, for a test that stops or restarts its Redis;
+    killed whatever the test did."""
+    server = PrivateRedis(tmp_path / "private-redis")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.kill()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ NID = "talks-a"
 SOURCE = {"outlet": "Test Wire", "kind": "wire", "published_at": "2024-07-22"}
 IRAQ = {"name": "Iraq", "country": "IRQ", "sector": "GOV"}
 USA = {"name": "United States", "country": "USA", "sector": "GOV"}
+UK = {"name": "United Kingdom", "country": "GBR", "sector": "GOV"}  # not a party of the talks
 ISSUES = ["transition", "timeline"]
 
 
@@ -59,6 +60,29 @@ def statement(statement_id: str, nid: str = NID, **envelope: Any) -> Envelope:
         "stances": [{"issue_id": "transition", "position": "support"}],
     }
     return draft("StatementIssued", payload, nid, **envelope)
+
+
+def proposal(
+    proposal_id: str = "p-1",
+    *,
+    by: dict[str, Any] = USA,
+    issue: str = "transition",
+    supersedes: str | None = None,
+    nid: str = NID,
+    **envelope: Any,
+) -> Envelope:
+    terms = [{"term_id": "t1", "issue_id": issue, "text": "Mission ends."}]
+    payload: dict[str, Any] = {"proposal_id": proposal_id, "by": by, "terms": terms}
+    if supersedes is not None:
+        payload["supersedes"] = supersedes
+    return draft("ProposalTabled", payload, nid, **envelope)
+
+
+def position(
+    party: dict[str, Any] = IRAQ, issue: str = "transition", nid: str = NID, **envelope: Any
+) -> Envelope:
+    payload = {"party": party, "issue_id": issue, "position": "support", "text": "It should end."}
+    return draft("PositionStated", payload, nid, **envelope)
 
 
 def agreement(agreement_id: str = "ag-1", nid: str = NID, **envelope: Any) -> Envelope:

@@ -1,6 +1,7 @@
-"""Ports in tests: the suite holds the default API port for its whole run (the autouse fixture
-in ``tests/conftest.py``), so a test that starts a server without choosing a free port fails at
-once instead of passing only where 8000 happens to be free."""
+"""Ports in tests: every server a test starts listens on a free port, and the suite holds the
+default API port for its whole run (the autouse fixture in ``tests/conftest.py``), so a test that
+starts a server without choosing a free port fails at once instead of passing only where 8000
+happens to be free."""
 
 from __future__ import annotations
 
@@ -26,3 +27,10 @@ def held(port: int) -> Iterator[None]:
                 if e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
                     raise
         yield
+
+
+def free_port() -> int:
+    """A port that is free now; the OS picks it when we bind to port 0."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

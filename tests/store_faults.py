@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import re
 import resource
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -22,15 +21,10 @@ from typing import Any
 import httpx
 
 from services.settings import Settings
-from tests.processes import talkstream_env
+from tests.ports import free_port
+from tests.processes import stop_process, talkstream_env
 
 TALKSTREAM = Path(sys.executable).parent / "talkstream"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def store_env(settings: Settings) -> dict[str, str]:
@@ -114,13 +108,7 @@ class Server:
         return "\n".join(self.lines)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self._reader.join(timeout=10)
 
 
@@ -141,13 +129,6 @@ def store_tracebacks(output: str) -> list[str]:
     a 500 (a Redis hiccup of the shared test server is another matter)."""
     blocks = re.split(r"\n(?=\d{4}-\d\d-\d\d )", output)
     return [b for b in blocks if "Traceback" in b and any(f in b for f in STORE_FRAMES)]
-
-
-def wait_until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.1)
 
 
 # A full store: the running process may write no byte to any file (EFBIG; Python ignores

@@ -56,10 +56,7 @@ def relay(
     console = render.console()
     console.print(f"storing {events} events, then relaying them…")
     r = bench_relay(events, progress=console.print)
-    console.print(
-        f"relay {r['relay']:.0f} events/s, raw pipelined XADD {r['raw']:.0f}/s, "
-        f"ratio {r['relay'] / r['raw']:.2f}"
-    )
+    console.print(_against_raw("relay", r["relay"], "events/s", "raw pipelined XADD", r["raw"]))
 
 
 def intake(
@@ -74,8 +71,7 @@ def intake(
     console.print(f"{publishers} processes publishing {events} events through the intake…")
     r = bench_intake(events, publishers, progress=console.print)
     console.print(
-        f"intake {r['intake']:.0f} events/s recorded, in-process record {r['direct']:.0f}/s, "
-        f"ratio {r['intake'] / r['direct']:.2f}"
+        _against_raw("intake", r["intake"], "events/s recorded", "in-process record", r["direct"])
     )
 
 
@@ -115,10 +111,7 @@ def rebuild(
 
     console = render.console()
     r = bench_rebuild(events, progress=console.print)
-    console.print(
-        f"rebuild {r['rebuild']:.0f} events/s, raw XRANGE scan {r['raw']:.0f}/s, "
-        f"ratio {r['rebuild'] / r['raw']:.2f}"
-    )
+    console.print(_against_raw("rebuild", r["rebuild"], "events/s", "raw XRANGE scan", r["raw"]))
 
 
 def latency(
@@ -223,3 +216,9 @@ def sse(
 
 def _ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}" if baseline > 0 else "n/a (baseline <= 0)"
+
+
+def _against_raw(name: str, rate: float, unit: str, raw_name: str, raw: float) -> str:
+    """A rate beside its raw baseline's and their ratio: ``relay 9 events/s, raw 10/s, ratio
+    0.90``."""
+    return f"{name} {rate:.0f} {unit}, {raw_name} {raw:.0f}/s, ratio {rate / raw:.2f}"

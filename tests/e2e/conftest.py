@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import TALKSTREAM, Runner
+from tests.e2e.helpers import TALKSTREAM, Runner, ok
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +25,23 @@ def make_cli() -> Callable[[Path], Runner]:
 def cli(tmp_path: Path, make_cli: Callable[[Path], Runner]) -> Runner:
     """``run(*args, input=None)`` -> CompletedProcess, with a fresh store under tmp_path."""
     return make_cli(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def make_demo(
+    tmp_path_factory: pytest.TempPathFactory, make_cli: Callable[[Path], Runner]
+) -> Callable[[str], Runner]:
+    """A factory of runners on a store holding the bundled scenario, each in a fresh folder."""
+
+    def make(name: str) -> Runner:
+        cli = make_cli(tmp_path_factory.mktemp(name))
+        ok(cli("demo", "--no-serve"))
+        return cli
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def demo_cli(make_demo: Callable[[str], Runner]) -> Runner:
+    """The bundled scenario's store, shared by one module's tests: they only read it."""
+    return make_demo("demo")

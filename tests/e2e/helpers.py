@@ -16,6 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from tests.ports import free_port
+from tests.processes import stop_process
+
 SCENARIO_ID = "us-iraq-jscd"
 TALKSTREAM = Path(sys.executable).parent / "talkstream"
 TIMEOUT = 120
@@ -39,7 +44,11 @@ class Runner:
         return env
 
     def __call__(
-        self, *args: object, input: str | None = None, env: Mapping[str, str] | None = None
+        self,
+        *args: object,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = TIMEOUT,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(TALKSTREAM), *(str(a) for a in args)],
@@ -48,7 +57,7 @@ class Runner:
             text=True,
             encoding="utf-8",
             errors="replace",
-            timeout=TIMEOUT,
+            timeout=timeout,
             cwd=self.base,
             env=self.environment(env),
             check=False,
@@ -93,14 +102,6 @@ def the_error(result: subprocess.CompletedProcess[str]) -> str:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, f"expected one error line:\n{result.stderr}"
     return errors[0]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -149,18 +150,16 @@ def serving(cwd: Path, env: Mapping[str, str], *args: str, command: str = "up") 
         _wait_healthy(served)
         yield served
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
+
+
+def bearer_client(url: str, key: str, timeout: float = 30) -> httpx.Client:
+    """An HTTP client on ``url`` that sends ``key`` (as ``keys create`` printed it)."""
+    headers = {"Authorization": f"Bearer {key.strip()}"}
+    return httpx.Client(base_url=url, headers=headers, timeout=timeout)
 
 
 def _wait_healthy(served: Served) -> None:
-    import httpx
-
     deadline = time.monotonic() + 60
     while True:
         assert served.process.poll() is None, served.stderr()

@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.helpers import Runner, ok
-
-
-@pytest.fixture(scope="module")
-def demo_cli(
-    tmp_path_factory: pytest.TempPathFactory, make_cli: Callable[[Path], Runner]
-) -> Runner:
-    cli = make_cli(tmp_path_factory.mktemp("audit"))
-    ok(cli("demo", "--no-serve"))
-    return cli
 
 
 def flip_a_letter_in_the_5th_row(db: Path) -> int:

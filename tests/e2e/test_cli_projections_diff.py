@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,16 +10,6 @@ from tests.e2e.helpers import SCENARIO_ID, Runner, as_json, ok, one_error_line
 
 AGREEMENT = "joint-statement-2024-09-27"
 MILESTONES = ("coalition-mission-iraq-ends", "kurdistan-syria-support-ends")
-
-
-@pytest.fixture(scope="module")
-def demo_cli(
-    tmp_path_factory: pytest.TempPathFactory, make_cli: Callable[[Path], Runner]
-) -> Runner:
-    """A store holding the bundled scenario; tests using it only read."""
-    cli = make_cli(tmp_path_factory.mktemp("diff"))
-    ok(cli("demo", "--no-serve"))
-    return cli
 
 
 @pytest.fixture(scope="module")

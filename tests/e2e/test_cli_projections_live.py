@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +19,11 @@ from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
 from tests.e2e.helpers import (
     SCENARIO_ID,
-    TALKSTREAM,
     Runner,
     as_json,
-    free_port,
     ok,
     one_error_line,
+    serving,
 )
 from tests.redis_keys import owned_prefix
 
@@ -51,7 +49,7 @@ def module_prefix(redis_url: str) -> Iterator[str]:
 
 
 def _caught_up(
-    redis_url: str, prefix: str, up: subprocess.Popen[bytes], timeout: float = 30.0
+    redis_url: str, prefix: str, up: subprocess.Popen[str], timeout: float = 30.0
 ) -> None:
     client = redis.Redis.from_url(redis_url)
     stores = [ViewStore(client, prefix, name) for name in PROJECTIONS]
@@ -75,29 +73,14 @@ def live(
     module_prefix: str,
 ) -> Iterator[Live]:
     """The scenario recorded, and ``talkstream up`` running on the test Redis until the module
-    ends (stopped with SIGINT, killed if it does not stop)."""
+    ends."""
     base = tmp_path_factory.mktemp("live")
     cli = make_cli(base)
     env = {"TALKSTREAM_REDIS_URL": redis_url, "TALKSTREAM_PREFIX": module_prefix}
     ok(cli("demo", "--no-serve", env=env))
-    with (base / "up.log").open("w") as log:
-        process = subprocess.Popen(
-            [str(TALKSTREAM), "up", "--port", str(free_port())],
-            cwd=base,
-            env=cli.environment(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _caught_up(redis_url, module_prefix, process)
+    with serving(base, cli.environment(env)) as up:
+        _caught_up(redis_url, module_prefix, up.process)
         yield Live(cli, env)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def served(live: Live, projection: str) -> Any:

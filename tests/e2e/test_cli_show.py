@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,16 +16,6 @@ from tests.e2e.helpers import SCENARIO_ID, Runner, as_json, ok, one_error_line
 IRAQ_DELEGATION = "iraq-jscd-delegation"
 OLD_HEAD = "Thabit al-Abbasi"
 NEW_HEAD = "Thabet Muhammad al-Abbasi"
-
-
-@pytest.fixture(scope="module")
-def demo_cli(
-    tmp_path_factory: pytest.TempPathFactory, make_cli: Callable[[Path], Runner]
-) -> Runner:
-    """A store holding the bundled scenario; tests using it only read."""
-    cli = make_cli(tmp_path_factory.mktemp("show"))
-    ok(cli("demo", "--no-serve"))
-    return cli
 
 
 class TestAsOf:
@@ -102,12 +91,9 @@ class Corrected:
 
 
 @pytest.fixture(scope="module")
-def corrected(
-    tmp_path_factory: pytest.TempPathFactory, make_cli: Callable[[Path], Runner]
-) -> Corrected:
+def corrected(make_demo: Callable[[str], Runner]) -> Corrected:
     """The scenario, then a correction of the Iraqi delegation head's name."""
-    cli = make_cli(tmp_path_factory.mktemp("corrected"))
-    ok(cli("demo", "--no-serve"))
+    cli = make_demo("corrected")
     rows = as_json(cli("timeline", SCENARIO_ID, "--json"))
     (target,) = [r for r in rows if r["type"] == "DelegationAssigned" and "Iraq" in r["summary"]]
     last = max(rows, key=lambda r: r["position"])

@@ -7,8 +7,6 @@ well again."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +16,7 @@ from typing import Any
 import httpx
 import redis
 
-from tests.e2e.helpers import TALKSTREAM, Runner, free_port, ok, the_error
+from tests.e2e.helpers import Runner, bearer_client, ok, serving, the_error
 from tests.factories import NID, NOTE, body, opening_body
 from tests.integration.relay.backups import sqlite_copy
 
@@ -34,41 +32,11 @@ def _wait(predicate: Callable[[], Any], what: str) -> Any:
 
 
 @contextmanager
-def serving(cli: Runner, env: dict[str, str], key: str) -> Iterator[httpx.Client]:
+def up(cli: Runner, env: dict[str, str], key: str) -> Iterator[httpx.Client]:
     """``talkstream up`` on a free port until the block ends (then Ctrl-C, exit 0)."""
-    port = free_port()
-    log = (cli.base / f"up-{port}.log").open("w")
-    process = subprocess.Popen(
-        [str(TALKSTREAM), "up", "--port", str(port)],
-        cwd=cli.base,
-        env=cli.environment(env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    http = httpx.Client(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
-    )
-
-    def answers() -> bool:
-        assert process.poll() is None, (cli.base / f"up-{port}.log").read_text()
-        try:
-            return http.get("/healthz").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        _wait(answers, "talkstream up to answer")
+    with serving(cli.base, cli.environment(env)) as served, bearer_client(served.url, key) as http:
         yield http
-        process.send_signal(signal.SIGINT)
-        assert process.wait(60) == 0, (cli.base / f"up-{port}.log").read_text()
-    finally:
-        http.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        log.close()
+        served.stop()
 
 
 def _note(http: httpx.Client, text: str) -> httpx.Response:
@@ -94,7 +62,7 @@ def test_a_store_restored_from_an_earlier_copy_is_reported_then_repaired(
     env = {"TALKSTREAM_REDIS_URL": redis_url, "TALKSTREAM_PREFIX": prefix}
     key = ok(cli("keys", "create", "--role", "admin", "--name", "ops", env=env)).stdout.strip()
     events_db, backup = cli.home / "events.db", tmp_path / "events-earlier.db"
-    with serving(cli, env, key) as http:
+    with up(cli, env, key) as http:
         assert http.post("/v1/negotiations", json=opening_body()).status_code == 201
         kept = _note(http, "kept note").json()["position"]
         _timeline_texts(http, kept)
@@ -104,7 +72,7 @@ def test_a_store_restored_from_an_earlier_copy_is_reported_then_repaired(
         assert any("lost note 2" in t for t in _timeline_texts(http, lost))
     sqlite_copy(backup, events_db)
 
-    with serving(cli, env, key) as http:
+    with up(cli, env, key) as http:
         ready = _wait(lambda: (r := _readyz(http)).status_code == 503 and r, "readyz 503")
         assert ready.json()["stream_diverged"]["position"] == kept + 1
         problems = [p for p in ready.json()["problems"] if p.startswith("stream_diverged: ")]

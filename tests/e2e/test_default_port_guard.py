@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from services.settings import Settings
-from tests.e2e.helpers import TALKSTREAM, Runner, one_error_line
+from tests.e2e.helpers import Runner, one_error_line
 from tests.ports import DEFAULT_PORT
 
 
@@ -33,19 +33,9 @@ def test_the_default_port_is_held_while_the_tests_run(host: str) -> None:
 def test_a_server_started_without_a_port_fails_loudly(
     tmp_path: Path, redis_url: str, prefix: str, command: str
 ) -> None:
-    env = Runner(tmp_path).environment(
-        {"TALKSTREAM_REDIS_URL": redis_url, "TALKSTREAM_PREFIX": prefix}
-    )
+    env = {"TALKSTREAM_REDIS_URL": redis_url, "TALKSTREAM_PREFIX": prefix}
     try:
-        result = subprocess.run(
-            [str(TALKSTREAM), command],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=30,
-            check=False,
-        )
+        result = Runner(tmp_path)(command, env=env, timeout=30)
     except subprocess.TimeoutExpired:
         pytest.fail(f"`talkstream {command}` started serving on the default port {DEFAULT_PORT}")
     line = one_error_line(result)

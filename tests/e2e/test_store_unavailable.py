@@ -31,8 +31,8 @@ from tests.store_faults import (
     serving,
     store_files,
     store_tracebacks,
-    wait_until,
 )
+from tests.waiting import wait_for
 
 EVENTS = [json.loads(line) for line in scenario_lines()]
 EVENTS_PATH = f"/v1/negotiations/{SCENARIO_ID}/events"
@@ -66,12 +66,12 @@ def _outage_logged_once(output: str) -> None:
 def _opened_and_ready(http: httpx.Client) -> None:
     opened = http.post("/v1/negotiations", json=EVENTS[0])
     assert opened.status_code == 201, opened.text
-    wait_until(lambda: _ready(http), 60, "/readyz 200 before the fault")
+    wait_for(lambda: _ready(http), 60, "/readyz 200 before the fault")
 
 
 def _recovers(http: httpx.Client, settings: Settings, before: int) -> None:
     """Ready again, and the refused event is recorded now, right after the last one."""
-    wait_until(lambda: _ready(http), 90, "/readyz 200 after the store came back")
+    wait_for(lambda: _ready(http), 90, "/readyz 200 after the store came back")
     again = http.post(EVENTS_PATH, json=EVENTS[1])
     assert again.status_code == 201, again.text
     assert again.json()["version"] == 2

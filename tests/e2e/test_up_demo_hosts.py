@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.helpers import SCENARIO_ID, Runner, Served, ok, serving
+from tests.e2e.helpers import SCENARIO_ID, Runner, Served, bearer_client, ok, serving
 
 KEY = re.compile(r"tsk_[0-9a-f]{8}_[A-Za-z0-9_-]+")
 
@@ -100,10 +100,6 @@ def test_the_printed_publisher_key_writes(demo: Demo) -> None:
         "sources": [{"outlet": "Reuters", "kind": "wire"}],
         "payload": {"topic": "Troops", "text": "About 2,500 U.S. troops remain."},
     }
-    answer = httpx.post(
-        f"{up.url}/v1/negotiations/{SCENARIO_ID}/events",
-        json=event,
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
-    )
+    with bearer_client(up.url, key) as http:
+        answer = http.post(f"/v1/negotiations/{SCENARIO_ID}/events", json=event)
     assert answer.status_code == 201, answer.text

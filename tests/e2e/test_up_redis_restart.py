@@ -21,7 +21,7 @@ import httpx
 import pytest
 import redis
 
-from tests.e2e.helpers import TALKSTREAM, Runner, free_port, ok
+from tests.e2e.helpers import TALKSTREAM, Runner, Served, bearer_client, ok, serving
 from tests.factories import NOTE, body, opening_body
 from tests.integration.runtime.helpers import kill_servers, pid_alive, servers_under
 
@@ -61,51 +61,14 @@ class Load:
             time.sleep(0.05)
 
 
-@dataclass
-class Up:
-    process: subprocess.Popen[bytes]
-    url: str
-    home: Path
-    stderr: Path
-    cli: Runner
-
-
 @pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
-    cli = Runner(tmp_path)
+def up(tmp_path: Path, cli: Runner) -> Iterator[Served]:
     env = cli.environment({"TALKSTREAM_API_RATE_PER_SECOND": "100000"})
-    port = free_port()
-    stderr = tmp_path / "up.stderr"
-    with stderr.open("wb") as out:
-        process = subprocess.Popen(
-            [str(TALKSTREAM), "up", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=out,
-        )
-    running = Up(process, f"http://127.0.0.1:{port}", cli.home, stderr, cli)
     try:
-        _wait_healthy(running)
-        yield running
+        with serving(tmp_path, env) as served:
+            yield served
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
         kill_servers(cli.home)
-
-
-def _wait_healthy(up: Up, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert up.process.poll() is None, up.stderr.read_text()
-        assert time.monotonic() < deadline, "talkstream up did not answer /healthz"
-        try:
-            if httpx.get(f"{up.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
 
 
 def _record(home: Path) -> dict[str, Any]:
@@ -140,7 +103,7 @@ def _timeline(client: httpx.Client, position: int, timeout: float = 60.0) -> dic
 
 
 @contextmanager
-def _frozen(process: subprocess.Popen[bytes]) -> Iterator[None]:
+def _frozen(process: subprocess.Popen[str]) -> Iterator[None]:
     """``up`` stopped (SIGSTOP): alive, but it cannot restart Redis until resumed."""
     process.send_signal(signal.SIGSTOP)
     try:
@@ -150,19 +113,17 @@ def _frozen(process: subprocess.Popen[bytes]) -> Iterator[None]:
 
 
 @pytest.mark.slow
-def test_up_restarts_a_killed_redis_and_keeps_every_acknowledged_write(up: Up) -> None:
-    publisher = ok(up.cli("keys", "create", "--role", "publisher", "--name", "load")).stdout
-    reader = ok(up.cli("keys", "create", "--role", "reader", "--name", "check")).stdout
-    writes = httpx.Client(
-        base_url=up.url, headers={"Authorization": f"Bearer {publisher.strip()}"}, timeout=60
-    )
-    reads = httpx.Client(
-        base_url=up.url, headers={"Authorization": f"Bearer {reader.strip()}"}, timeout=60
-    )
+def test_up_restarts_a_killed_redis_and_keeps_every_acknowledged_write(
+    up: Served, cli: Runner
+) -> None:
+    publisher = ok(cli("keys", "create", "--role", "publisher", "--name", "load")).stdout
+    reader = ok(cli("keys", "create", "--role", "reader", "--name", "check")).stdout
+    writes = bearer_client(up.url, publisher, timeout=60)
+    reads = bearer_client(up.url, reader, timeout=60)
     with writes, reads:
         opened = writes.post("/v1/negotiations", json=opening_body())
         assert opened.status_code == 201, opened.text
-        first = _record(up.home)
+        first = _record(cli.home)
         data_dir = redis.Redis(port=first["port"]).config_get("dir")["dir"]
         load = Load(writes)
         loader = threading.Thread(target=load.run, daemon=True)
@@ -171,7 +132,7 @@ def test_up_restarts_a_killed_redis_and_keeps_every_acknowledged_write(up: Up) -
         # killed under load: up starts it again on the same port and data dir
         load.wait_for(100)
         os.kill(first["pid"], signal.SIGKILL)
-        second = _restarted(up.home, first["pid"])
+        second = _restarted(cli.home, first["pid"])
         assert second["port"] == first["port"]
         assert redis.Redis(port=second["port"]).config_get("dir")["dir"] == data_dir
         load.wait_for(len(load.acknowledged) + 100)
@@ -181,15 +142,15 @@ def test_up_restarts_a_killed_redis_and_keeps_every_acknowledged_write(up: Up) -
             os.kill(second["pid"], signal.SIGKILL)
             view = subprocess.Popen(
                 [str(TALKSTREAM), "view", "timeline", NID],
-                cwd=up.cli.base,
-                env=up.cli.environment(),
+                cwd=cli.base,
+                env=cli.environment(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
             time.sleep(2)  # the command runs meanwhile
             assert view.poll() is None, view.communicate()
-            assert servers_under(up.home) == set(), "the CLI command started a redis-server"
-        third = _restarted(up.home, second["pid"])
+            assert servers_under(cli.home) == set(), "the CLI command started a redis-server"
+        third = _restarted(cli.home, second["pid"])
         out, err = view.communicate(timeout=60)
         assert view.returncode == 0, err
         assert json.loads(out)["projection"] == "timeline"
@@ -199,8 +160,8 @@ def test_up_restarts_a_killed_redis_and_keeps_every_acknowledged_write(up: Up) -
         loader.join(60)
 
         assert third["port"] == first["port"]
-        assert _record(up.home)["pid"] == third["pid"], "server.json was rewritten"
-        assert servers_under(up.home) == {third["pid"]}, "a second redis-server runs"
+        assert _record(cli.home)["pid"] == third["pid"], "server.json was rewritten"
+        assert servers_under(cli.home) == {third["pid"]}, "a second redis-server runs"
         timeline = _timeline(reads, max(load.acknowledged.values()))
         seen = {row["event_id"] for row in timeline["view"]}
         lost = set(load.acknowledged) - seen
@@ -208,7 +169,7 @@ def test_up_restarts_a_killed_redis_and_keeps_every_acknowledged_write(up: Up) -
 
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(60) == 0
-    log = up.stderr.read_text(errors="replace")
+    log = up.stderr()
     assert "Traceback" not in log, log[-3000:]
     outage = [line for line in log.splitlines() if any(w in line.lower() for w in OUTAGE_WORDS)]
     assert len(outage) < MAX_OUTAGE_LINES, "\n".join(outage[:40])

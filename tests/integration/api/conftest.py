@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from services.relay.relay import Relay
 from services.runtime.bootstrap import build_api_context
 from services.runtime.server import build_app, uvicorn_config, workers_for
 from services.settings import Settings
+from tests.ports import free_port
 from tests.redis_keys import owned_prefix
 
 ROLES = [r.value for r in Role]
@@ -32,12 +32,6 @@ ROLES = [r.value for r in Role]
 
 def bearer(key: str | None) -> dict[str, str]:
     return {} if key is None else {"Authorization": f"Bearer {key}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def catch_up(ctx: ApiContext) -> None:

@@ -5,7 +5,6 @@ after the repair all of it is back to normal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,19 @@ from redis import Redis
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.relay.relay import Relay
-from services.runtime.bootstrap import build_api_context, build_application
+from services.runtime.bootstrap import build_application
 from services.runtime.repair import rebuild_stream
 from services.settings import Settings
 from tests.factories import NID, NOTE, body, note, started
 from tests.integration.api.conftest import bearer
-from tests.integration.relay.helpers import relay_running, wait_for
+from tests.integration.relay.helpers import relay_running
+from tests.waiting import wait_for
 
 
 @pytest.fixture
-def ctx(redis_settings: Settings, redis_url: str) -> Iterator[ApiContext]:
-    ctx = build_api_context(redis_settings, redis_url)
-    yield ctx
-    ctx.app.close()
-    ctx.redis.close()
+def api_settings(redis_settings: Settings) -> Settings:
+    """The settings' own wait for ``min_position`` (the shared ``ctx`` builds on these)."""
+    return redis_settings
 
 
 def _diverge(ctx: ApiContext, tmp_path: Path) -> None:

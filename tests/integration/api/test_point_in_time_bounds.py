@@ -29,20 +29,33 @@ def get(http: TestClient, reader: str, path: str, **params: str) -> Any:
     return http.get(f"/v1/negotiations/{NID}{path}", params=params, headers=bearer(reader))
 
 
+# Each clock's bound before there was anything to read: the refusal, and the first point of
+# that clock which it names (in its message and its details).
+BEFORE_ANYTHING = [
+    pytest.param("known_at", "2000-01-01", "not_known_yet", "first_recorded_at", id="known_at"),
+    pytest.param("as_of", "2023-07-31", "not_opened_yet", "opened_at", id="as_of"),
+]
+
+
 @pytest.mark.parametrize("path", ["", "/timeline", "/positions"])
-def test_known_at_before_the_first_record_is_404_naming_it(
-    http: TestClient, keys: dict[str, str], first_recorded_at: str, path: str
+@pytest.mark.parametrize(("clock", "bound", "code", "first"), BEFORE_ANYTHING)
+def test_a_bound_before_anything_is_404_naming_that_clock_s_first_point(
+    http: TestClient,
+    keys: dict[str, str],
+    first_recorded_at: str,
+    path: str,
+    clock: str,
+    bound: str,
+    code: str,
+    first: str,
 ) -> None:
-    answer = get(http, keys["reader"], path, known_at="2000-01-01")
+    first_point = {"first_recorded_at": first_recorded_at, "opened_at": OPENED}[first]
+    answer = get(http, keys["reader"], path, **{clock: bound})
     assert answer.status_code == 404, answer.text
     error = answer.json()["error"]
-    assert error["code"] == "not_known_yet"
-    assert first_recorded_at in error["message"]
-    assert error["details"] == {
-        "negotiation_id": NID,
-        "known_at": "2000-01-01",
-        "first_recorded_at": first_recorded_at,
-    }
+    assert error["code"] == code
+    assert first_point in error["message"]
+    assert error["details"] == {"negotiation_id": NID, clock: bound, first: first_point}
 
 
 def test_known_at_the_first_record_answers_what_was_recorded_then(
@@ -51,18 +64,6 @@ def test_known_at_the_first_record_answers_what_was_recorded_then(
     answer = get(http, keys["reader"], "", known_at=first_recorded_at)
     assert answer.status_code == 200, answer.text
     assert answer.json()["view"]["title"] is not None
-
-
-@pytest.mark.parametrize("path", ["", "/timeline", "/positions"])
-def test_as_of_before_the_opening_is_404_naming_the_opening(
-    http: TestClient, keys: dict[str, str], first_recorded_at: str, path: str
-) -> None:
-    answer = get(http, keys["reader"], path, as_of="2023-07-31")
-    assert answer.status_code == 404, answer.text
-    error = answer.json()["error"]
-    assert error["code"] == "not_opened_yet"
-    assert OPENED in error["message"]
-    assert error["details"] == {"negotiation_id": NID, "as_of": "2023-07-31", "opened_at": OPENED}
 
 
 def test_as_of_within_the_opening_s_month_answers_the_opening(

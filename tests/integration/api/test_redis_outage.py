@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,19 +17,10 @@ from services.runtime.bootstrap import build_api_context
 from services.settings import Settings
 from tests.factories import opening_body
 from tests.integration.api.conftest import bearer, catch_up, role_keys
-from tests.integration.relay.helpers import PrivateRedis, wait_for
+from tests.redis_servers import PrivateRedis
+from tests.waiting import wait_for
 
 NID = "talks-a"
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path / "private-redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from redis import Redis
 
 from tests.integration.api.conftest import Served, served_api
 from tests.integration.api.raw_sse import RawSubscriber
-from tests.integration.relay.helpers import PrivateRedis
+from tests.redis_servers import PrivateRedis
 
 
 def _add_change(url: str, stream: str, nid: str) -> str:
@@ -86,35 +86,33 @@ async def _comments_until(sub: RawSubscriber, word: str) -> list[str]:
 
 
 def test_a_redis_outage_is_one_log_line_each_way_and_a_comment_to_subscribers(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="talkstream")
-    redis = PrivateRedis(tmp_path / "redis")
-    redis.start()
+    url = private_redis.url
 
     async def follow(served: Served) -> None:
         stream = served.ctx.streams.changes
         sub = await _subscribe(served, "reader")
         assert sub.status == 200
         try:
-            before = await asyncio.to_thread(_add_change, redis.url, stream, "before-outage")
+            before = await asyncio.to_thread(
+                _add_change, private_redis.url, stream, "before-outage"
+            )
             assert (await sub.change()).id == before
-            redis.kill()
+            private_redis.kill()
             assert any("Redis" in c for c in await _comments_until(sub, "unavailable"))
             await asyncio.sleep(3)  # the reader keeps retrying meanwhile
-            await asyncio.to_thread(redis.start)
+            await asyncio.to_thread(private_redis.start)
             await _comments_until(sub, "back")
-            after = await asyncio.to_thread(_add_change, redis.url, stream, "after-outage")
+            after = await asyncio.to_thread(_add_change, url, stream, "after-outage")
             change = await sub.change()
             assert change.id == after and change.data["negotiation_id"] == "after-outage"
         finally:
             sub.close()
 
-    try:
-        with served_api(tmp_path / "home", redis.url, workers=False) as served:
-            asyncio.run(follow(served))
-    finally:
-        redis.kill()
+    with served_api(tmp_path / "home", url, workers=False) as served:
+        asyncio.run(follow(served))
     mine = [r for r in caplog.records if r.name == "talkstream.api.subscribe"]
     assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
     assert len([r for r in mine if "unavailable" in r.getMessage()]) == 1

@@ -6,6 +6,7 @@ import pytest
 from redis import Redis
 
 from services.recorder.application import Negotiations
+from services.wire.streams import Streams
 
 
 @pytest.fixture
@@ -16,3 +17,9 @@ def redis(client: Redis) -> Redis:
 @pytest.fixture
 def app(sqlite_app: Negotiations) -> Negotiations:
     return sqlite_app
+
+
+@pytest.fixture
+def streams(prefix: str) -> Streams:
+    """The keys and stream names of this test's prefix."""
+    return Streams(prefix)

@@ -27,8 +27,9 @@ from services.recorder.jsonl import parse_lines, scenario_lines
 from services.settings import Settings
 from services.wire.streams import Streams
 from tests.hostile_json import Tracebacks, hostile_events, scenario_events
-from tests.integration.intake.support import pending, read_stream, wait_until
+from tests.integration.intake.support import pending, read_stream
 from tests.unit.intake.entry_cases import Fields
+from tests.waiting import wait_for
 
 EXAMPLES = 100
 MAX_BYTES = 65_536
@@ -184,5 +185,5 @@ def wait_for_answers(redis: Redis, where: dict[str, str]) -> dict[str, dict[str,
                     found[answer["entry_id"]] = answer
         return found.keys() == where.keys()
 
-    wait_until(all_answered, WAIT_SECONDS, f"answers to {sorted(where)}")
+    wait_for(all_answered, WAIT_SECONDS, f"answers to {sorted(where)}")
     return found

@@ -43,11 +43,6 @@ def settings(redis_settings: Settings) -> Settings:
     return redis_settings.model_copy(update={"intake_claim_idle_ms": CLAIM_IDLE_MS})
 
 
-@pytest.fixture
-def streams(settings: Settings) -> Streams:
-    return Streams(settings.prefix)
-
-
 def one_batch_with(poison: Fields) -> list[Fields]:
     """The setup, good notes, the poison among them, more good notes: fewer than one batch."""
     notes = [entry(valid_note(i)) for i in range(1, GOOD_NOTES + 1)]

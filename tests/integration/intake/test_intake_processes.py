@@ -18,8 +18,9 @@ from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from services.wire.streams import Streams
 from tests.factories import NID
-from tests.integration.intake.support import pending, read_stream, wait_until, xadd_all
+from tests.integration.intake.support import pending, read_stream, xadd_all
 from tests.unit.intake.entry_cases import entry, setup_events, valid_note
+from tests.waiting import wait_for
 
 TALKSTREAM = Path(sys.executable).parent / "talkstream"
 ENTRIES = 600
@@ -64,14 +65,14 @@ def test_a_consumer_killed_mid_batch_has_its_entries_claimed_and_recorded_once(
     streams = Streams(redis_settings.prefix)
     redis = Redis.from_url(redis_url)
     first = start_intake()
-    wait_until(lambda: redis.exists(streams.intake) == 1, 20, "the first consumer's group")
+    wait_for(lambda: redis.exists(streams.intake) == 1, 20, "the first consumer's group")
     entries = [entry(setup_events()[0]), *(entry(valid_note(i)) for i in range(ENTRIES - 1))]
     ids = xadd_all(redis, streams.intake, entries)
-    wait_until(lambda: redis.xlen(streams.intake_results) > 0, 20, "some results")
+    wait_for(lambda: redis.xlen(streams.intake_results) > 0, 20, "some results")
     # Hold the store's write lock so that the first consumer stalls with a batch in hand.
     lock = sqlite3.connect(redis_settings.events_db, timeout=20)
     lock.execute("BEGIN EXCLUSIVE")
-    wait_until(lambda: pending(redis, streams) > 0, 20, "a batch in the first consumer's hands")
+    wait_for(lambda: pending(redis, streams) > 0, 20, "a batch in the first consumer's hands")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     lock.rollback()
@@ -81,7 +82,7 @@ def test_a_consumer_killed_mid_batch_has_its_entries_claimed_and_recorded_once(
 
     second = start_intake()
     assert second.pid != first.pid
-    wait_until(
+    wait_for(
         lambda: answered(redis, streams) == set(ids) and pending(redis, streams) == 0,
         30,
         "every entry answered and none pending",

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,19 +15,9 @@ from services.recorder.application import Negotiations
 from services.settings import Settings
 from tests.factories import body, opening_body
 from tests.integration.projections.support import running
-from tests.integration.relay.helpers import PrivateRedis
+from tests.redis_servers import PrivateRedis
 
 OUTAGE = 4.0  # seconds: longer than redis-py's own retries, so the intake notices
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path / "private-redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 @pytest.mark.slow
@@ -48,8 +36,7 @@ def test_the_intake_recreates_its_lost_group_and_records_after_redis_comes_back_
             assert client.publish(opening_body()).position == 1
 
         private_redis.kill()
-        for path in private_redis.dir.glob("appendonly*"):
-            path.unlink()
+        private_redis.delete_data()
         time.sleep(OUTAGE)
         private_redis.start()
 

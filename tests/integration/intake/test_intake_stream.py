@@ -38,11 +38,6 @@ def settings(redis_settings: Settings) -> Settings:
     return redis_settings.model_copy(update={"intake_max_bytes": MAX_BYTES})
 
 
-@pytest.fixture
-def streams(settings: Settings) -> Streams:
-    return Streams(settings.prefix)
-
-
 def mixed_entries() -> tuple[list[Fields], list[str | None]]:
     """The setup, then valid notes with bad entries among them; beside each entry the code it
     must be refused with (None: it must be recorded)."""

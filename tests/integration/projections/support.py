@@ -1,17 +1,13 @@
 """Helpers for the live projection tests: the event stream as wires, folds to compare with,
-writers of notes, the projection workers run in a thread, and ``talkstream`` as a process."""
+writers of notes, and the projection workers run in a thread."""
 
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from pathlib import Path
+from contextlib import contextmanager
 from typing import Any
 
 from faststream import FastStream
@@ -26,9 +22,6 @@ from services.recorder.application import Negotiations
 from services.wire.entries import recorded_event
 from tests.factories import note, started
 from tests.threads import Background
-
-REPO = Path(__file__).resolve().parents[3]
-TALKSTREAM = Path(sys.executable).parent / "talkstream"
 
 
 def stream_wires(client: Redis, stream: str, page: int = 2000) -> list[dict[str, Any]]:
@@ -73,11 +66,6 @@ def live_differences(
     return problems
 
 
-def last_position(client: Redis, stream: str) -> int:
-    top = client.xrevrange(stream, count=1)
-    return int(top[0][0].decode().split("-")[0]) if top else 0
-
-
 def write_notes(
     app: Negotiations,
     nids: list[str],
@@ -99,13 +87,6 @@ def write_notes(
         if pause:
             time.sleep(pause)
     return written
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.05)
 
 
 @contextmanager
@@ -132,39 +113,3 @@ def running(app: FastStream, timeout: float = 30.0) -> Iterator[None]:
     finally:
         stop.set()
         thread.outcome(30)
-
-
-class Talkstream:
-    """``talkstream <command>`` as a separate process, its output appended to a log file."""
-
-    def __init__(self, command: str, env: dict[str, str], log: Path) -> None:
-        self.command = command
-        self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [str(TALKSTREAM), command],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        with suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:]

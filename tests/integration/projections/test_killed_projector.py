@@ -15,14 +15,10 @@ from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
-from tests.integration.projections.support import (
-    Background,
-    Talkstream,
-    last_position,
-    wait_for,
-    write_notes,
-)
-from tests.processes import talkstream_env
+from tests.integration.projections.support import Background, write_notes
+from tests.integration.relay.helpers import last_position
+from tests.processes import TalkstreamProcess, talkstream_env
+from tests.waiting import wait_for
 
 SEED = 20240927
 EVENTS = 20_000
@@ -49,8 +45,8 @@ def test_sigkilled_worker_converges_to_a_rebuild(
     app = build_application(redis_settings)
     nids = [f"talks-{k:02d}" for k in range(20)]
     loader = Background(write_notes, app, nids, EVENTS, 200)
-    relay = Talkstream("relay", env, log)
-    project = Talkstream("project", env, log)
+    relay = TalkstreamProcess("relay", env, log)
+    project = TalkstreamProcess("project", env, log)
     kills = rnd.randint(5, 10)
     try:
         loader.start()
@@ -59,7 +55,7 @@ def test_sigkilled_worker_converges_to_a_rebuild(
             time.sleep(rnd.uniform(0.0, 1.0))
             assert project.alive(), project.tail()
             project.kill()
-            project = Talkstream("project", env, log)
+            project = TalkstreamProcess("project", env, log)
         loader.outcome(60)
         end = app.recorder.max_notification_id() or 0
         assert end >= EVENTS
@@ -70,8 +66,8 @@ def test_sigkilled_worker_converges_to_a_rebuild(
             "every projection to reach the store's last position",
         )
     finally:
-        project.stop()
-        relay.stop()
+        project.terminate()
+        relay.terminate()
         app.close()
 
     for store in stores:

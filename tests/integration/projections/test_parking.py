@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from redis import Redis
 
 from projections.live.apply import Applier
@@ -52,6 +53,14 @@ def interleaved(app: Negotiations, notes: int) -> None:
         app.record_many(
             [note(f"good {i}", "talks-good"), note(f"bad {i}", "talks-bad")], principal="p"
         )
+
+
+@pytest.fixture
+def projection(sqlite_app: Negotiations) -> Poisoned:
+    """A reducer that fails for every event of talks-bad, once talks-good and talks-bad have
+    three notes each."""
+    interleaved(sqlite_app, 3)
+    return poisoned(broken={"talks-bad"})
 
 
 def folded(app: Negotiations, nid: str) -> bytes:
@@ -157,10 +166,13 @@ def test_a_parked_negotiation_keeps_the_events_it_applied_earlier_in_the_batch(
 
 
 def test_a_retry_from_another_process_is_kept_by_the_worker_that_parked(
-    sqlite_app: Negotiations, relay: Relay, client: Redis, prefix: str, stream: str
+    sqlite_app: Negotiations,
+    relay: Relay,
+    client: Redis,
+    prefix: str,
+    stream: str,
+    projection: Poisoned,
 ) -> None:
-    interleaved(sqlite_app, 3)
-    projection = poisoned(broken={"talks-bad"})
     store = ViewStore(client, prefix, "negotiation")
     worker = Applier(client, store, projection, stream)
     worker.apply_through(relay.catch_up())
@@ -201,10 +213,13 @@ def accounted(store: ViewStore, nid: str) -> list[int]:
 
 
 def test_an_event_that_arrives_while_a_retry_resumes_its_negotiation_is_not_lost(
-    sqlite_app: Negotiations, relay: Relay, client: Redis, prefix: str, stream: str
+    sqlite_app: Negotiations,
+    relay: Relay,
+    client: Redis,
+    prefix: str,
+    stream: str,
+    projection: Poisoned,
 ) -> None:
-    interleaved(sqlite_app, 3)
-    projection = poisoned(broken={"talks-bad"})
     store = ViewStore(client, prefix, "negotiation")
     Applier(client, store, projection, stream).apply_through(relay.catch_up())
     projection.broken.clear()  # the fix
@@ -218,13 +233,11 @@ def test_an_event_that_arrives_while_a_retry_resumes_its_negotiation_is_not_lost
 
 
 def test_a_rebuild_that_meets_a_poison_event_parks_it_like_the_live_path(
-    client: Redis, stream: str, prefix: str, sqlite_app: Negotiations
+    client: Redis, stream: str, prefix: str, sqlite_app: Negotiations, projection: Poisoned
 ) -> None:
     from projections.live.rebuild import rebuild
 
-    interleaved(sqlite_app, 3)
     Relay(sqlite_app, client, stream=stream).catch_up()
-    projection = poisoned(broken={"talks-bad"})
     store = ViewStore(client, prefix, projection.name)
     notes: list[str] = []
     result = rebuild(client, store, projection, stream, progress=notes.append)

@@ -15,13 +15,8 @@ from projections.views import PROJECTIONS
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from services.wire.streams import Streams
-from tests.integration.projections.support import (
-    Background,
-    live_differences,
-    running,
-    wait_for,
-    write_notes,
-)
+from tests.integration.projections.support import Background, live_differences, running, write_notes
+from tests.waiting import wait_for
 
 NEGOTIATION = PROJECTIONS["negotiation"]
 

@@ -10,6 +10,7 @@ import logging
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,25 +22,40 @@ from projections.views import PROJECTIONS
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from tests.factories import note
-from tests.integration.projections.support import live_differences, running, wait_for, write_notes
-from tests.integration.relay.helpers import PrivateRedis, relay_running
+from tests.integration.projections.support import live_differences, running, write_notes
+from tests.integration.relay.helpers import relay_running
+from tests.redis_servers import PrivateRedis
+from tests.waiting import wait_for
 
 NIDS = ["talks-a", "talks-b"]
+PREFIX = "t"
 OUTAGE = 4.0  # seconds: longer than redis-py's own retries, so every component notices
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path / "private-redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
+def stores(private_redis: PrivateRedis) -> Iterator[list[ViewStore]]:
+    """Every projection's views on the private Redis."""
+    client = Redis.from_url(private_redis.url)
+    yield [ViewStore(client, PREFIX, name) for name in PROJECTIONS]
+    client.close()
 
 
-def _stores(client: Redis, prefix: str) -> list[ViewStore]:
-    return [ViewStore(client, prefix, name) for name in PROJECTIONS]
+@contextmanager
+def relayed_and_projected(app: Negotiations, redis_url: str) -> Iterator[None]:
+    """The relay and the projection workers running on the Redis at ``redis_url``."""
+    relay = Relay(app, Redis.from_url(redis_url), stream=f"{PREFIX}:events")
+    projectors, _, _ = build_projectors(redis_url, PREFIX, batch=50)
+    with relay_running(relay), running(projectors):
+        yield
+
+
+def _differences(stores: list[ViewStore], app: Negotiations) -> list[str]:
+    """Where the live views differ from folds of the store."""
+    return [
+        problem
+        for store in stores
+        for problem in live_differences(store, PROJECTIONS[store.name], app, NIDS)
+    ]
 
 
 def _applied(stores: list[ViewStore], position: int, what: str, timeout: float = 60) -> None:
@@ -70,49 +86,39 @@ def _lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
 def test_workers_recreate_their_groups_when_redis_comes_back_empty(
     sqlite_app: Negotiations,
     private_redis: PrivateRedis,
+    stores: list[ViewStore],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    prefix = "t"
-    client = Redis.from_url(private_redis.url)
-    relay = Relay(sqlite_app, Redis.from_url(private_redis.url), stream=f"{prefix}:events")
-    app, _, _ = build_projectors(private_redis.url, prefix, batch=50)
-    stores = _stores(client, prefix)
-    with relay_running(relay), running(app):
+    with relayed_and_projected(sqlite_app, private_redis.url):
         write_notes(sqlite_app, NIDS, 300, 50)
         _applied(stores, sqlite_app.max_position(), "before the outage")
 
         private_redis.kill()
-        for path in private_redis.dir.glob("appendonly*"):
-            path.unlink()
+        private_redis.delete_data()
         time.sleep(OUTAGE)
         private_redis.start()
         _applied(stores, _more_notes(sqlite_app, 100), "after Redis came back empty")
 
-    for store in stores:
-        assert live_differences(store, PROJECTIONS[store.name], sqlite_app, NIDS) == []
+    assert _differences(stores, sqlite_app) == []
     assert _tracebacks(caplog) == []
     assert len(_lines(caplog, "projections: Redis unavailable")) == 1, caplog.text
     assert len(_lines(caplog, "projections: Redis is back")) == 1, caplog.text
-    client.close()
 
 
 @pytest.mark.slow
 def test_views_catch_up_when_redis_comes_back_behind_what_they_applied(
     sqlite_app: Negotiations,
     private_redis: PrivateRedis,
+    stores: list[ViewStore],
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    prefix = "t"
-    client = Redis.from_url(private_redis.url)
-    client.config_set("appendfsync", "always")  # the copy below holds every write made so far
-    relay = Relay(sqlite_app, Redis.from_url(private_redis.url), stream=f"{prefix}:events")
-    app, _, _ = build_projectors(private_redis.url, prefix, batch=50)
-    stores = _stores(client, prefix)
+    with Redis.from_url(private_redis.url) as admin:
+        admin.config_set("appendfsync", "always")  # the copy below holds every write made so far
     earlier = tmp_path / "earlier.aof"
-    with relay_running(relay), running(app):
+    with relayed_and_projected(sqlite_app, private_redis.url):
         write_notes(sqlite_app, NIDS, 200, 50)
         _applied(stores, sqlite_app.max_position(), "the first notes")
         shutil.copy(private_redis.dir / "appendonly.aof", earlier)
@@ -124,7 +130,5 @@ def test_views_catch_up_when_redis_comes_back_behind_what_they_applied(
         private_redis.start()
         _applied(stores, end, "after Redis came back behind the views")  # no new write
 
-    for store in stores:
-        assert live_differences(store, PROJECTIONS[store.name], sqlite_app, NIDS) == []
+    assert _differences(stores, sqlite_app) == []
     assert _tracebacks(caplog) == []
-    client.close()

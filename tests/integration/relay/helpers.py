@@ -1,18 +1,15 @@
 """Helpers for the relay tests: the stream compared entry by entry with the store, a relay run in
-a thread, writers of notes in batches, a private redis-server, and the relay as a process."""
+a thread, writers of notes in batches, a Redis client that fails on cue, and the relay as a
+process."""
 
 from __future__ import annotations
 
 import hashlib
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +19,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import ConflictError
 from services.relay.relay import Relay
-from services.runtime.redis_server import find_redis_server
 from tests.factories import note, started
+from tests.processes import TalkstreamProcess
 from tests.threads import Background
+from tests.waiting import wait_for
 
-REPO = Path(__file__).resolve().parents[3]
-TALKSTREAM = Path(sys.executable).parent / "talkstream"
 Entry = tuple[bytes, dict[bytes, bytes]]
 
 
@@ -37,6 +33,12 @@ def stream_entries(client: Redis, stream: str, page: int = 2000) -> Iterator[Ent
     while chunk := client.xrange(stream, min=start, count=page):
         yield from chunk
         start = "(" + chunk[-1][0].decode()
+
+
+def last_position(client: Redis, stream: str) -> int:
+    """The position of the stream's last entry (0 when it is empty)."""
+    top = client.xrevrange(stream, count=1)
+    return int(top[0][0].split(b"-")[0]) if top else 0
 
 
 def stream_problems(client: Redis, stream: str, app: Negotiations) -> list[str]:
@@ -132,6 +134,17 @@ def relay_running(relay: Relay) -> Iterator[Background]:
     thread.outcome(timeout=30)
 
 
+@contextmanager
+def relay_diverging(app: Negotiations, redis_url: str, stream: str) -> Iterator[Relay]:
+    """A relay on its own connection, running until it has found and recorded that ``stream``
+    and the store diverged; it keeps running in the block."""
+    relay = Relay(app, Redis.from_url(redis_url), stream=stream)
+    with relay_running(relay):
+        found = lambda: relay.redis.exists(relay.diverged_key) == 1  # noqa: E731
+        wait_for(found, 20, "the divergence")
+        yield relay
+
+
 def wait_until_published(relay: Relay, position: int, timeout: float = 30.0) -> bool:
     """Whether the relay has published ``position`` (or beyond) within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -140,19 +153,6 @@ def wait_until_published(relay: Relay, position: int, timeout: float = 30.0) -> 
             return True
         time.sleep(0.01)
     return False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.02)
 
 
 class FlakyRedis(Redis):
@@ -175,90 +175,17 @@ class FlakyRedis(Redis):
         return result
 
 
-class PrivateRedis:
-    """A redis-server of this test's own (bundled binary, AOF on) that can be stopped and
-    started again on the same port and data dir."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.dir = data_dir
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "everysec"]
-        args += ["--save", "", "--daemonize", "no", "--logfile", str(self.dir / "redis.log")]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        probe = Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
-        try:
-            wait_for(lambda: self._answers(probe), 10, f"redis-server on port {self.port}")
-        finally:
-            probe.close()
-
-    def _answers(self, probe: Redis) -> bool:
-        assert self.proc is not None and self.proc.poll() is None, "redis-server exited"
-        try:
-            return bool(probe.ping())
-        except Exception:  # refused, or still loading its AOF
-            return False
-
-    def stop(self) -> None:
-        """A clean stop (SIGTERM: Redis flushes the AOF and exits)."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(10)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-class RelayProcess:
-    """``talkstream relay`` as a separate process; its stderr goes to a log file."""
+class RelayProcess(TalkstreamProcess):
+    """``talkstream relay`` as a separate process; its output goes to a log file."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self.offset = log.stat().st_size if log.exists() else 0
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [str(TALKSTREAM), "relay"],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def output(self) -> str:
-        with self.log.open("rb") as f:
-            f.seek(self.offset)
-            return f.read().decode(errors="replace")
+        super().__init__("relay", env, log)
 
     def wait_started(self, timeout: float = 20.0) -> None:
         """Until it logs that it runs (the line naming the stream and its resume position)."""
 
         def started() -> bool:
-            assert self.proc.poll() is None, f"relay exited: {self.output()}"
+            assert self.alive(), f"relay exited: {self.output()}"
             return "relay redis=" in self.output()
 
         wait_for(started, timeout, "talkstream relay to start")
-
-    def kill(self) -> None:
-        with suppress(ProcessLookupError):
-            self.proc.kill()
-        self.proc.wait()
-
-    def terminate(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM, then the exit code; None (and killed) if it did not stop in time."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None

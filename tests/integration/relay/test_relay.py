@@ -20,23 +20,19 @@ from tests.factories import note
 from tests.integration.relay.helpers import (
     Background,
     FlakyRedis,
-    PrivateRedis,
     RelayProcess,
+    last_position,
     open_negotiations,
     relay_running,
     stream_problems,
-    wait_for,
     wait_until_published,
     write_notes,
 )
 from tests.processes import talkstream_env
+from tests.redis_servers import PrivateRedis
+from tests.waiting import wait_for
 
 OPENING = 3  # events of tests.factories.started()
-
-
-def _top(client: Redis, stream: str) -> int:
-    top = client.xrevrange(stream, count=1)
-    return int(top[0][0].split(b"-")[0]) if top else 0
 
 
 def _stored(app: Negotiations) -> int:
@@ -90,7 +86,7 @@ def test_relay_killed_at_random_moments_leaves_no_duplicate_or_gap(
     relay = RelayProcess(env, log)
     try:
         relay.wait_started()
-        caught_up = lambda: _top(client, stream) == sqlite_app.max_position()  # noqa: E731
+        caught_up = lambda: last_position(client, stream) == sqlite_app.max_position()  # noqa: E731
         wait_for(caught_up, 30, "the restarted relay to catch up")
     finally:
         code = relay.terminate()
@@ -104,7 +100,6 @@ def test_relay_survives_a_redis_restart_mid_load(
     sqlite_app: Negotiations, private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="talkstream.relay")
-    private_redis.start()
     nids = ["talks-a", "talks-b"]
     open_negotiations(sqlite_app, nids)
     relay = Relay(
@@ -204,7 +199,6 @@ def test_relay_is_woken_by_a_save_rather_than_waiting_for_its_poll(
 def test_relay_republishes_everything_to_a_redis_that_lost_its_data(
     sqlite_app: Negotiations, private_redis: PrivateRedis
 ) -> None:
-    private_redis.start()
     open_negotiations(sqlite_app, ["talks-a"])
     write_notes(sqlite_app, ["talks-a"], 500, 100)
     relay = Relay(
@@ -213,8 +207,7 @@ def test_relay_republishes_everything_to_a_redis_that_lost_its_data(
     with relay_running(relay):
         assert wait_until_published(relay, sqlite_app.max_position(), timeout=10)
         private_redis.stop()
-        for path in private_redis.dir.glob("appendonly*"):
-            path.unlink()
+        private_redis.delete_data()
         private_redis.start()
         write_notes(sqlite_app, ["talks-a"], 100, 100)
         assert wait_until_published(relay, sqlite_app.max_position(), timeout=20)
@@ -244,6 +237,7 @@ def test_relay_survives_redis_failing_again_right_after_it_recovers(
 def test_relay_process_started_before_redis_waits_for_it(
     redis_settings: Settings, sqlite_app: Negotiations, private_redis: PrivateRedis
 ) -> None:
+    private_redis.stop()  # the relay starts while its Redis is down
     open_negotiations(sqlite_app, ["talks-a"])
     env = talkstream_env(redis_settings, TALKSTREAM_REDIS_URL=private_redis.url)
     relay = RelayProcess(env, redis_settings.home / "relay.log")
@@ -255,7 +249,7 @@ def test_relay_process_started_before_redis_waits_for_it(
         assert code is None, f"exited {code} while Redis was down:\n{relay.output()[-400:]}"
         private_redis.start()
         check = Redis.from_url(private_redis.url)
-        caught_up = lambda: _top(check, f"{redis_settings.prefix}:events") == 3  # noqa: E731
+        caught_up = lambda: last_position(check, f"{redis_settings.prefix}:events") == 3  # noqa: E731
         wait_for(caught_up, 20, "the relay to publish once Redis is up")
         check.close()
     finally:

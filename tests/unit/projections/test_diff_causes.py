@@ -20,7 +20,7 @@ from tests import factories as f
 from tests.unit.projections.support import just_before, state_at
 
 TODAY = date(2026, 1, 1)
-USA, IRAQ = f.USA, f.IRAQ
+USA, IRAQ, UK = f.USA, f.IRAQ, f.UK
 Point = str | PartialDate | None
 
 
@@ -39,13 +39,6 @@ def record(app: Negotiations, *drafts: Any) -> list[RecordedEvent]:
     written = [app.record(d, principal="p") for d in drafts]
     by_id = {e.event_id: e for e in app.history(f.NID)}
     return [by_id[w.event_id] for w in written]
-
-
-def proposal(proposal_id: str, **extra: Any) -> Any:
-    terms = [{"term_id": "t1", "issue_id": "transition", "text": "Mission ends."}]
-    return f.draft(
-        "ProposalTabled", {"proposal_id": proposal_id, "by": USA, "terms": terms, **extra}
-    )
 
 
 def answer(kind: str, proposal_id: str) -> Any:
@@ -73,7 +66,7 @@ def test_from_before_anything_was_recorded_the_opening_names_its_headline_and_is
 
 
 def test_an_accepted_proposal_names_the_acceptance(memory_app: Negotiations) -> None:
-    record(memory_app, *f.started(), proposal("p-1"))
+    record(memory_app, *f.started(), f.proposal("p-1"))
     (accepted,) = record(memory_app, answer("ProposalAccepted", "p-1"))
     events = memory_app.history(f.NID)
     found = causes(changes(events, "record", just_before(accepted), None))
@@ -83,8 +76,8 @@ def test_an_accepted_proposal_names_the_acceptance(memory_app: Negotiations) -> 
 def test_a_superseded_proposal_names_the_proposal_that_superseded_it(
     memory_app: Negotiations,
 ) -> None:
-    record(memory_app, *f.started(), proposal("p-1"))
-    (newer,) = record(memory_app, proposal("p-2", supersedes="p-1"))
+    record(memory_app, *f.started(), f.proposal("p-1"))
+    (newer,) = record(memory_app, f.proposal("p-2", supersedes="p-1"))
     events = memory_app.history(f.NID)
     found = causes(changes(events, "record", just_before(newer), None))
     assert found == {("proposals", "p-1"): [newer.event_id], ("proposals", "p-2"): [newer.event_id]}
@@ -116,7 +109,7 @@ def test_a_party_s_new_delegation_names_the_assignment(memory_app: Negotiations)
 
 
 def test_a_retracted_acceptance_names_the_retraction(memory_app: Negotiations) -> None:
-    record(memory_app, *f.started(), proposal("p-1"))
+    record(memory_app, *f.started(), f.proposal("p-1"))
     (accepted,) = record(memory_app, answer("ProposalAccepted", "p-1"))
     (retracted,) = record(memory_app, f.retraction(accepted.event_id))
     events = memory_app.history(f.NID)
@@ -157,7 +150,6 @@ def test_a_diff_backwards_in_time_names_what_had_not_happened_yet(
 
 DATES = ["2023-08", "2023-09-01", "2024", "2024-03", "2024-07-22", "2024-10", "2025-01-15"]
 STATUSES = ["initialled", "signed", "ratified", "in_force", "suspended", "terminated"]
-UK = {"name": "United Kingdom", "country": "GBR", "sector": "GOV"}
 
 
 def _candidate(n: int, when: str, choice: int, events: list[RecordedEvent]) -> Any:
@@ -175,7 +167,7 @@ def _candidate(n: int, when: str, choice: int, events: list[RecordedEvent]) -> A
             {"party": party, "issue_id": "timeline", "position": "support", "text": f"p{n}"},
             occurred_at=when,
         ),
-        lambda: proposal(f"p{n % 4}", **({"supersedes": f"p{(n - 1) % 4}"} if n % 2 else {})),
+        lambda: f.proposal(f"p{n % 4}", **({"supersedes": f"p{(n - 1) % 4}"} if n % 2 else {})),
         lambda: answer(["ProposalAccepted", "ProposalRejected"][n % 2], f"p{n % 4}"),
         lambda: f.draft("PartyJoined", {"party": UK, "role": "observer"}, occurred_at=when),
         lambda: f.draft("PartyLeft", {"party": party}, occurred_at=when),

@@ -1,4 +1,5 @@
-"""Helpers for the recorder's unit tests: record drafts as one principal, assert refusals."""
+"""Helpers for the recorder's unit tests: record drafts as one principal, assert refusals, read
+the aggregate back."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ PRINCIPAL = "analyst@example.org"
 def given(app: Negotiations, *drafts: Envelope) -> list[Written]:
     """Records ``drafts`` as setup (one batch) and returns their results."""
     return app.record_many(list(drafts), principal=PRINCIPAL)
+
+
+def record(app: Negotiations, *drafts: Envelope) -> None:
+    """Records ``drafts`` one at a time (each its own batch)."""
+    for draft in drafts:
+        app.record(draft, principal=PRINCIPAL)
 
 
 def refused(

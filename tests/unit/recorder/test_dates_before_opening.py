@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from events import Envelope
 from services.recorder.application import Negotiations
 from tests.factories import (
     IRAQ,
-    USA,
+    UK,
     agreement,
     draft,
     joined,
@@ -19,34 +18,14 @@ from tests.factories import (
     milestone,
     note,
     opened,
-    started,
+    position,
+    proposal,
     statement,
 )
-from tests.unit.recorder.support import PRINCIPAL, given, refused
+from tests.unit.recorder.support import given, record, refused
 
 OPENED = "2023-08"  # the factories' opening date (its interval: all of August 2023)
 BEFORE = "2023-07-31"
-UK = {"name": "United Kingdom", "country": "GBR", "sector": "GOV"}
-
-
-@pytest.fixture
-def app(memory_app: Negotiations) -> Negotiations:
-    given(memory_app, *started())
-    return memory_app
-
-
-def record(app: Negotiations, event: Envelope) -> None:
-    app.record(event, principal=PRINCIPAL)
-
-
-def proposal(**envelope: Any) -> Envelope:
-    terms = [{"term_id": "t1", "issue_id": "transition", "text": "Mission ends."}]
-    return draft("ProposalTabled", {"proposal_id": "p-1", "by": USA, "terms": terms}, **envelope)
-
-
-def position(**envelope: Any) -> Envelope:
-    payload = {"party": IRAQ, "issue_id": "transition", "position": "support", "text": "Go."}
-    return draft("PositionStated", payload, **envelope)
 
 
 BACKGROUND = [

@@ -21,6 +21,7 @@ from tests.factories import (
     milestone,
     note,
     opened,
+    proposal,
     retraction,
     settled,
     started,
@@ -32,11 +33,6 @@ from tests.unit.recorder.support import given
 
 UN = {"name": "United Nations", "sector": "IGO"}
 HEAD = {"name": "Qasim al-Araji", "country": "IRQ", "office": "National Security Adviser"}
-TERMS = [{"term_id": "t1", "issue_id": "transition", "text": "Mission ends."}]
-
-
-def proposal(proposal_id: str, **extra: object) -> Envelope:
-    return draft("ProposalTabled", {"proposal_id": proposal_id, "by": USA, "terms": TERMS, **extra})
 
 
 def prelude() -> list[Envelope]:

@@ -4,8 +4,6 @@ rule (no later event may refer to what it introduced)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from events import Envelope
@@ -19,9 +17,10 @@ from tests.factories import (
     draft,
     meeting,
     milestone,
+    position,
+    proposal,
     retraction,
     settled,
-    started,
     status,
 )
 from tests.unit.recorder.support import PRINCIPAL, given, negotiation, refused
@@ -29,29 +28,11 @@ from tests.unit.recorder.support import PRINCIPAL, given, negotiation, refused
 HEAD = {"name": "Thabit al-Abbasi", "office": "Minister of Defense"}
 
 
-def proposal(proposal_id: str = "p-1", **extra: Any) -> Envelope:
-    terms = [{"term_id": "t1", "issue_id": "transition", "text": "Mission ends."}]
-    return draft("ProposalTabled", {"proposal_id": proposal_id, "by": USA, "terms": terms, **extra})
-
-
 def delegation() -> Envelope:
     return draft(
         "DelegationAssigned",
         {"delegation_id": "iraq-delegation", "party": IRAQ, "head": HEAD, "members": []},
     )
-
-
-def position(issue: str = "transition") -> Envelope:
-    return draft(
-        "PositionStated",
-        {"party": IRAQ, "issue_id": issue, "position": "support", "text": "It should end."},
-    )
-
-
-@pytest.fixture
-def app(memory_app: Negotiations) -> Negotiations:
-    given(memory_app, *started())
-    return memory_app
 
 
 def opening_id(app: Negotiations) -> str:
@@ -90,7 +71,7 @@ class TestTheOpening:
     def test_correcting_the_opening_to_drop_an_issue_a_later_event_refers_to_is_refused(
         self, app: Negotiations
     ) -> None:
-        given(app, position("timeline"))
+        given(app, position(issue="timeline"))
         issues = [{"issue_id": "transition", "title": "Transition"}]
         error = refused(app, correction(opening_id(app), {"issues": issues}), "unknown_issue")
         assert "this correction would leave a history" in error.message
