@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from events import Envelope, parse_draft
+from services.recorder.jsonl import parse_lines, scenario_lines
 
 NID = "talks-a"
 SOURCE = {"outlet": "Test Wire", "kind": "wire", "published_at": "2024-07-22"}
@@ -151,6 +152,12 @@ def retraction(target: str, nid: str = NID) -> Envelope:
         nid,
         occurred_at="2024-10-01",
     )
+
+
+def scenario() -> list[Envelope]:
+    """The drafts of the bundled U.S.–Iraq scenario (what ``talkstream demo`` records)."""
+    drafts, _ = parse_lines(scenario_lines())
+    return drafts
 
 
 def started(nid: str = NID) -> list[Envelope]:

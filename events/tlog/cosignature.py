@@ -18,13 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from events.tlog.exceptions import MalformedCosignature, MalformedKey
 from events.tlog.note import (
     ALG_ED25519,
-    ED25519_KEY_SIZE,
     ED25519_SIGNATURE_SIZE,
     Ed25519Signer,
     Ed25519Verifier,
+    NamedPublicKey,
     Signature,
-    check_key_name,
-    format_key_text,
     key_id,
     parse_key_text,
     parse_note,
@@ -58,19 +56,10 @@ def cosignature_timestamp(signature: Signature) -> int:
 
 
 @dataclass(frozen=True)
-class CosignatureVerifier:
+class CosignatureVerifier(NamedPublicKey):
     """A trusted witness key: verifies v1 cosignature lines in a note."""
 
-    name: str
-    key_id: int
-    public_key: bytes
-
-    @classmethod
-    def from_public_key(cls, name: str, public_key: bytes) -> CosignatureVerifier:
-        check_key_name(name)
-        if len(public_key) != ED25519_KEY_SIZE:
-            raise MalformedKey(f"an Ed25519 public key is 32 bytes, not {len(public_key)}")
-        return cls(name, key_id(name, ALG_COSIGNATURE_V1, public_key), public_key)
+    ALGORITHM = ALG_COSIGNATURE_V1
 
     @classmethod
     def parse(cls, text: str) -> CosignatureVerifier:
@@ -89,10 +78,6 @@ class CosignatureVerifier:
     @classmethod
     def from_note_verifier(cls, verifier: Ed25519Verifier) -> CosignatureVerifier:
         return cls.from_public_key(verifier.name, verifier.public_key)
-
-    @property
-    def key_text(self) -> str:
-        return format_key_text(self.name, self.key_id, ALG_COSIGNATURE_V1, self.public_key)
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         if len(signature) != COSIGNATURE_SIZE:

@@ -16,7 +16,7 @@ import binascii
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -101,19 +101,33 @@ class KeyText:
 
 
 @dataclass(frozen=True)
-class Ed25519Verifier:
-    """A trusted Ed25519 note key (signature type 0x01)."""
+class NamedPublicKey:
+    """An Ed25519 public key under a name, for one signature type (``ALGORITHM``), which goes
+    into its key ID and its verifier key text."""
+
+    ALGORITHM: ClassVar[int]
 
     name: str
     key_id: int
     public_key: bytes
 
     @classmethod
-    def from_public_key(cls, name: str, public_key: bytes) -> Ed25519Verifier:
+    def from_public_key(cls, name: str, public_key: bytes) -> Self:
         check_key_name(name)
         if len(public_key) != ED25519_KEY_SIZE:
             raise MalformedKey(f"an Ed25519 public key is 32 bytes, not {len(public_key)}")
-        return cls(name, key_id(name, ALG_ED25519, public_key), public_key)
+        return cls(name, key_id(name, cls.ALGORITHM, public_key), public_key)
+
+    @property
+    def key_text(self) -> str:
+        return format_key_text(self.name, self.key_id, self.ALGORITHM, self.public_key)
+
+
+@dataclass(frozen=True)
+class Ed25519Verifier(NamedPublicKey):
+    """A trusted Ed25519 note key (signature type 0x01)."""
+
+    ALGORITHM = ALG_ED25519
 
     @classmethod
     def parse(cls, text: str) -> Ed25519Verifier:
@@ -125,10 +139,6 @@ class Ed25519Verifier:
         if verifier.key_id != parts.key_id:
             raise MalformedKey("the key ID does not match the key name and public key")
         return verifier
-
-    @property
-    def key_text(self) -> str:
-        return format_key_text(self.name, self.key_id, ALG_ED25519, self.public_key)
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         return verify_ed25519(self.public_key, text, signature)

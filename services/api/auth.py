@@ -6,8 +6,9 @@ changes)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 
 from services.api.context import ApiContext
@@ -39,6 +40,12 @@ def requires(permission: Permission) -> Callable[[Request], Awaitable[Principal]
         return principal
 
     return dependency
+
+
+# What a route's signature asks for: the caller, once their role allows the route.
+Reader = Annotated[Principal, Depends(requires(Permission.read))]
+Writer = Annotated[Principal, Depends(requires(Permission.write))]
+Auditor = Annotated[Principal, Depends(requires(Permission.audit))]
 
 
 def _principal(request: Request, ctx: ApiContext) -> Principal:

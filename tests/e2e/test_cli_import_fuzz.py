@@ -7,10 +7,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from services.recorder.jsonl import parse_lines, scenario_lines
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from tests.e2e.helpers import Runner
+from tests.factories import scenario
 from tests.integration.test_import_fuzz import Line, check_outcome, hostile_lines, write
 
 
@@ -24,7 +24,7 @@ def position(cli: Runner) -> int:
 
 def test_larger_hostile_files_are_recorded_whole_or_refused_with_one_line(cli: Runner) -> None:
     app = build_application(Settings(home=cli.home))
-    app.record_many(parse_lines(scenario_lines())[0], principal="seed")
+    app.record_many(scenario(), principal="seed")
     app.close()
 
     @settings(

@@ -13,10 +13,9 @@ import pytest
 
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import EventCorrupted
-from services.recorder.jsonl import parse_lines, scenario_lines
 from services.recorder.store import eventsourcing_env
 from services.settings import Settings
-from tests.factories import note, started
+from tests.factories import note, scenario, started
 from tests.store_faults import flip_random_byte, write_state
 
 SCENARIO = "us-iraq-jscd"
@@ -44,7 +43,7 @@ def _readers(app: Negotiations) -> dict[str, Callable[[], Any]]:
 def test_any_flipped_byte_is_named_wherever_its_event_is_read(
     store_app: Negotiations, store_settings: Settings, uncached: Negotiations
 ) -> None:
-    drafts, _ = parse_lines(scenario_lines())
+    drafts = scenario()
     store_app.record_many(drafts, principal="tester")
     store_app.record_many(started("other"), principal="tester")
     rows = [(n.id, n.state) for n in store_app.notifications() if n.id <= len(drafts)]

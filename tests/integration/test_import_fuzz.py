@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from services.cli import app as talkstream
-from services.recorder.jsonl import parse_lines, scenario_lines
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
+from tests.factories import scenario
 from tests.hostile_json import hostile_events, scenario_events
 
 EXAMPLES = 150
@@ -93,7 +93,7 @@ def check_outcome(lines: list[Line], exit_code: int, stderr: str, moved: int) ->
 def store(tmp_path: Path) -> Store:
     home = tmp_path / "home"
     app = build_application(Settings(home=home))
-    app.record_many(parse_lines(scenario_lines())[0], principal="seed")
+    app.record_many(scenario(), principal="seed")
     app.close()
     return Store(home)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from events import event_hash
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
-from services.recorder.jsonl import parse_lines, scenario_lines
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
+from tests.factories import scenario
 
 
 def test_scenario_reads_back_with_positions_versions_and_hashes(store_app: Negotiations) -> None:
-    drafts, _ = parse_lines(scenario_lines())
+    drafts = scenario()
     written = store_app.record_many(drafts, principal="tester")
     history = store_app.history("us-iraq-jscd")
     assert [e.position for e in history] == [w.position for w in written]
@@ -23,7 +23,7 @@ def test_scenario_reads_back_with_positions_versions_and_hashes(store_app: Negot
 
 
 def test_recording_the_scenario_twice_stores_nothing_new(store_app: Negotiations) -> None:
-    drafts, _ = parse_lines(scenario_lines())
+    drafts = scenario()
     first = store_app.record_many(drafts, principal="tester")
     again = store_app.record_many(drafts, principal="tester")
     assert all(w.duplicate for w in again)
@@ -34,11 +34,10 @@ def test_recording_the_scenario_twice_stores_nothing_new(store_app: Negotiations
 def test_a_second_application_on_the_same_store_sees_every_event(
     store_app: Negotiations, store_settings: Settings
 ) -> None:
-    drafts, _ = parse_lines(scenario_lines())
-    store_app.record_many(drafts, principal="tester")
+    written = store_app.record_many(scenario(), principal="tester")
     other = build_application(store_settings)
     try:
         assert other.negotiation_ids() == ["us-iraq-jscd"]
-        assert len(other.history("us-iraq-jscd")) == len(drafts)
+        assert len(other.history("us-iraq-jscd")) == len(written)
     finally:
         other.close()

@@ -9,8 +9,8 @@ import pytest
 
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
-from services.recorder.jsonl import parse_lines, scenario_lines
 from services.settings import Settings
+from tests.factories import scenario
 from tests.store_faults import flip_random_byte
 
 SAMPLES = 40
@@ -50,8 +50,7 @@ def _fresh_view(settings: Settings) -> Negotiations:
 def test_flipping_any_stored_byte_breaks_verification(
     store_app: Negotiations, store_settings: Settings
 ) -> None:
-    drafts, _ = parse_lines(scenario_lines())
-    store_app.record_many(drafts, principal="tester")
+    store_app.record_many(scenario(), principal="tester")
     rows = _rows(store_app)
     rng = random.Random(20240927)
     auditor = _fresh_view(store_settings)
@@ -74,8 +73,7 @@ def test_flipping_any_stored_byte_breaks_verification(
 def test_deleting_an_event_in_the_middle_breaks_the_chain(
     store_app: Negotiations, store_settings: Settings, victim: int
 ) -> None:
-    drafts, _ = parse_lines(scenario_lines())
-    store_app.record_many(drafts, principal="tester")
+    store_app.record_many(scenario(), principal="tester")
     if store_settings.store == "sqlite":
         with sqlite3.connect(store_settings.events_db) as db:
             db.execute("DELETE FROM stored_events WHERE rowid=?", (victim,))

@@ -5,18 +5,16 @@ from __future__ import annotations
 from itertools import islice
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from services.api.auth import ctx_of, requires
-from services.api.keys import Permission, Principal
+from services.api.auth import Auditor, ctx_of
 from services.api.models import MAX_POSITION, AuditPage, AuditProblem, AuditVerdict
 from services.api.openapi import error_responses
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
-Auditor = Annotated[Principal, Depends(requires(Permission.audit))]
 MAX_PROBLEMS = 100
 
 

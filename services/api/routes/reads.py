@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from events import PartialDate
@@ -19,10 +19,9 @@ from projections.asof import too_early
 from projections.diff import Change, diff
 from projections.negotiation import State
 from projections.views import PROJECTIONS, commitment_rows, due_next
-from services.api.auth import ctx_of, requires
+from services.api.auth import Reader, ctx_of
 from services.api.context import ApiContext
 from services.api.exceptions import InvalidRequest, NotCaughtUp
-from services.api.keys import Permission, Principal
 from services.api.models import (
     MAX_POSITION,
     DiffAnswer,
@@ -36,7 +35,6 @@ from services.api.views import Views
 from services.recorder.exceptions import NothingYet
 
 router = APIRouter(prefix="/v1", tags=["read"])
-Reader = Annotated[Principal, Depends(requires(Permission.read))]
 NegotiationId = Annotated[str, Path(pattern=NEGOTIATION_ID)]
 AsOf = Annotated[
     str | None,

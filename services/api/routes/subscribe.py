@@ -9,13 +9,13 @@ import re
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.types import Receive, Scope, Send
 
 from projections.views import PROJECTIONS
-from services.api.auth import ctx_of, requires
+from services.api.auth import Reader, ctx_of
 from services.api.context import ApiContext
 from services.api.exceptions import ChangesUnavailable, InvalidRequest
 from services.api.fanout import (
@@ -25,12 +25,10 @@ from services.api.fanout import (
     event_stream,
     parse_entry_id,
 )
-from services.api.keys import Permission, Principal
 from services.api.openapi import error_responses
 from services.api.routes.writes import NEGOTIATION_ID
 
 router = APIRouter(prefix="/v1", tags=["subscribe"])
-Reader = Annotated[Principal, Depends(requires(Permission.read))]
 ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 READY_WAIT = 5.0  # seconds a subscriber waits for a reader that has not reached Redis yet
 

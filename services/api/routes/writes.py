@@ -7,17 +7,17 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from events import ContractError, Envelope, parse_draft
-from services.api.auth import ctx_of, requires
+from services.api.auth import Writer, ctx_of
 from services.api.body import json_object
 from services.api.errors import status_of
 from services.api.exceptions import InvalidRequest
-from services.api.keys import Permission, Principal
+from services.api.keys import Principal
 from services.api.models import (
     MAX_POSITION,
     BatchItem,
@@ -32,7 +32,6 @@ from services.recorder.application import InvalidDraft, Policy, Refused, Written
 log = logging.getLogger("talkstream.api")
 NEGOTIATION_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
 router = APIRouter(prefix="/v1", tags=["publish"])
-Writer = Annotated[Principal, Depends(requires(Permission.write))]
 ExpectedVersion = Annotated[
     int | None,
     Query(ge=0, le=MAX_POSITION, description="Refuse (409) unless the negotiation is at it."),

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 from services.api.keys import Role
 from services.recorder.application import Negotiations
-from services.recorder.jsonl import parse_lines, scenario_lines
 from services.runtime.bootstrap import build_api_context
 from services.runtime.live import dead_letters
 from services.settings import Settings
+from tests.factories import scenario
 from tests.hostile_json import (
     SCENARIO_ID,
     Case,
@@ -70,7 +70,7 @@ def target(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
             api_rate_burst=1_000_000,
         )
         ctx = build_api_context(config, redis_url)
-        ctx.app.record_many(parse_lines(scenario_lines())[0], principal="seed")
+        ctx.app.record_many(scenario(), principal="seed")
         try:
             with serve_in_thread(ctx, redis_url) as url:
                 key = ctx.keys.create(name="fuzzer", role=Role.admin)[1]

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.context import ApiContext
-from services.recorder.jsonl import parse_lines, scenario_lines
+from tests.factories import scenario
 from tests.integration.api.conftest import bearer
 
 NID = "us-iraq-jscd"
@@ -19,8 +19,7 @@ OPENED = "2023-08"  # the scenario's NegotiationOpened occurred_at
 
 @pytest.fixture
 def first_recorded_at(ctx: ApiContext) -> str:
-    drafts, _ = parse_lines(scenario_lines())
-    ctx.app.record_many(drafts, principal="analyst")
+    ctx.app.record_many(scenario(), principal="analyst")
     recorded: str = ctx.app.history(NID)[0].wire["recorded_at"]
     return recorded
 

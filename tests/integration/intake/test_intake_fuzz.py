@@ -23,9 +23,9 @@ from redis import Redis
 from services.intake.app import build_intake
 from services.intake.entries import reply_stream
 from services.recorder.application import Negotiations
-from services.recorder.jsonl import parse_lines, scenario_lines
 from services.settings import Settings
 from services.wire.streams import Streams
+from tests.factories import scenario
 from tests.hostile_json import Tracebacks, hostile_events, scenario_events
 from tests.integration.intake.support import pending, read_stream
 from tests.unit.intake.entry_cases import Fields
@@ -119,7 +119,7 @@ def test_hostile_entries_are_each_answered_at_once_and_stored_only_when_recorded
     intake_settings: Settings, redis: Redis, app: Negotiations
 ) -> None:
     streams = Streams(intake_settings.prefix)
-    app.record_many(parse_lines(scenario_lines())[0], principal="seed")
+    app.record_many(scenario(), principal="seed")
     tracebacks = Tracebacks()
     logging.getLogger().addHandler(tracebacks)
     try:

@@ -18,13 +18,14 @@ from tests.unit.projections.support import (
     NEW_HEAD,
     NID,
     OLD_HEAD,
-    PRINCIPAL,
+    correct,
     correct_iraqi_head,
     just_before,
     known_through,
     retract,
     state_at,
     the,
+    write,
 )
 
 TODAY = date(2026, 1, 1)
@@ -114,12 +115,9 @@ def test_a_correction_known_at_both_times_is_not_a_cause_of_a_later_change(
     """The agreement's title was corrected before ``--from``; between ``--from`` and ``--to``
     only its ratification happened, so only that event caused the change."""
     reached = the(scenario, "AgreementReached")
-    fixed = memory_app.record(
-        f.correction(reached.event_id, {"title": "Joint statement"}, NID), principal=PRINCIPAL
-    )
-    ratified = memory_app.record(f.status("ratified", AGREEMENT, NID), principal=PRINCIPAL)
+    correction = correct(memory_app, reached, {"title": "Joint statement"})
+    ratified = write(memory_app, f.status("ratified", AGREEMENT, NID))
     events = memory_app.history(NID)
-    correction = next(e for e in events if e.event_id == fixed.event_id)
     (change,) = diff(
         state_at(events, known_at=known_through(correction)), state_at(events), today=TODAY
     )

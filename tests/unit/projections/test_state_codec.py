@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 
 from projections.live import codec
 from projections.negotiation import empty, fold_into
-from services.recorder.application import Negotiations
-from services.recorder.store import MEMORY_ENV
-from tests.unit.projections.test_fold_properties import _history
+from tests.unit.projections.support import CHOICES, random_history
 
 
 def _as_hash(fields: dict[str, bytes]) -> dict[bytes, bytes]:
@@ -20,12 +18,12 @@ def _as_hash(fields: dict[str, bytes]) -> dict[bytes, bytes]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(choices=st.lists(st.integers(min_value=0, max_value=50), max_size=40), data=st.data())
+@given(choices=CHOICES, data=st.data())
 def test_delta_writes_rebuild_the_same_state_as_full_writes(
     choices: list[int], data: st.DataObject
 ) -> None:
-    app = Negotiations(env=MEMORY_ENV)
-    wires = [e.wire for e in _history(app, choices)]
+    _, events = random_history(choices)
+    wires = [e.wire for e in events]
     stored: dict[str, bytes] = {}
     state = empty()
     start = 0

@@ -19,11 +19,13 @@ from tests.unit.projections.support import (
     NID,
     PRINCIPAL,
     TIMELINE_POSITIONS,
+    correct,
     correct_iraqi_head,
     iraqi_delegation,
     record,
     retract,
     the,
+    write,
 )
 
 TODAY = date(2025, 1, 1)
@@ -34,14 +36,8 @@ def render(name: str, events: list[RecordedEvent], today: date = TODAY) -> Any:
     return projection.render(projection.apply(None, events), today)
 
 
-def correct(app: Negotiations, target: RecordedEvent, patch: dict[str, Any]) -> RecordedEvent:
-    written = app.record(f.correction(target.event_id, patch, NID), principal=PRINCIPAL)
-    return next(e for e in app.history(NID) if e.event_id == written.event_id)
-
-
 def record_earlier_position(app: Negotiations) -> RecordedEvent:
-    iraq = {"name": "Iraq", "country": "IRQ", "sector": "GOV"}
-    payload = {"party": iraq, "issue_id": "withdrawal-timeline", "position": "oppose"}
+    payload = {"party": f.IRAQ, "issue_id": "withdrawal-timeline", "position": "oppose"}
     return record(app, "PositionStated", {**payload, "text": "Not yet."}, occurred_at="2024-03")
 
 
@@ -164,7 +160,7 @@ class TestCommitments:
     def test_a_met_milestone_is_neither_overdue_nor_due_next(
         self, memory_app: Negotiations, scenario: list[RecordedEvent]
     ) -> None:
-        memory_app.record(f.settled(MISSION, nid=NID), principal=PRINCIPAL)
+        write(memory_app, f.settled(MISSION, nid=NID))
         rows = render("commitments", memory_app.history(NID), date(2026, 10, 1))
         mission = next(r for r in rows if r["milestone_id"] == MISSION)
         assert (mission["status"], mission["overdue"]) == ("met", False)

@@ -13,12 +13,11 @@ import pytest
 
 from events import canonical_json
 from services.recorder.application import Negotiations
-from services.recorder.jsonl import parse_lines, scenario_lines
-from tests.factories import note, started
+from tests.factories import note, scenario, started
 
 
 def test_the_stored_state_is_the_events_canonical_json(memory_app: Negotiations) -> None:
-    drafts, _ = parse_lines(scenario_lines())
+    drafts = scenario()
     memory_app.record_many(drafts, principal="p")
     memory_app.record(note("Keyed.", "us-iraq-jscd", idempotency_key="k"), principal="p")
     notifications = list(memory_app.notifications())
