@@ -21,6 +21,7 @@ from events.tlog.note import (
     ED25519_SIGNATURE_SIZE,
     Ed25519Signer,
     Ed25519Verifier,
+    NamedPrivateKey,
     NamedPublicKey,
     Signature,
     key_id,
@@ -93,8 +94,10 @@ def _now() -> int:
     return int(time.time())
 
 
-class Cosigner:
+class Cosigner(NamedPrivateKey):
     """A witness signing key; ``clock`` gives the POSIX time written into each cosignature."""
+
+    verifier: CosignatureVerifier
 
     def __init__(
         self, name: str, private_key: Ed25519PrivateKey, clock: Callable[[], int] = _now
@@ -112,14 +115,6 @@ class Cosigner:
         """A cosigner from a ``PRIVATE+KEY+...`` Ed25519 signer key text."""
         signer = Ed25519Signer.parse(text)
         return cls(signer.name, signer.private_key, clock)
-
-    @property
-    def name(self) -> str:
-        return self.verifier.name
-
-    @property
-    def key_id(self) -> int:
-        return self.verifier.key_id
 
     def sign(self, text: bytes) -> bytes:
         timestamp = self._clock()

@@ -144,8 +144,24 @@ class Ed25519Verifier(NamedPublicKey):
         return verify_ed25519(self.public_key, text, signature)
 
 
-class Ed25519Signer:
+class NamedPrivateKey:
+    """A private key known by its verifier's name and key ID."""
+
+    verifier: NamedPublicKey
+
+    @property
+    def name(self) -> str:
+        return self.verifier.name
+
+    @property
+    def key_id(self) -> int:
+        return self.verifier.key_id
+
+
+class Ed25519Signer(NamedPrivateKey):
     """An Ed25519 note signing key; its repr never shows the private key."""
+
+    verifier: Ed25519Verifier
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
         check_key_name(name)
@@ -168,14 +184,6 @@ class Ed25519Signer:
         if signer.key_id != parts.key_id:
             raise MalformedKey("the key ID does not match the key name and public key")
         return signer
-
-    @property
-    def name(self) -> str:
-        return self.verifier.name
-
-    @property
-    def key_id(self) -> int:
-        return self.verifier.key_id
 
     @property
     def private_key(self) -> Ed25519PrivateKey:
