@@ -398,6 +398,19 @@ class Negotiations(Application[UUID]):
         event = self._decoded(stored)
         return event.body.decode("utf-8"), event.wire["hash"]
 
+    def head_of(self, stored: StoredEvent) -> tuple[str, str, str, str]:
+        """The stored event's hashed body, its hash, its type and its negotiation id, checked
+        as every read is, without building the domain event (what the relay publishes)."""
+        try:
+            unpacked = self.checked_mapper.checked(stored)
+        except EventCorrupted as e:
+            if e.position is None or e.negotiation_id is not None:
+                raise
+            with self._reading():
+                raise self._located(e) from e
+        wire = unpacked.wire
+        return unpacked.body.decode("utf-8"), unpacked.hash, wire["type"], wire["negotiation_id"]
+
     def _decoded(self, stored: StoredEvent) -> Negotiation.Opened | Negotiation.Recorded:
         """The stored event, checked: a stored notification that fails names its position
         and, if known, its negotiation."""
