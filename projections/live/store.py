@@ -4,7 +4,7 @@ Keys (named in services/wire/streams.py, ``ViewKeys``; ``P`` = ``<prefix>:view:<
 ``G`` = the generation):
 - ``P:gen``: the generation readers use (a rebuild writes a new one and switches atomically);
 - ``P:G:@tracked``: the last stream position applied;
-- ``P:G:state:<negotiation_id>``: one negotiation's state (JSON);
+- ``P:G:state:<negotiation_id>``: one negotiation's state (a hash, see ``codec``);
 - ``P:G:@negotiations``: the set of negotiation ids with a state;
 - ``P:G:@parked``: negotiation id -> why it is parked (JSON);
 - ``P:G:@parked:<negotiation_id>``: the events waiting while it is parked (JSON list items).
@@ -26,6 +26,7 @@ from redis import Redis
 from events import canonical_json
 from projections.live import codec
 from projections.negotiation import State
+from projections.views import rendered_from, store_of
 from services.wire.streams import Streams
 
 COMMIT = """
@@ -69,8 +70,10 @@ end
 local changes = tonumber(ARGV[i]); i = i + 1
 for _ = 1, changes do
   if ARGV[5] == 'served' then
-    redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
-      'negotiation_id', ARGV[i], 'projection', ARGV[4], 'position', ARGV[i + 1])
+    for view in string.gmatch(ARGV[4], '[^,]+') do
+      redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
+        'negotiation_id', ARGV[i], 'projection', view, 'position', ARGV[i + 1])
+    end
   end
   i = i + 2
 end
@@ -96,8 +99,10 @@ end
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('HDEL', KEYS[4], ARGV[3])
 redis.call('DEL', KEYS[1])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
-  'negotiation_id', ARGV[3], 'projection', ARGV[4], 'position', ARGV[5])
+for view in string.gmatch(ARGV[4], '[^,]+') do
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
+    'negotiation_id', ARGV[3], 'projection', view, 'position', ARGV[5])
+end
 return 1
 """
 
@@ -114,11 +119,17 @@ class Batch:
 
 
 class ViewStore:
+    """The states of projection ``name``, kept under the projection it is stored as
+    (``projections.views.store_of``): the views rendered from one stored state share it, and
+    each commit announces a change of every one of them."""
+
     def __init__(self, redis: Redis, prefix: str, name: str) -> None:
         self.redis = redis
         self.name = name
+        self.stored_as = store_of(name)
+        self.announced = ",".join(rendered_from(self.stored_as))
         streams = Streams(prefix)
-        self.keys = streams.view(name)
+        self.keys = streams.view(self.stored_as)
         self.base = self.keys.base
         self.changes_stream = streams.changes
         self._commit = redis.register_script(COMMIT)
@@ -190,7 +201,7 @@ class ViewStore:
         """``served``: the batch was computed for the generation readers use, which must not
         have changed meanwhile (a rebuild writes an unserved generation)."""
         flag = "served" if served else "unserved"
-        args: list[Any] = [gen, expected, tracked, self.name, flag, len(batch.parked)]
+        args: list[Any] = [gen, expected, tracked, self.announced, flag, len(batch.parked)]
         for nid, info in batch.parked.items():
             args += [nid, orjson.dumps(info)]
         args.append(len(batch.waiting))
@@ -231,7 +242,7 @@ class ViewStore:
             applied,
             "-",
             negotiation_id,
-            self.name,
+            self.announced,
             state["view"].get("position") or 0,
         ]
         for name, value in codec.full(state).items():

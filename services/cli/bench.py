@@ -85,13 +85,16 @@ def project(
 
     console = render.console()
     r = bench_project(events, progress=console.print)
-    console.print(f"projections, all five views one after another: {r['projections']:.0f} events/s")
+    console.print(
+        f"projections, all five views ({r['stored']:.0f} stored states, one after another): "
+        f"{r['projections']:.0f} events/s"
+    )
     console.print(
         f"raw XREADGROUP COUNT 500 + XACK: {r['raw']:.0f}/s, "
         f"ratio {r['projections'] / r['raw']:.2f} (target >= 0.5)"
     )
     console.print(
-        f"raw, one group per view (five, one after another): {r['raw_per_view']:.0f}/s, "
+        f"raw, one group per stored state, one after another: {r['raw_per_view']:.0f}/s, "
         f"ratio {r['projections'] / r['raw_per_view']:.2f} (the same reading as the views)"
     )
     console.print(
