@@ -34,7 +34,7 @@ from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMe
 from redis import Redis
 from redis.exceptions import RedisError
 
-from projections.live.apply import Applier
+from projections.live.apply import Applier, EntryReader, SharedReads
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, STORED, Projection
 from services.wire.entries import position_of
@@ -63,8 +63,15 @@ def appliers(
     and ``audit`` are rendered from ``negotiation``'s: asking for any of them runs it)."""
     events = Streams(prefix).events
     stores = dict.fromkeys(p.store for p in projections.values())
+    reads = SharedReads(EntryReader(redis, events))  # one reader for the process's appliers
     return {
-        store: Applier(redis, ViewStore(redis, prefix, store), _folding(store, projections), events)
+        store: Applier(
+            redis,
+            ViewStore(redis, prefix, store),
+            _folding(store, projections),
+            events,
+            reads=reads,
+        )
         for store in stores
     }
 

@@ -79,14 +79,15 @@ def intake(
 def project(
     events: Annotated[int, typer.Option(min=100, help="Events on the stream.")] = 20_000,
 ) -> None:
-    """Events/s through all five projections (applied one after another) vs a raw
-    XREADGROUP + XACK consumer and FastStream's single-message subscriber."""
+    """Events/s through all five projections (their appliers following the stream together,
+    as one process's workers do) vs a raw XREADGROUP + XACK consumer and FastStream's
+    single-message subscriber."""
     from services.bench.projections import bench_project
 
     console = render.console()
     r = bench_project(events, progress=console.print)
     console.print(
-        f"projections, all five views ({r['stored']:.0f} stored states, one after another): "
+        f"projections, all five views ({r['stored']:.0f} stored states, one shared reader): "
         f"{r['projections']:.0f} events/s"
     )
     console.print(
