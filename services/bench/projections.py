@@ -215,16 +215,44 @@ def bench_rebuild(
         _generate(redis, stream, events, progress)
         progress("rebuilding the negotiation projection…")
         store = ViewStore(redis, pfx, "negotiation")
+        rss_before = _peak_rss_mb()
         started = time.perf_counter()
         with _in_thread(_tracking(url, store, events, progress)):
             done = rebuild(redis, store, PROJECTIONS["negotiation"], stream, progress=progress)
         rebuilt = _elapsed_rate(events, started)
         if done.position != events:
             raise RuntimeError(f"the rebuild stopped at position {done.position} of {events}")
+        peak = _peak_rss_mb()
+        progress("measuring Redis memory of the stream and the views…")
+        stream_bytes = _memory(redis, [stream])
+        views = list(redis.scan_iter(match=f"{pfx}:view:*", count=1000))
+        views_bytes = _memory(redis, views)
         progress("raw XRANGE scan in pages of 1000…")
         raw = _scan(redis, stream, events)
         redis.close()
-    return {"rebuild": rebuilt, "raw": raw}
+    return {
+        "rebuild": rebuilt,
+        "raw": raw,
+        "peak_rss_mb": peak,
+        "rss_growth_mb": peak - rss_before,
+        "stream_bytes_per_event": stream_bytes / events,
+        "views_bytes_per_event": views_bytes / events,
+    }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _memory(redis: Redis, keys: list[Any]) -> int:
+    """Bytes Redis holds for ``keys`` (MEMORY USAGE, every element counted)."""
+    pipe = redis.pipeline(transaction=False)
+    for key in keys:
+        pipe.memory_usage(key, samples=0)
+    return sum(int(n or 0) for n in pipe.execute())
 
 
 def _tracking(url: str, store: ViewStore, total: int, progress: Progress) -> Worker:

@@ -117,6 +117,15 @@ def rebuild(
     console = render.console()
     r = bench_rebuild(events, progress=console.print)
     console.print(_against_raw("rebuild", r["rebuild"], "events/s", "raw XRANGE scan", r["raw"]))
+    console.print(
+        f"memory: this process peaked at {r['peak_rss_mb']:.0f} MiB "
+        f"(+{r['rss_growth_mb']:.0f} MiB during the rebuild)"
+    )
+    stream, views = r["stream_bytes_per_event"], r["views_bytes_per_event"]
+    console.print(
+        f"Redis per event: stream {stream:.0f} B, views {views:.0f} B, stream + views "
+        f"{(stream + views) / stream:.2f}x the stream alone (target <= 2)"
+    )
 
 
 def latency(
