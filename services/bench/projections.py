@@ -225,7 +225,8 @@ def bench_rebuild(
         peak = _peak_rss_mb()
         progress("measuring Redis memory of the stream and the views…")
         stream_bytes = _memory(redis, [stream])
-        views = list(redis.scan_iter(match=f"{pfx}:view:*", count=1000))
+        bases = [Streams(pfx).view(name).base for name in STORED]
+        views = [k for b in bases for k in redis.scan_iter(match=f"{b}:*", count=1000)]
         views_bytes = _memory(redis, views)
         progress("raw XRANGE scan in pages of 1000…")
         raw = _scan(redis, stream, events)
