@@ -1,5 +1,5 @@
-"""``talkstream project --projection NAME`` runs only the views it names, so several processes
-can split the work."""
+"""``talkstream project --projection NAME`` runs only the views it names (and the stored state
+they are rendered from), so several processes can split the work."""
 
 from __future__ import annotations
 
@@ -27,19 +27,20 @@ def test_a_worker_started_for_one_view_applies_only_that_view(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for args in (["relay"], ["project", "--projection", "timeline"])
+        for args in (["relay"], ["project", "--projection", "positions"])
     ]
     client = Redis.from_url(redis_url)
-    timeline = ViewStore(client, prefix, "timeline")
+    positions = ViewStore(client, prefix, "positions")
     try:
         deadline = time.monotonic() + 60
-        while timeline.tracked(timeline.generation()) < 15:
-            assert time.monotonic() < deadline, "the timeline worker did not catch up"
+        while positions.tracked(positions.generation()) < 15:
+            assert time.monotonic() < deadline, "the positions worker did not catch up"
             time.sleep(0.1)
     finally:
         for process in started:
             process.terminate()
             process.wait(timeout=30)
-    negotiation = ViewStore(client, prefix, "negotiation")
-    assert negotiation.tracked(negotiation.generation()) == 0
+    for other in ("negotiation", "timeline", "commitments"):
+        store = ViewStore(client, prefix, other)
+        assert store.tracked(store.generation()) == 0, other
     client.close()

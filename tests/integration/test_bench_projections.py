@@ -30,14 +30,24 @@ def _keys(redis_url: str, prefix: str) -> list[bytes]:
 def test_project(redis_url: str, prefix: str) -> None:
     lines: list[str] = []
     result = bench_project(300, lines.append, redis_url=redis_url, prefix=prefix)
-    _numbers(result, {"projections", "raw", "raw_per_view", "faststream"})
-    assert any("audit" in line for line in lines)
+    _numbers(result, {"projections", "raw", "raw_per_view", "faststream", "stored"})
+    assert any(line.startswith("  negotiation:") for line in lines)
+    assert any("shared reads" in line for line in lines)
     assert _keys(redis_url, prefix) == []
 
 
 def test_rebuild(redis_url: str, prefix: str) -> None:
     result = bench_rebuild(300, lambda _: None, redis_url=redis_url, prefix=prefix)
-    _numbers(result, {"rebuild", "raw"})
+    _numbers(
+        result,
+        {
+            "rebuild",
+            "raw",
+            "peak_rss_mb",
+            "stream_bytes_per_event",
+            "views_bytes_per_event",
+        },
+    )
     assert _keys(redis_url, prefix) == []
 
 
