@@ -30,13 +30,20 @@ class AgreementScore(TypedDict):
 
 def degree_at(degrees: list[DegreePoint], when: PartialDate) -> int | None:
     """The milestone's degree on ``when`` (None: not yet scheduled then). The latest point
-    in world time that counts on ``when``; on a tie, the later recorded."""
+    in world time that counts on ``when``; on a tie, the later recorded. A milestone counts
+    from its scheduling (its first point), as in a fold as of ``when``."""
+    if not degrees or not _counts(degrees[0], when):
+        return None
     counted = [
         (PartialDate.parse(p["occurred_at"]).sort_key(), i, p["degree"])
         for i, p in enumerate(degrees)
-        if when.reaches(PartialDate.parse(p["occurred_at"]).start)
+        if _counts(p, when)
     ]
-    return max(counted)[2] if counted else None
+    return max(counted)[2]
+
+
+def _counts(point: DegreePoint, when: PartialDate) -> bool:
+    return when.reaches(PartialDate.parse(point["occurred_at"]).start)
 
 
 def score_at(milestones: list[MilestoneEntry], when: PartialDate) -> tuple[float, int] | None:
