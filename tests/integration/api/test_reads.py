@@ -97,7 +97,7 @@ def test_the_listing_and_commitments_come_from_the_views(scenario: Served) -> No
         listing = client.get("/v1/negotiations", params={"min_position": last}).json()
         due = client.get("/v1/commitments", params={"min_position": last}).json()
     assert [n["negotiation_id"] for n in listing["negotiations"]] == [NID]
-    assert listing["negotiations"][0]["status"] == "agreement_reached"
+    assert listing["negotiations"][0]["status"] == "implementation"
     rows = {row["milestone_id"]: row for row in due["due_next"]}
     assert set(rows) == {MISSION, "kurdistan-syria-support-ends"}
     assert rows[MISSION]["last_day"] == "2025-09-30"
