@@ -21,6 +21,7 @@ from events.wire import ActorWire
 from projections.describe import due_text
 from projections.diff import Change
 from projections.grades import grade_of
+from projections.implementation import agreement_scores
 from projections.milestones import is_overdue
 from projections.shapes import View
 from projections.timeline import TimelineRow
@@ -150,11 +151,22 @@ def _proposals(v: View) -> Table:
 
 
 def _agreements(v: View) -> Table:
-    t = Table("Agreement", "Form", "Status", "History", title="Agreements", title_justify="left")
+    t = Table(
+        "Agreement",
+        "Form",
+        "Status",
+        "History",
+        "Implementation",
+        title="Agreements",
+        title_justify="left",
+    )
+    scores = agreement_scores(v)
     for agreement_id, a in v["agreements"].items():
         history = " → ".join(f"{h['status']} ({h['occurred_at']})" for h in a["history"])
         form = a["form"] + (f"\nstage: {a['stage']}" if a.get("stage") else "")
-        t.add_row(*_cells(f"{agreement_id}\n{a['title']}", form, a["status"], history))
+        score = scores[agreement_id]["score"]
+        shown = "no milestones" if score is None else f"{score:g} of 3"
+        t.add_row(*_cells(f"{agreement_id}\n{a['title']}", form, a["status"], history, shown))
     return t
 
 
