@@ -116,6 +116,7 @@ def _opened(v: View, p: NegotiationOpenedPayloadWire, o: Origin) -> None:
     v["title"] = p["title"]
     v["format"] = p["format"]
     v["framework_ref"] = p.get("framework_ref")
+    v["external_ids"] = p.get("external_ids")
     v["opened_at"] = o["occurred_at"]
     for issue in p.get("issues", []):
         v["issues"][issue["issue_id"]] = {"title": issue["title"], "positions": {}}

@@ -167,6 +167,7 @@ def _blank_view() -> View:
         "title": None,
         "format": None,
         "framework_ref": None,
+        "external_ids": None,
         "status": None,
         "opened_at": None,
         "version": 0,

@@ -220,6 +220,7 @@ class _ViewFields(TypedDict):
     title: str | None
     format: str | None
     framework_ref: str | None
+    external_ids: ExternalIdsWire | None
     status: str | None
     opened_at: str | None
     version: int

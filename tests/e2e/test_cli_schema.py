@@ -13,8 +13,8 @@ EVENT_TYPES = {
     "MeetingHeld", "MeetingCancelled", "StatementIssued", "StatementWithdrawn", "StatementDenied",
     "DemandMade", "ProposalTabled", "ProposalAccepted", "ProposalRejected", "PositionStated",
     "AgreementReached", "AgreementStatusChanged", "MilestoneScheduled", "MilestoneMet",
-    "MilestoneMissed", "MilestoneProgressed", "MilestoneRescheduled", "ContextNoted", "TalksSuspended", "TalksResumed",
-    "TalksConcluded", "EventCorrected", "EventRetracted",
+    "MilestoneMissed", "MilestoneProgressed", "MilestoneRescheduled", "ContextNoted",
+    "TalksSuspended", "TalksResumed", "TalksConcluded", "EventCorrected", "EventRetracted",
 }  # fmt: skip
 
 
