@@ -30,8 +30,8 @@ from typing import Any
 CLOSED = frozenset({"completed", "collapsed"})
 OPEN = frozenset({"pre_negotiation", "active", "suspended", "agreement_reached", "implementation"})
 ENGAGING = frozenset({"MeetingHeld", "StatementIssued", "PositionStated", "ProposalTabled"})
-AGREEMENT_CHAIN = ("draft", "initialled", "signed", "ratified", "in_force")
 RANK = {"draft": 0, "initialled": 1, "signed": 2, "adopted": 2, "ratified": 3, "in_force": 4}
+"""Order of the forward statuses: signed and adopted rank alike (neither follows the other)."""
 SIGNED = frozenset({"signed", "ratified", "in_force", "suspended"})
 TREATY_FORMS = frozenset({"treaty", "exchange_of_notes"})
 """Forms that bind only once signed; the other forms may instead be adopted."""

@@ -7,6 +7,13 @@ rewritten: hashes are always checked against the bytes as stored, and upcasting 
 
 To change a type's schema: bump its ``SCHEMA_VERSION``, register an upcaster from the previous
 version, and add a test with an event at the old version (see tests/unit/events).
+
+Versions so far: ContextNoted 1 -> 2 made ``quantity`` an object. Version 2 of every type (3 of
+ContextNoted) graded sources (Admiralty ``reliability``/``credibility``, ``archived_url``,
+``content_sha256``) and added the coded fields of docs/coding.md, all optional, so most
+upcasters only bump the version; meetings turn ``location`` into ``place`` (and so does a
+correction's patch). MilestoneProgressed was born at version 1. tests/unit/events/
+test_v1_upcasting.py and tests/unit/projections/test_v1_folds.py hold version 1 to it.
 """
 
 from __future__ import annotations
