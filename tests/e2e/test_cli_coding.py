@@ -98,3 +98,31 @@ def test_show_as_of_a_date_gives_the_implementation_score(demo_cli: Runner) -> N
     out = ok(demo_cli("show", SCENARIO_ID, "--as-of", "2024-10-01")).stdout
     assert "Implementation" in out
     assert "0 of 3" in out
+
+
+def test_the_timeline_filters_by_grade_and_verification(demo_cli: Runner) -> None:
+    def types(*options: str) -> list[str]:
+        rows = as_json(demo_cli("timeline", SCENARIO_ID, "--json", *options))
+        return sorted(r["type"] for r in rows)
+
+    assert len(types()) == 15
+    assert types("--min-reliability", "A") == sorted(
+        ["AgreementReached", "AgreementStatusChanged", "MilestoneScheduled", "MilestoneScheduled"]
+    )
+    assert types("--verification", "reported") == ["ContextNoted", "DemandMade", "PositionStated"]
+    assert len(types("--min-reliability", "B", "--verification", "confirmed")) == 12
+    assert len(types("--verification", "reported", "--verification", "confirmed")) == 15
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        (["--min-reliability", "G"], "--min-reliability"),
+        (["--verification", "sure"], "--verification"),
+    ],
+)
+def test_a_bad_timeline_filter_is_one_error_line(
+    demo_cli: Runner, options: list[str], field: str
+) -> None:
+    line = one_error_line(demo_cli("timeline", SCENARIO_ID, *options))
+    assert f"invalid_option: {field}: choose one of" in line
