@@ -73,7 +73,7 @@ def test_the_printed_curl_reads_the_scenario_and_anonymous_reads_are_as_printed(
     curl = _field(banner, "state")
     status, body = _answer(curl)
     assert status == 200, body
-    assert body["view"]["status"] == "agreement_reached"  # type: ignore[index]
+    assert body["view"]["status"] == "implementation"  # type: ignore[index]
     keyless = httpx.get(f"{up.url}/v1/negotiations/{SCENARIO_ID}", timeout=10)
     keys = {k["name"]: k["role"] for k in json.loads(ok(cli("keys", "list", "--json")).stdout)}
     if host == "127.0.0.1":
