@@ -25,6 +25,7 @@ from services.intake.app import build_intake
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_api_context, build_application
 from services.runtime.exceptions import RuntimeProblem
+from services.runtime.page import with_page
 from services.runtime.redis_server import redis_for
 from services.runtime.runner import build_relay, projector_options
 from services.settings import Settings
@@ -61,8 +62,10 @@ class Workers:
 
 
 def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
-    """The API, with ``workers`` started and stopped by its lifespan when given."""
-    return create_app(ctx, alongside=workers.running if workers is not None else None)
+    """The API and the page, with ``workers`` started and stopped by its lifespan when
+    given."""
+    app = create_app(ctx, alongside=workers.running if workers is not None else None)
+    return with_page(app, ctx)
 
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:

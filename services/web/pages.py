@@ -1,0 +1,319 @@
+"""The page's routes, mounted into the API app by the composition (``install``): ``/`` (the
+negotiations), ``/n/{id}`` (one negotiation, at a point in time with ``as_of`` / ``known_at``),
+``/n/{id}/diff``, ``/n/{id}/parts`` (the sections again, for live updates), ``/n/{id}/live``
+(``/v1/subscribe`` followed for this visitor) and ``/session`` (keep or forget a key)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Header, Path as PathParam, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from events.dates import optional_date
+from events.exceptions import TalkstreamError
+from projections.shapes import State
+from services.web import inprocess, sections, session
+from services.web.audit import AuditReads
+from services.web.chart import milestone_chart
+from services.web.diffs import changes
+from services.web.marks import KINDS
+from services.web.source import PageSource, Visitor
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = "/assets"
+PARTS = ("header", "timeline", "commitments", "positions", "audit")
+NegotiationId = Annotated[str, PathParam(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]  # events.parts.Slug
+When = Annotated[str | None, Query(max_length=40)]
+Choice = Annotated[str, Query(max_length=100)]
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass
+class Page:
+    source: PageSource
+    templates: Environment
+    audit: AuditReads
+
+    def html(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        text = self.templates.get_template(template).render(assets=ASSETS, **context)
+        return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def page(self, request: Request, template: str, **context: Any) -> HTMLResponse:
+        """A page that offers to keep a key and come back here."""
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        text = self.templates.get_template(template).render(assets=ASSETS, here=here, **context)
+        return HTMLResponse(text, headers={"Cache-Control": "no-store"})
+
+    def error(
+        self, request: Request, error: TalkstreamError, back: str | None = None
+    ) -> HTMLResponse:
+        status = self.source.status(error)
+        return self.html(
+            "error.html",
+            status,
+            error=error,
+            status=status,
+            asks_key=status in (401, 403),
+            has_key=session.key_of(request) is not None,
+            back=back or request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        )
+
+
+def install(app: FastAPI, source: PageSource) -> None:
+    """Mounts the page into ``app``, reading through ``source``."""
+    templates = Environment(
+        loader=PackageLoader("services.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app.state.page = Page(source, templates, AuditReads())
+    app.include_router(router)
+    app.mount(ASSETS, StaticFiles(directory=STATIC), name="page-assets")
+
+
+def _page(request: Request) -> Page:
+    page: Page = request.app.state.page
+    return page
+
+
+def _visitor(request: Request) -> Visitor:
+    host = request.client.host if request.client else None
+    return _page(request).source.visitor(session.key_of(request), host)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> HTMLResponse:
+    page = _page(request)
+    try:
+        visitor = _visitor(request)
+        states = await run_in_threadpool(page.source.states)
+    except TalkstreamError as e:
+        return page.error(request, e)
+    rows = [_summary(s) for s in states]
+    return page.page(request, "index.html", visitor=visitor, rows=rows)
+
+
+def _summary(state: State) -> dict[str, Any]:
+    head = sections.header(state)
+    return {
+        **head,
+        "last": sections.last_development(state),
+        "open_commitments": sections.open_commitments(state),
+    }
+
+
+@router.get("/n/{negotiation_id}", response_class=HTMLResponse)
+async def negotiation(
+    request: Request,
+    negotiation_id: NegotiationId,
+    as_of: When = None,
+    known_at: When = None,
+    kind: Choice = "",
+    party: Choice = "",
+    verification: Choice = "",
+) -> HTMLResponse:
+    page = _page(request)
+    try:
+        visitor = _visitor(request)
+        state, filters = await _read(page, negotiation_id, as_of, known_at, kind, party, verification)
+    except TalkstreamError as e:
+        return page.error(request, e)
+    context = await _context(request, page, visitor, state, filters, as_of, known_at)
+    return page.page(request, "negotiation.html", parts=_parts(page, context), **context)
+
+
+@router.get("/n/{negotiation_id}/parts")
+async def parts(
+    request: Request,
+    negotiation_id: NegotiationId,
+    after: Annotated[int, Query(ge=0)] = 0,
+    kind: Choice = "",
+    party: Choice = "",
+    verification: Choice = "",
+) -> Response:
+    """The live page's sections, rendered again, and a line per event after ``after``."""
+    page = _page(request)
+    try:
+        visitor = _visitor(request)
+        state, filters = await _read(page, negotiation_id, None, None, kind, party, verification)
+    except TalkstreamError as e:
+        return JSONResponse(
+            {"error": {"code": e.code, "message": e.message}}, page.source.status(e)
+        )
+    context = await _context(request, page, visitor, state, filters, None, None)
+    rendered = _parts(page, context)
+    return JSONResponse(
+        {
+            "position": state["view"]["position"],
+            "sections": {name: part.html for name, part in rendered.items()},
+            "digests": {name: part.digest for name, part in rendered.items()},
+            "news": sections.news(state, after),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@dataclass(frozen=True)
+class Part:
+    html: Markup
+    digest: str
+
+
+def _parts(page: Page, context: dict[str, Any]) -> dict[str, Part]:
+    """The sections that live updates replace, each rendered once, with a digest that tells
+    the page's script whether its copy is still current."""
+    out = {}
+    for name in PARTS:
+        text = page.templates.get_template(f"_{name}.html").render(assets=ASSETS, **context)
+        out[name] = Part(Markup(text), hashlib.sha256(text.encode()).hexdigest()[:16])
+    return out
+
+
+async def _read(
+    page: Page,
+    negotiation_id: str,
+    as_of: str | None,
+    known_at: str | None,
+    kind: str,
+    party: str,
+    verification: str,
+) -> tuple[State, sections.Filters]:
+    when = {"as_of": optional_date(as_of, "as_of"), "known_at": optional_date(known_at, "known_at")}
+    state = await run_in_threadpool(lambda: page.source.state(negotiation_id, **when))
+    filters = sections.Filters(kind, party, verification).check(sections.party_names(state))
+    return state, filters
+
+
+async def _context(
+    request: Request,
+    page: Page,
+    visitor: Visitor,
+    state: State,
+    filters: sections.Filters,
+    as_of: str | None,
+    known_at: str | None,
+) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    head = sections.header(state)
+    milestones = sections.milestones(state, today)
+    audit_rows = sections.audit(state)
+    last = await run_in_threadpool(page.source.last_position)
+    panel = await page.audit.panel(
+        request,
+        session.bearer(request),
+        visitor.may_audit,
+        [r["position"] for r in audit_rows if r["position"] is not None],
+        last,
+    )
+    return {
+        "visitor": visitor,
+        "head": head,
+        "months": sections.timeline(state, filters),
+        "filters": filters,
+        "kinds": list(KINDS.values()),
+        "party_names": sections.party_names(state),
+        "verifications": sections.VERIFICATIONS,
+        "agreements": sections.agreements(state),
+        "milestones": milestones,
+        "chart": milestone_chart(milestones, today, f"Milestones of {head['title']}"),
+        "positions": sections.positions(state),
+        "audit_rows": audit_rows,
+        "panel": panel,
+        "as_of": as_of or "",
+        "known_at": known_at or "",
+        "live": as_of is None and known_at is None,
+        "today": today.isoformat(),
+    }
+
+
+@router.get("/n/{negotiation_id}/diff", response_class=HTMLResponse)
+async def diff_page(
+    request: Request,
+    negotiation_id: NegotiationId,
+    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+    clock: Literal["world", "record"] = "world",
+) -> HTMLResponse:
+    """The changes between two points of one clock, each with the events that caused it."""
+    page = _page(request)
+    try:
+        visitor = _visitor(request)
+        current = await run_in_threadpool(
+            lambda: page.source.state(negotiation_id, as_of=None, known_at=None)
+        )
+        found = None
+        if start and end:
+            found = await run_in_threadpool(
+                changes, page.source, negotiation_id, clock, start, end
+            )
+    except TalkstreamError as e:
+        return page.error(request, e)
+    return page.page(
+        request,
+        "diff.html",
+        visitor=visitor,
+        head=sections.header(current),
+        start=start or "",
+        end=end or "",
+        clock=clock,
+        changes=found,
+    )
+
+
+@router.get("/n/{negotiation_id}/live")
+async def live(
+    request: Request,
+    negotiation_id: NegotiationId,
+    last_event_id: Annotated[str | None, Header(max_length=45)] = None,
+) -> Response:
+    """``/v1/subscribe?negotiation=ID`` followed with the visitor's key (the page's scripts
+    never see it): the same frames, resumable with Last-Event-ID."""
+    headers = session.bearer(request)
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    answer = await inprocess.stream(
+        request, "/v1/subscribe", {"negotiation": negotiation_id}, headers
+    )
+    if answer.status != 200:
+        return Response(answer.first, answer.status, media_type=answer.content_type)
+    return StreamingResponse(
+        answer.body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/session")
+async def keep_key(request: Request) -> Response:
+    """Checks the key as the API would, then keeps it in the session cookie."""
+    page = _page(request)
+    fields = await session.form(request)
+    key = fields.get("key", "").strip()
+    back = session.back_to(fields.get("next"))
+    try:
+        host = request.client.host if request.client else None
+        page.source.visitor(key, host)
+    except TalkstreamError as e:
+        return page.error(request, e, back)
+    response = RedirectResponse(back, status_code=303)
+    session.keep(response, request, key)
+    return response
+
+
+@router.post("/session/end")
+async def forget_key(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    session.forget(response)
+    return response
