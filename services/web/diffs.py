@@ -20,8 +20,7 @@ def changes(
     option = "as_of" if clock == "world" else "known_at"
     points = [optional_date(start, "from"), optional_date(end, "to")]
     before, after = (
-        source.fold(negotiation_id, **{"as_of": None, "known_at": None, option: p})
-        for p in points
+        source.fold(negotiation_id, **{"as_of": None, "known_at": None, option: p}) for p in points
     )
     registry = {**before["registry"], **after["registry"]}
     out = []
@@ -60,7 +59,7 @@ def _brief(value: object) -> str:
         return "—"
     if isinstance(value, dict):
         for name in ("status", "title", "description", "text", "position", "quote"):
-            if name in value and value[name]:
+            if value.get(name):
                 return str(value[name])
         return ", ".join(f"{k}" for k in list(value)[:4])
     return str(value)

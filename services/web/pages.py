@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Header, Path as PathParam, Query, Request
+from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -26,6 +27,7 @@ from services.web import inprocess, sections, session
 from services.web.audit import AuditReads
 from services.web.chart import milestone_chart
 from services.web.diffs import changes
+from services.web.exceptions import InvalidFilter
 from services.web.marks import KINDS
 from services.web.source import PageSource, Visitor
 
@@ -36,6 +38,8 @@ NegotiationId = Annotated[str, PathParam(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")] 
 When = Annotated[str | None, Query(max_length=40)]
 Choice = Annotated[str, Query(max_length=100)]
 
+STATUS: dict[type[TalkstreamError], int] = {InvalidFilter: 422}  # the page's own errors
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -45,9 +49,9 @@ class Page:
     templates: Environment
     audit: AuditReads
 
-    def html(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def html(self, template: str, code: int = 200, **context: Any) -> HTMLResponse:
         text = self.templates.get_template(template).render(assets=ASSETS, **context)
-        return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(text, status_code=code, headers={"Cache-Control": "no-store"})
 
     def page(self, request: Request, template: str, **context: Any) -> HTMLResponse:
         """A page that offers to keep a key and come back here."""
@@ -55,10 +59,17 @@ class Page:
         text = self.templates.get_template(template).render(assets=ASSETS, here=here, **context)
         return HTMLResponse(text, headers={"Cache-Control": "no-store"})
 
+    def status(self, error: TalkstreamError) -> int:
+        """The page's own errors by its table, the others as the API answers them."""
+        for family, status in STATUS.items():
+            if isinstance(error, family):
+                return status
+        return self.source.status(error)
+
     def error(
         self, request: Request, error: TalkstreamError, back: str | None = None
     ) -> HTMLResponse:
-        status = self.source.status(error)
+        status = self.status(error)
         return self.html(
             "error.html",
             status,
@@ -118,6 +129,7 @@ def _summary(state: State) -> dict[str, Any]:
 async def negotiation(
     request: Request,
     negotiation_id: NegotiationId,
+    *,
     as_of: When = None,
     known_at: When = None,
     kind: Choice = "",
@@ -127,10 +139,13 @@ async def negotiation(
     page = _page(request)
     try:
         visitor = _visitor(request)
-        state, filters = await _read(page, negotiation_id, as_of, known_at, kind, party, verification)
+        filters = sections.Filters(kind, party, verification)
+        state = await _read(page, negotiation_id, as_of=as_of, known_at=known_at, filters=filters)
     except TalkstreamError as e:
         return page.error(request, e)
-    context = await _context(request, page, visitor, state, filters, as_of, known_at)
+    context = await _context(
+        request, page, visitor, state, filters=filters, as_of=as_of, known_at=known_at
+    )
     return page.page(request, "negotiation.html", parts=_parts(page, context), **context)
 
 
@@ -138,6 +153,7 @@ async def negotiation(
 async def parts(
     request: Request,
     negotiation_id: NegotiationId,
+    *,
     after: Annotated[int, Query(ge=0)] = 0,
     kind: Choice = "",
     party: Choice = "",
@@ -147,12 +163,13 @@ async def parts(
     page = _page(request)
     try:
         visitor = _visitor(request)
-        state, filters = await _read(page, negotiation_id, None, None, kind, party, verification)
+        filters = sections.Filters(kind, party, verification)
+        state = await _read(page, negotiation_id, as_of=None, known_at=None, filters=filters)
     except TalkstreamError as e:
-        return JSONResponse(
-            {"error": {"code": e.code, "message": e.message}}, page.source.status(e)
-        )
-    context = await _context(request, page, visitor, state, filters, None, None)
+        return JSONResponse({"error": {"code": e.code, "message": str(e)}}, page.status(e))
+    context = await _context(
+        request, page, visitor, state, filters=filters, as_of=None, known_at=None
+    )
     rendered = _parts(page, context)
     return JSONResponse(
         {
@@ -177,23 +194,25 @@ def _parts(page: Page, context: dict[str, Any]) -> dict[str, Part]:
     out = {}
     for name in PARTS:
         text = page.templates.get_template(f"_{name}.html").render(assets=ASSETS, **context)
-        out[name] = Part(Markup(text), hashlib.sha256(text.encode()).hexdigest()[:16])
+        # the template's output, autoescaped as it was rendered
+        html = Markup(text)  # noqa: S704
+        out[name] = Part(html, hashlib.sha256(text.encode()).hexdigest()[:16])
     return out
 
 
 async def _read(
     page: Page,
     negotiation_id: str,
+    *,
     as_of: str | None,
     known_at: str | None,
-    kind: str,
-    party: str,
-    verification: str,
-) -> tuple[State, sections.Filters]:
+    filters: sections.Filters,
+) -> State:
+    """The negotiation at the asked point, once the filters are known to fit it."""
     when = {"as_of": optional_date(as_of, "as_of"), "known_at": optional_date(known_at, "known_at")}
     state = await run_in_threadpool(lambda: page.source.state(negotiation_id, **when))
-    filters = sections.Filters(kind, party, verification).check(sections.party_names(state))
-    return state, filters
+    filters.check(sections.party_names(state))
+    return state
 
 
 async def _context(
@@ -201,6 +220,7 @@ async def _context(
     page: Page,
     visitor: Visitor,
     state: State,
+    *,
     filters: sections.Filters,
     as_of: str | None,
     known_at: str | None,
@@ -255,9 +275,7 @@ async def diff_page(
         )
         found = None
         if start and end:
-            found = await run_in_threadpool(
-                changes, page.source, negotiation_id, clock, start, end
-            )
+            found = await run_in_threadpool(changes, page.source, negotiation_id, clock, start, end)
     except TalkstreamError as e:
         return page.error(request, e)
     return page.page(

@@ -199,7 +199,8 @@ def _parties(payload: Any, countries: dict[str | None, str]) -> set[str]:
 def _marks(event_id: str, rec: Record, registry: dict[str, Record]) -> Iterator[Mark]:
     for cid in rec["corrected_by"]:
         c = registry[cid]
-        fields = ", ".join(sorted(c["payload"].get("patch", {})))
+        patch = cast(dict[str, Any], c["payload"]).get("patch") or {}
+        fields = ", ".join(sorted(patch))
         yield Mark(
             "corrected",
             cid,
