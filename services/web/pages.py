@@ -209,7 +209,11 @@ async def _read(
     filters: sections.Filters,
 ) -> State:
     """The negotiation at the asked point, once the filters are known to fit it."""
-    when = {"as_of": optional_date(as_of, "as_of"), "known_at": optional_date(known_at, "known_at")}
+    # an empty field of the time-travel form means "now"
+    when = {
+        "as_of": optional_date(as_of or None, "as_of"),
+        "known_at": optional_date(known_at or None, "known_at"),
+    }
     state = await run_in_threadpool(lambda: page.source.state(negotiation_id, **when))
     filters.check(sections.party_names(state))
     return state
@@ -253,7 +257,7 @@ async def _context(
         "panel": panel,
         "as_of": as_of or "",
         "known_at": known_at or "",
-        "live": as_of is None and known_at is None,
+        "live": not as_of and not known_at,
         "today": today.isoformat(),
     }
 
