@@ -43,9 +43,10 @@ def milestone_chart(rows: list[dict[str, Any]], today: date, title: str) -> Mark
     for i, r in enumerate(rows):
         parts += _track(r, TOP + ROW * i, x)
     tx = x(today)
+    anchor = "end" if tx > WIDTH - 30 else "start" if tx < 30 else "middle"
     parts.append(
         f'<line class="today" x1="{tx}" y1="12" x2="{tx}" y2="{height - 4}"/>'
-        f'<text class="today-label" x="{tx}" y="10" text-anchor="middle">today</text>'
+        f'<text class="today-label" x="{tx}" y="10" text-anchor="{anchor}">today</text>'
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text in it went through escape)
