@@ -25,6 +25,7 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("asof")(asof)
     bench_app.command("http")(http)
     bench_app.command("sse")(sse)
+    bench_app.command("page")(page)
 
 
 def record(
@@ -202,6 +203,39 @@ def sse(
             f"201 -> change {label}: {_percentiles(r, f'{baseline}_')}; "
             f"ratio {_percentile_ratios(r, 'all_', f'{baseline}_')}"
         )
+
+
+@clean_errors
+def page(
+    loads: Annotated[int, typer.Option(min=10, help="Loads of the page and of the API GET.")] = 200,
+) -> None:
+    """Time to first byte and to the whole answer of the scenario's page (/n/us-iraq-jscd)
+    against GET /v1/negotiations/us-iraq-jscd in the same run, its complete render in
+    headless Chromium, and its weight, on a real `talkstream up`."""
+    from services.bench.page import bench_page
+
+    console = render.console()
+    r = bench_page(loads=loads, progress=console.print)
+    api, page = "GET /v1/negotiations/us-iraq-jscd", "GET /n/us-iraq-jscd (the page)"
+    console.print(
+        f"{api} ({loads} loads): first byte {_percentiles(r, 'api_ttfb_')}; "
+        f"whole answer {_percentiles(r, 'api_full_')}"
+    )
+    console.print(
+        f"{page} ({loads} loads): first byte {_percentiles(r, 'page_ttfb_')} "
+        f"(ratio {_percentile_ratios(r, 'page_ttfb_', 'api_ttfb_')}); whole answer "
+        f"{_percentiles(r, 'page_full_')} "
+        f"(ratio {_percentile_ratios(r, 'page_full_', 'api_full_')})"
+    )
+    console.print(
+        f"rendered in headless Chromium ({loads} loads): first byte "
+        f"{_percentiles(r, 'render_ttfb_')}; complete (load event) {_percentiles(r, 'render_')} "
+        f"(ratio to the API's whole answer {_percentile_ratios(r, 'render_', 'api_full_')})"
+    )
+    console.print(
+        f"page weight: {r['weight_kb']:.1f} KB (HTML {r['html_kb']:.1f} KB, "
+        f"{r['assets']:.0f} assets {r['assets_kb']:.1f} KB), nothing loaded from elsewhere"
+    )
 
 
 def _percentiles(r: Mapping[str, float], prefix: str = "") -> str:

@@ -311,7 +311,9 @@ def positions(state: State) -> dict[str, Any]:
     """Issues × parties: the latest stated position in each cell, with its history."""
     series = cast(PositionsView, PROJECTIONS["positions"].render(state, date.today()))
     issues = state["view"]["issues"]
-    members = [p["actor"]["name"] for p in state["view"]["parties"].values() if p["role"] == "party"]
+    members = [
+        p["actor"]["name"] for p in state["view"]["parties"].values() if p["role"] == "party"
+    ]
     parties = members + sorted(set(series["positions"]) - set(members))
     grid = []
     for issue_id, issue in issues.items():

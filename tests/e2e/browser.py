@@ -1,12 +1,10 @@
-"""Headless Chromium from the system's packages, driven by Selenium: no browser is downloaded
-at test time. Tests skip when Chromium is missing, except with TALKSTREAM_REQUIRE_BROWSER=1
-(.ci/run sets it), where a missing browser fails them."""
+"""Headless Chromium from the system's packages, driven by Selenium
+(``services.bench.browser``): no browser is downloaded at test time. Tests skip when Chromium
+is missing, except with TALKSTREAM_REQUIRE_BROWSER=1 (.ci/run sets it): then they fail."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,28 +12,18 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("TALKSTREAM_CHROMIUM", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("TALKSTREAM_CHROMEDRIVER", "/usr/bin/chromedriver"))
-REQUIRE_BROWSER = os.environ.get("TALKSTREAM_REQUIRE_BROWSER", "") not in ("", "0")
+from services.bench.browser import chromium as launch
+from services.bench.browser import missing_browser
+
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
+REQUIRE_BROWSER = os.environ.get("TALKSTREAM_REQUIRE_BROWSER", "") not in ("", "0")
 
 
 def browser_or_skip() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if not missing:
+    missing = missing_browser()
+    if missing is None:
         return
-    message = f"no browser: {', '.join(missing)} missing (apt-get install chromium chromium-driver)"
+    message = f"no browser: {missing} missing (apt-get install chromium chromium-driver)"
     if REQUIRE_BROWSER:
         pytest.fail(f"TALKSTREAM_REQUIRE_BROWSER is set but {message}")
     pytest.skip(message)
@@ -43,22 +31,10 @@ def browser_or_skip() -> None:
 
 @contextmanager
 def chromium(width: int = 1280, height: int = 1000) -> Iterator[Any]:
-    """A Selenium driver on the system Chromium with a fresh profile, quit afterwards."""
+    """A Selenium driver on the system Chromium with a fresh profile (the bench's launcher)."""
     browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="talkstream-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    try:
+    with launch("browser tests", width, height) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def screenshot(driver: Any, path: Path) -> Path:
@@ -95,7 +71,8 @@ def axe_violations(driver: Any) -> list[dict[str, Any]]:
     driver.execute_script(AXE.read_text(encoding="utf-8"))
     result = driver.execute_async_script(
         "var done = arguments[arguments.length - 1];"
-        "axe.run(document).then(function (r) { done(r); }, function (e) { done({error: String(e)}); });"
+        "axe.run(document).then(function (r) { done(r); },"
+        " function (e) { done({error: String(e)}); });"
     )
     assert "error" not in result, result
     violations: list[dict[str, Any]] = result["violations"]

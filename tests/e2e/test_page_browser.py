@@ -55,7 +55,9 @@ def signed_in(driver: Any, url: str, key: str, path: str = PAGE) -> None:
     field = driver.find_element(By.ID, "key-main")
     field.send_keys(key)
     field.submit()
-    WebDriverWait(driver, 10).until(lambda d: "Reading as" in d.find_element(By.TAG_NAME, "header").text)
+    WebDriverWait(driver, 10).until(
+        lambda d: "Reading as" in d.find_element(By.TAG_NAME, "header").text
+    )
     assert not driver.find_elements(By.ID, "error-title")
 
 
@@ -190,7 +192,9 @@ def test_a_statement_recorded_over_http_appears_live_and_its_retraction_marks_it
         )
         row = event_row(driver, written["event_id"])
         assert "is-retracted" in str(row.get_attribute("class"))
-        assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+        assert (
+            driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+        )
         screenshot(driver, shots)
 
 
