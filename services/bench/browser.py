@@ -41,18 +41,25 @@ def missing_browser() -> str | None:
     return ", ".join(missing) or None
 
 
-@contextmanager
-def chromium(command: str, width: int = 1280, height: int = 1000) -> Iterator[Any]:
-    """A Selenium driver on the system Chromium with a fresh profile, quit afterwards;
-    ``command`` names who asks, for the error when something is missing."""
+def require_browser(command: str) -> None:
+    """Fails before anything starts when Selenium or the browser is missing."""
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401 (imported only to learn whether it is installed)
     except ImportError:
         raise BenchExtraMissing(command, "selenium") from None
     missing = missing_browser()
     if missing is not None:
         raise BrowserMissing(command, missing)
+
+
+@contextmanager
+def chromium(command: str, width: int = 1280, height: int = 1000) -> Iterator[Any]:
+    """A Selenium driver on the system Chromium with a fresh profile, quit afterwards;
+    ``command`` names who asks, for the error when something is missing."""
+    require_browser(command)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     binary, driver_path = browser_paths()
     profile = tempfile.mkdtemp(prefix="talkstream-chromium-")
     options = webdriver.ChromeOptions()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from services.bench.browser import chromium
+from services.bench.browser import chromium, require_browser
 from services.bench.http import _server, require_httpx
 from services.bench.target import bench_redis
 from services.recorder.jsonl import parse_lines, scenario_lines
@@ -31,15 +31,22 @@ ASSET = re.compile(rb'(?:href|src)="(/assets/[^"]+)"')
 CATCH_UP_SECONDS = 60.0
 
 
-def bench_page(*, loads: int, progress: Progress) -> dict[str, float]:
+def bench_page(
+    *,
+    loads: int,
+    progress: Progress,
+    redis_url: str | None = None,
+    prefix: str | None = None,
+) -> dict[str, float]:
     require_httpx("bench page")
+    require_browser("bench page")
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
-        bench_redis(Path(tmp)) as (url, prefix),
+        bench_redis(Path(tmp), redis_url, prefix) as (url, pfx),
     ):
         home = Path(tmp) / "server"
         count = _record_scenario(home)
-        with _server(home, url, prefix, progress, split=False) as (port, key):
+        with _server(home, url, pfx, progress, split=False) as (port, key):
             _wait_views(port, key, count)
             progress(f"{loads} loads each of {PAGE} and {API}, interleaved…")
             timings = _interleaved(port, key, loads)
