@@ -90,7 +90,7 @@ def header(state: State) -> dict[str, Any]:
             "role": p["role"],
             "active": p["active"],
         }
-        for p in view["parties"].values()
+        for p in sorted(view["parties"].values(), key=lambda p: p["actor"]["name"])
     ]
     delegations = [
         {
@@ -99,7 +99,7 @@ def header(state: State) -> dict[str, Any]:
             "office": d["head"].get("office"),
             "members": len(d["members"]),
         }
-        for d in view["delegations"].values()
+        for d in sorted(view["delegations"].values(), key=lambda d: d["party"])
     ]
     outlets = {s["outlet"] for rec in registry.values() for s in rec["sources"]}
     return {
@@ -121,7 +121,7 @@ def header(state: State) -> dict[str, Any]:
 
 
 def party_names(state: State) -> list[str]:
-    return [p["actor"]["name"] for p in state["view"]["parties"].values()]
+    return sorted(p["actor"]["name"] for p in state["view"]["parties"].values())
 
 
 def timeline(state: State, filters: Filters) -> list[Month]:
@@ -251,7 +251,7 @@ def agreements(state: State) -> list[dict[str, Any]]:
                 for h in a["history"]
             ],
         }
-        for aid, a in state["view"]["agreements"].items()
+        for aid, a in sorted(state["view"]["agreements"].items())
     ]
 
 
@@ -259,6 +259,7 @@ def milestones(state: State, today: date) -> list[dict[str, Any]]:
     """Each milestone with its due date, status (rescheduled and overdue named) and history."""
     view = state["view"]
     rows = cast(list[CommitmentRow], PROJECTIONS["commitments"].render(state, today))
+    rows.sort(key=lambda r: (r["last_day"] is None, r["last_day"] or "", r["milestone_id"]))
     out = []
     for row in rows:
         m = view["milestones"][row["milestone_id"]]
@@ -311,12 +312,12 @@ def positions(state: State) -> dict[str, Any]:
     """Issues × parties: the latest stated position in each cell, with its history."""
     series = cast(PositionsView, PROJECTIONS["positions"].render(state, date.today()))
     issues = state["view"]["issues"]
-    members = [
+    members = sorted(
         p["actor"]["name"] for p in state["view"]["parties"].values() if p["role"] == "party"
-    ]
+    )
     parties = members + sorted(set(series["positions"]) - set(members))
     grid = []
-    for issue_id, issue in issues.items():
+    for issue_id, issue in sorted(issues.items(), key=lambda kv: kv[1]["title"]):
         cells = []
         for party in parties:
             points = series["positions"].get(party, {}).get(issue_id, [])
