@@ -258,3 +258,51 @@ def test_the_audit_panel_shows_positions_hashes_and_the_last_verification(
     else:
         size = int(checkpoint.text.split("\n")[1])
         assert f"included in checkpoint of size {size}" in panel
+
+
+def test_dark_mode_follows_the_system_setting_and_stays_accessible(
+    site: tuple[Served, dict[str, str]], shots: Path
+) -> None:
+    served, keys = site
+    background = "return getComputedStyle(document.body).backgroundColor;"
+    with chromium() as driver:
+        signed_in(driver, served.url, keys["auditor"])
+        light = driver.execute_script(background)
+        driver.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+        )
+        dark = driver.execute_script(background)
+        violations = axe_violations(driver)
+        screenshot(driver, shots)
+    assert light == "rgb(255, 255, 255)"
+    assert dark == "rgb(22, 24, 28)"
+    assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
+
+
+def test_the_page_is_usable_with_the_keyboard(
+    site: tuple[Served, dict[str, str]], shots: Path
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    served, keys = site
+    with chromium() as driver:
+        signed_in(driver, served.url, keys["reader"])
+        body = driver.find_element(By.TAG_NAME, "body")
+        body.send_keys(Keys.TAB)
+        first = driver.switch_to.active_element
+        assert first.text == "Skip to content"
+        first.send_keys(Keys.ENTER)
+        assert driver.switch_to.active_element.get_attribute("id") == "main"
+        reached = []
+        for _ in range(12):
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+            reached.append(driver.switch_to.active_element.get_attribute("id"))
+            if reached[-1] == "as_of":
+                break
+        assert reached[-1] == "as_of", reached  # the time-travel control, by Tab from the top
+        driver.switch_to.active_element.send_keys("2024-08-01" + Keys.ENTER)
+        WebDriverWait(driver, 10).until(lambda d: "as_of=2024-08-01" in d.current_url)
+        screenshot(driver, shots)
+        assert "Agreement reached" not in timeline_text(driver)
