@@ -20,7 +20,7 @@ INCLUSION = "/v1/audit/proof/inclusion"
 NEEDS_AUDITOR = "the verification is shown to auditor and admin keys"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
     """The verification's answer, or why the visitor cannot see it (``refused``)."""
 
@@ -36,6 +36,10 @@ class Panel:
     verdict: Verdict
     checkpoint: int | None  # the latest signed checkpoint's size; None: none served
     included: dict[int, bool]  # position -> in that checkpoint (proof served)
+
+    def key(self) -> tuple[object, ...]:
+        """What the panel shows, as a value (pages are rendered again when it changes)."""
+        return (self.verdict, self.checkpoint, tuple(sorted(self.included.items())))
 
 
 class AuditReads:

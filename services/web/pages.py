@@ -6,8 +6,8 @@ negotiations), ``/n/{id}`` (one negotiation, at a point in time with ``as_of`` /
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,11 +24,12 @@ from events.dates import optional_date
 from events.exceptions import TalkstreamError
 from projections.shapes import State
 from services.web import inprocess, sections, session
-from services.web.audit import AuditReads
+from services.web.audit import AuditReads, Panel
 from services.web.chart import milestone_chart
 from services.web.diffs import changes
 from services.web.exceptions import InvalidFilter
 from services.web.marks import KINDS
+from services.web.rendered import Rendered
 from services.web.source import PageSource, Visitor
 
 STATIC = Path(__file__).parent / "static"
@@ -43,11 +44,18 @@ STATUS: dict[type[TalkstreamError], int] = {InvalidFilter: 422}  # the page's ow
 router = APIRouter(include_in_schema=False)
 
 
+@dataclass(frozen=True)
+class Part:
+    html: Markup
+    digest: str
+
+
 @dataclass
 class Page:
     source: PageSource
     templates: Environment
     audit: AuditReads
+    rendered: Rendered[tuple[dict[str, Any], dict[str, Part]]] = field(default_factory=Rendered)
 
     def html(self, template: str, code: int = 200, **context: Any) -> HTMLResponse:
         text = self.templates.get_template(template).render(assets=ASSETS, **context)
@@ -143,10 +151,10 @@ async def negotiation(
         state = await _read(page, negotiation_id, as_of=as_of, known_at=known_at, filters=filters)
     except TalkstreamError as e:
         return page.error(request, e)
-    context = await _context(
+    context, rendered = await _context(
         request, page, visitor, state, filters=filters, as_of=as_of, known_at=known_at
     )
-    return page.page(request, "negotiation.html", parts=_parts(page, context), **context)
+    return page.page(request, "negotiation.html", visitor=visitor, parts=rendered, **context)
 
 
 @router.get("/n/{negotiation_id}/parts")
@@ -167,10 +175,9 @@ async def parts(
         state = await _read(page, negotiation_id, as_of=None, known_at=None, filters=filters)
     except TalkstreamError as e:
         return JSONResponse({"error": {"code": e.code, "message": str(e)}}, page.status(e))
-    context = await _context(
+    _, rendered = await _context(
         request, page, visitor, state, filters=filters, as_of=None, known_at=None
     )
-    rendered = _parts(page, context)
     return JSONResponse(
         {
             "position": state["view"]["position"],
@@ -180,12 +187,6 @@ async def parts(
         },
         headers={"Cache-Control": "no-store"},
     )
-
-
-@dataclass(frozen=True)
-class Part:
-    html: Markup
-    digest: str
 
 
 def _parts(page: Page, context: dict[str, Any]) -> dict[str, Part]:
@@ -228,21 +229,40 @@ async def _context(
     filters: sections.Filters,
     as_of: str | None,
     known_at: str | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Part]]:
+    """The page's context and its rendered sections, made once per state, point in time,
+    filters, audit panel and day (``Page.rendered``)."""
     today = datetime.now(UTC).date()
-    head = sections.header(state)
-    milestones = sections.milestones(state, today)
-    audit_rows = sections.audit(state)
+    positions = [r["position"] for r in state["registry"].values() if r["position"] is not None]
     last = await run_in_threadpool(page.source.last_position)
     panel = await page.audit.panel(
-        request,
-        session.bearer(request),
-        visitor.may_audit,
-        [r["position"] for r in audit_rows if r["position"] is not None],
-        last,
+        request, session.bearer(request), visitor.may_audit, sorted(positions), last
     )
+    view = state["view"]
+    key = (
+        view["negotiation_id"],
+        view["version"],
+        view["position"],
+        filters,
+        as_of or "",
+        known_at or "",
+        today,
+        panel.key(),
+    )
+
+    def make() -> tuple[dict[str, Any], dict[str, Part]]:
+        context = _sections(state, filters, panel, today)
+        context.update(as_of=as_of or "", known_at=known_at or "")
+        context["live"] = not as_of and not known_at
+        return context, _parts(page, context)
+
+    return page.rendered.get(key, make)
+
+
+def _sections(state: State, filters: sections.Filters, panel: Panel, today: date) -> dict[str, Any]:
+    head = sections.header(state)
+    milestones = sections.milestones(state, today)
     return {
-        "visitor": visitor,
         "head": head,
         "months": sections.timeline(state, filters),
         "filters": filters,
@@ -253,11 +273,8 @@ async def _context(
         "milestones": milestones,
         "chart": milestone_chart(milestones, today, f"Milestones of {head['title']}"),
         "positions": sections.positions(state),
-        "audit_rows": audit_rows,
+        "audit_rows": sections.audit(state),
         "panel": panel,
-        "as_of": as_of or "",
-        "known_at": known_at or "",
-        "live": not as_of and not known_at,
         "today": today.isoformat(),
     }
 
