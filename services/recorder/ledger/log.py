@@ -4,9 +4,11 @@ checkpoints. Every answer reads O(log n) stored hashes (a tile, 256), never the 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from events.tlog import (
     HashReadError,
@@ -44,6 +46,18 @@ class InclusionProof:
     proof: list[bytes]
     root: bytes
 
+    def as_json(self) -> dict[str, Any]:
+        """The proof as the API and ``audit prove --json`` give it (hashes in base64)."""
+        return {
+            "position": self.position,
+            "leaf_index": self.index,
+            "tree_size": self.size,
+            "leaf": _b64(self.leaf),
+            "leaf_hash": _b64(self.leaf_hash),
+            "proof": [_b64(value) for value in self.proof],
+            "root": _b64(self.root),
+        }
+
 
 @dataclass(frozen=True)
 class ConsistencyProof:
@@ -54,6 +68,19 @@ class ConsistencyProof:
     old_root: bytes
     new_root: bytes
     proof: list[bytes]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.old,
+            "to": self.new,
+            "from_root": _b64(self.old_root),
+            "to_root": _b64(self.new_root),
+            "proof": [_b64(value) for value in self.proof],
+        }
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
 
 
 class Ledger:

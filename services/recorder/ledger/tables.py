@@ -15,6 +15,7 @@ leaves collide on the primary key and the loser gets ``False`` (it reads the tre
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -50,6 +51,14 @@ class StoredCheckpoint:
     root: bytes
     note: str
     made_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "root": base64.b64encode(self.root).decode(),
+            "note": self.note,
+            "made_at": self.made_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True)

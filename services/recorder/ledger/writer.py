@@ -139,9 +139,15 @@ class LogWriter:
         self.wake.set()
 
     def run(self, stop: threading.Event) -> None:
-        """Logs and checkpoints until ``stop`` is set; waits out a failing store."""
+        """Logs and checkpoints until ``stop`` is set; waits out a failing store. The latest
+        stored checkpoint is handed to ``on_checkpoint`` first (publishing what a stop left
+        unpublished)."""
+        announced = False
         while not stop.is_set():
             try:
+                if not announced:
+                    self._announce_latest()
+                    announced = True
                 self.catch_up()
                 if self.due():
                     self.checkpoint_now()
@@ -153,6 +159,12 @@ class LogWriter:
             self.wake.wait(self._wait())
             self.wake.clear()
         log.info("log writer stopped at size %s", self.ledger.size())
+
+    def _announce_latest(self) -> None:
+        latest = self.ledger.latest_checkpoint()
+        if latest is not None:
+            for listener in self.on_checkpoint:
+                listener(latest)
 
     def _wait(self) -> float:
         left = self.seconds - (self.clock() - self._checkpointed_at)
