@@ -118,6 +118,6 @@ def test_two_writers_on_one_store_build_one_tree(
 
 def test_a_key_named_for_another_log_signs_nothing(recorded: Negotiations, ledger: Ledger) -> None:
     other = Ed25519Signer.generate("someone.else/log")
-    with pytest.raises(LogKeyProblem, match="someone.else/log"):
+    with pytest.raises(LogKeyProblem, match=r"someone\.else/log"):
         LogWriter(recorded, ledger, other).checkpoint_now()
     assert ledger.latest_checkpoint() is None
