@@ -19,7 +19,7 @@ from hashlib import sha256
 from eventsourcing.persistence import Notification
 
 from events import split_hash
-from events.tlog import append_leaves, event_leaf_hash
+from events.tlog import append_leaves, leaf_hash
 from events.tlog.note import NoteSigner
 from services.recorder import legacy
 from services.recorder.application import Negotiations
@@ -87,7 +87,7 @@ class LogWriter:
             leaves = self._leaves(size, page)
             if not leaves:
                 return 0
-            hashes = [event_leaf_hash(f.position, f.event_hash.hex()) for f in leaves]
+            hashes = [leaf_hash(f.position.to_bytes(8, "big") + f.event_hash) for f in leaves]
             added = append_leaves(size, hashes, self.ledger.reader)
             if self.ledger.tables.append(leaves, added):
                 return len(leaves)
