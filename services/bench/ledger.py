@@ -122,8 +122,8 @@ def _seconds(app: Negotiations, drafts: list[Envelope], batch: int) -> float:
 def bench_record_with_log(events: int, batch: int, directory: Path) -> dict[str, float]:
     """Events/s recorded in batches on two fresh SQLite files, one without and one with the
     log writer running beside (woken by each save, as in ``talkstream up``), in rounds that
-    alternate which goes first, so that a change in the machine's load falls on both; and how long the writer then
-    took to log what remained."""
+    alternate which goes first, so that a change in the machine's load falls on both; and how
+    long the writer then took to log what remained."""
     alone = build_application(Settings(home=directory / "alone", store="sqlite"))
     settings = Settings(home=directory / "logged", store="sqlite")
     app = build_application(settings)
