@@ -714,6 +714,8 @@ def keys_revoke(
 
 def main() -> None:
     from services.cli.bench import register
+    from services.cli.ledger import register as register_ledger
 
     register(bench_app)
+    register_ledger(audit_app)
     app()

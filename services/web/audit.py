@@ -1,17 +1,31 @@
 """The audit panel's reads: the last verification (``GET /v1/audit/verify``, run again only
 when the store has grown) and, where the API serves signed checkpoints, the latest
-checkpoint's size and each event's inclusion proof in it. All go through the API's routes
-in-process, with the visitor's key, so the auditor role is checked as the API checks it."""
+checkpoint and each event's inclusion in it: the proof the API serves
+(``/v1/audit/proof/inclusion``) must name the event's own position and hash and lead to the
+checkpoint's root (RFC 9162, ``events.tlog``). All go through the API's routes in-process,
+with the visitor's key, so the auditor role is checked as the API checks it; where the API
+serves no checkpoint (404), the panel shows positions and hashes only."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from starlette.requests import Request
 
+from events.tlog import (
+    Checkpoint,
+    InvalidProof,
+    MalformedCheckpoint,
+    leaf,
+    leaf_hash,
+    parse_checkpoint,
+    verify_inclusion,
+)
 from services.web import inprocess
 
 VERIFY = "/v1/audit/verify"
@@ -31,11 +45,15 @@ class Verdict:
     refused: str | None = None
 
 
+Inclusion = Literal["included", "later", "unproven"]
+"""In the checkpoint, with a proof that verifies; after it; or no proof leads to its root."""
+
+
 @dataclass
 class Panel:
     verdict: Verdict
     checkpoint: int | None  # the latest signed checkpoint's size; None: none served
-    included: dict[int, bool]  # position -> in that checkpoint (proof served)
+    included: dict[int, Inclusion]  # position -> its inclusion in that checkpoint
 
     def key(self) -> tuple[object, ...]:
         """What the panel shows, as a value (pages are rendered again when it changes)."""
@@ -47,7 +65,7 @@ class AuditReads:
 
     def __init__(self) -> None:
         self._verdict: tuple[int, Verdict] | None = None
-        self._included: dict[tuple[int, int], bool] = {}
+        self._included: dict[tuple[int, str, int, bytes], Inclusion] = {}
         self._lock = threading.Lock()
 
     async def panel(
@@ -55,20 +73,28 @@ class AuditReads:
         request: Request,
         headers: dict[str, str],
         may_audit: bool,
-        positions: list[int],
+        events: list[tuple[int, str]],
         last: int,
     ) -> Panel:
+        """The panel for ``events`` (position, hash) when the store's last position is
+        ``last``."""
         if not may_audit:
             return Panel(Verdict(None, refused=NEEDS_AUDITOR), None, {})
         verdict = await self.verdict(request, headers, last)
         if verdict.refused is not None:
             return Panel(verdict, None, {})
-        size = await self.checkpoint_size(request, headers)
-        included: dict[int, bool] = {}
-        if size is not None:
-            for p in positions:
-                included[p] = p <= size and await self.included(request, headers, p, size)
-        return Panel(verdict, size, included)
+        checkpoint = await self.checkpoint(request, headers)
+        if checkpoint is None:
+            return Panel(verdict, None, {})
+        included: dict[int, Inclusion] = {}
+        for position, event_hash in events:
+            if position > checkpoint.size:
+                included[position] = "later"
+            else:
+                included[position] = await self.inclusion(
+                    request, headers, position, event_hash, checkpoint
+                )
+        return Panel(verdict, checkpoint.size, included)
 
     async def verdict(self, request: Request, headers: dict[str, str], last: int) -> Verdict:
         """The last verification when the store has not grown since (``last``, its last
@@ -91,28 +117,56 @@ class AuditReads:
             self._verdict = (last, verdict)
         return verdict
 
-    async def checkpoint_size(self, request: Request, headers: dict[str, str]) -> int | None:
-        """The latest signed checkpoint's tree size (a C2SP checkpoint's second line); None
-        when the API serves no checkpoint."""
+    async def checkpoint(self, request: Request, headers: dict[str, str]) -> Checkpoint | None:
+        """The latest signed checkpoint (its note's text; the signature is the auditor's to
+        check with the log's key); None when the API serves none."""
         answer = await inprocess.get(request, CHECKPOINT, {}, headers)
         if answer.status != 200:
             return None
-        lines = answer.body.decode("utf-8", "replace").split("\n")
-        return int(lines[1]) if len(lines) > 1 and lines[1].isdigit() else None
+        text = answer.body.decode("utf-8", "replace").split("\n\n", 1)[0] + "\n"
+        try:
+            return parse_checkpoint(text)
+        except MalformedCheckpoint:
+            return None
 
-    async def included(
-        self, request: Request, headers: dict[str, str], position: int, size: int
-    ) -> bool:
-        key = (position, size)
+    async def inclusion(
+        self,
+        request: Request,
+        headers: dict[str, str],
+        position: int,
+        event_hash: str,
+        checkpoint: Checkpoint,
+    ) -> Inclusion:
+        """Whether the API's proof puts this event (position and hash) under the
+        checkpoint's root; a proof once checked is not asked again."""
+        key = (position, event_hash, checkpoint.size, checkpoint.root)
         with self._lock:
             if key in self._included:
                 return self._included[key]
-        query = {"position": str(position), "size": str(size)}
+        query = {"position": str(position), "size": str(checkpoint.size)}
         answer = await inprocess.get(request, INCLUSION, query, headers)
-        found = answer.status == 200
+        found: Inclusion = "unproven"
+        if answer.status == 200 and proves(
+            json.loads(answer.body), position, event_hash, checkpoint
+        ):
+            found = "included"
         with self._lock:
             self._included[key] = found
         return found
+
+
+def proves(proof: dict[str, Any], position: int, event_hash: str, checkpoint: Checkpoint) -> bool:
+    try:
+        expected = leaf(position, event_hash)
+        if base64.b64decode(proof["leaf"], validate=True) != expected:
+            return False
+        path = [base64.b64decode(h, validate=True) for h in proof["proof"]]
+        verify_inclusion(
+            int(proof["leaf_index"]), checkpoint.size, leaf_hash(expected), path, checkpoint.root
+        )
+    except (InvalidProof, KeyError, TypeError, ValueError, binascii.Error):
+        return False
+    return True
 
 
 def _reason(body: bytes) -> str:

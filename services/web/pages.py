@@ -233,10 +233,12 @@ async def _context(
     """The page's context and its rendered sections, made once per state, point in time,
     filters, audit panel and day (``Page.rendered``)."""
     today = datetime.now(UTC).date()
-    positions = [r["position"] for r in state["registry"].values() if r["position"] is not None]
+    events = sorted(
+        (r["position"], r["hash"]) for r in state["registry"].values() if r["position"] is not None
+    )
     last = await run_in_threadpool(page.source.last_position)
     panel = await page.audit.panel(
-        request, session.bearer(request), visitor.may_audit, sorted(positions), last
+        request, session.bearer(request), visitor.may_audit, events, last
     )
     view = state["view"]
     key = (
