@@ -39,7 +39,9 @@ def site(make_demo: Any) -> Iterator[tuple[Served, dict[str, str]]]:
         role: ok(cli("keys", "create", "--role", role, "--name", f"page-{role}")).stdout.strip()
         for role in ("reader", "auditor", "publisher")
     }
-    with serving(cli.base, cli.environment()) as served:
+    ok(cli("audit", "checkpoint"))  # a signed checkpoint of the scenario's 15 events
+    # no other checkpoint while the tests run: the panel is checked against this one
+    with serving(cli.base, cli.environment({"TALKSTREAM_CHECKPOINT_SECONDS": "86400"})) as served:
         yield served, keys
 
 
@@ -253,11 +255,12 @@ def test_the_audit_panel_shows_positions_hashes_and_the_last_verification(
     assert f"{verdict['checked']} events checked up to position {verdict['last_position']}" in panel
     assert "Last verification passed" in panel
     assert re.search(r"#1 NegotiationOpened\s+[0-9a-f]{64}", panel), panel
-    if checkpoint.status_code == 404:
-        assert "checkpoint" not in panel
-    else:
-        size = int(checkpoint.text.split("\n")[1])
-        assert f"included in checkpoint of size {size}" in panel
+    assert checkpoint.status_code == 200, checkpoint.text
+    assert checkpoint.text.split("\n")[1] == "15"
+    assert "Latest signed checkpoint: tree size 15." in panel
+    assert re.search(
+        r"#1 NegotiationOpened\s+[0-9a-f]{64}\s+included in checkpoint of size 15", panel
+    )
 
 
 def test_dark_mode_follows_the_system_setting_and_stays_accessible(
