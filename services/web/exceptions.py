@@ -12,3 +12,7 @@ class PageError(TalkstreamError):
 
 class InvalidFilter(PageError):
     """A filter or section name the page does not know (the message names the field)."""
+
+
+class CrossSiteForm(PageError):
+    """A key form posted from another site (its ``Origin`` is not this server's)."""

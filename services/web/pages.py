@@ -27,7 +27,7 @@ from services.web import inprocess, sections, session
 from services.web.audit import AuditReads, Panel
 from services.web.chart import milestone_chart
 from services.web.diffs import changes
-from services.web.exceptions import InvalidFilter
+from services.web.exceptions import CrossSiteForm, InvalidFilter
 from services.web.marks import KINDS
 from services.web.rendered import Rendered
 from services.web.source import PageSource, Visitor
@@ -39,7 +39,7 @@ NegotiationId = Annotated[str, PathParam(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")] 
 When = Annotated[str | None, Query(max_length=40)]
 Choice = Annotated[str, Query(max_length=100)]
 
-STATUS: dict[type[TalkstreamError], int] = {InvalidFilter: 422}  # the page's own errors
+STATUS: dict[type[TalkstreamError], int] = {InvalidFilter: 422, CrossSiteForm: 403}  # the page's
 
 router = APIRouter(include_in_schema=False)
 
@@ -344,6 +344,7 @@ async def keep_key(request: Request) -> Response:
     key = fields.get("key", "").strip()
     back = session.back_to(fields.get("next"))
     try:
+        session.same_origin(request)
         host = request.client.host if request.client else None
         page.source.visitor(key, host)
     except TalkstreamError as e:

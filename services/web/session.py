@@ -4,10 +4,12 @@ bearer key, so revoking the key ends the session."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from services.web.exceptions import CrossSiteForm
 
 COOKIE = "talkstream_key"
 MAX_AGE = 8 * 3600
@@ -53,3 +55,15 @@ def back_to(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
     return "/"
+
+
+def same_origin(request: Request) -> None:
+    """Refuses a form posted from another site: a browser names the page that posted it in
+    ``Origin``, and it must be this server."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return
+    if urlsplit(origin).netloc != request.headers.get("host"):
+        raise CrossSiteForm(
+            "cross_site_form", f"origin: a form from {origin} may not give this server a key"
+        )

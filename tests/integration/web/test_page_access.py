@@ -108,3 +108,26 @@ def test_the_live_stream_is_refused_as_subscribe_refuses_it(browser: TestClient)
     answer = browser.get(f"{PAGE}/live")
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_key_form_posted_from_another_site_is_refused(
+    browser: TestClient, keys: dict[str, str]
+) -> None:
+    answer = browser.post(
+        "/session",
+        data={"key": keys["reader"]},
+        headers={"Origin": "https://elsewhere.example"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 403
+    assert "origin: a form from https://elsewhere.example may not give this server a key" in (
+        answer.text
+    )
+    assert "set-cookie" not in answer.headers
+    same = browser.post(
+        "/session",
+        data={"key": keys["reader"]},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert same.status_code == 303
