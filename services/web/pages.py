@@ -39,7 +39,8 @@ NegotiationId = Annotated[str, PathParam(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")] 
 When = Annotated[str | None, Query(max_length=40)]
 Choice = Annotated[str, Query(max_length=100)]
 
-STATUS: dict[type[TalkstreamError], int] = {InvalidFilter: 422, CrossSiteForm: 403}  # the page's
+# The statuses of the page's own errors (the others are answered as the API answers them).
+STATUS: dict[type[TalkstreamError], int] = {InvalidFilter: 422, CrossSiteForm: 403}
 
 router = APIRouter(include_in_schema=False)
 
