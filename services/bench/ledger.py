@@ -101,7 +101,7 @@ def bench_proofs(
     }
 
 
-ROUNDS = 4
+ROUNDS = 10
 
 
 def _drafts(events: int, offset: int) -> list[Envelope]:
