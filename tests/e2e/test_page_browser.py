@@ -153,11 +153,19 @@ def test_known_at_before_a_correction_shows_the_old_value(
         assert caught_up.status_code == 200, caught_up.text
     with chromium() as driver:
         signed_in(driver, served.url, keys["reader"])
-        now = event_row(driver, note["event_id"]).text
+        row = event_row(driver, note["event_id"])
+        now = row.text
+        row.find_element(By.CSS_SELECTOR, ".change-corrected summary").click()
+        opened = row.find_element(By.CSS_SELECTOR, ".change-corrected").text
+        row.find_element(By.LINK_TEXT, "open the event").click()  # in the closed audit list
+        correction_entry = driver.find_element(By.ID, f"audit-{written['event_id']}")
+        WebDriverWait(driver, 5).until(lambda d: correction_entry.is_displayed())
+        assert "EventCorrected" in correction_entry.text
         driver.get(f"{served.url}{PAGE}?known_at={before}")
         then = event_row(driver, note["event_id"]).text
         screenshot(driver, shots)
     assert new_text in now and "corrected" in now
+    assert "EventCorrected recorded" in opened and "text: A later count" in opened
     assert "2,500 U.S. troops" in then and new_text not in then and "corrected" not in then
 
 
