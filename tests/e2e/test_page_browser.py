@@ -47,7 +47,8 @@ def site(make_demo: Any) -> Iterator[tuple[Served, dict[str, str]]]:
 
 @pytest.fixture
 def shots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
-    return tmp_path_factory.mktemp("screenshots") / f"{request.node.name}.png"
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    return tmp_path_factory.mktemp("screenshots") / f"{name}.png"
 
 
 def signed_in(driver: Any, url: str, key: str, path: str = PAGE) -> None:
