@@ -151,3 +151,18 @@ def test_the_audit_panel_shows_the_verification_to_auditors_only(
     sign_in(browser, keys["auditor"])
     html = browser.get(PAGE).text
     assert "Last verification passed</span>: 15 events checked up to position 15" in html
+
+
+def test_a_source_with_a_url_is_linked_and_one_without_is_named(
+    reader: TestClient, ctx: ApiContext
+) -> None:
+    source = {"outlet": "Wire <One>", "kind": "wire", "url": "https://example.org/a?b=1&c=2"}
+    noted = body("ContextNoted", {"topic": "T", "text": "Linked."}, SCENARIO_ID, sources=[source])
+    ctx.app.record(parse_draft(noted), principal="seed")
+    catch_up(ctx)
+    html = reader.get(PAGE).text
+    link = (
+        '<a href="https://example.org/a?b=1&amp;c=2" rel="noopener noreferrer">Wire &lt;One&gt;</a>'
+    )
+    assert link in html
+    assert "Sources: U.S. Department of Defense; News report" in html  # no URL: named only
