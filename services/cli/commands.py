@@ -538,6 +538,7 @@ def _demo_banner(ctx: ApiContext) -> None:
         *([f"  reader key (shown once):    {reader}"] if reader else []),
         f"  anonymous reads: {_anonymous_reads(s)}",
         f"  state:      {curl}",
+        f"  page:       {_local_url(s)}/n/{DEMO_NEGOTIATION}",
         *([f"  CLI:        {CLI_HINT}"] if s.via_make else []),
         "  Ctrl-C stops everything",
     ]
