@@ -14,3 +14,15 @@ class BenchExtraMissing(RuntimeProblem):
             f"`talkstream {command}` needs {package}, which the `bench` extra installs: "
             "pip install 'talkstream[bench]' (in a clone: .venv/bin/pip install -e '.[bench]')",
         )
+
+
+class BrowserMissing(RuntimeProblem):
+    """A benchmark that renders in a browser found no Chromium or chromedriver."""
+
+    def __init__(self, command: str, missing: str) -> None:
+        super().__init__(
+            "browser_missing",
+            f"`talkstream {command}` renders in Chromium, but {missing} is missing: "
+            "apt-get install chromium chromium-driver (or set TALKSTREAM_CHROMIUM and "
+            "TALKSTREAM_CHROMEDRIVER)",
+        )

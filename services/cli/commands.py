@@ -588,6 +588,7 @@ def _demo_banner(ctx: ApiContext) -> None:
         *([f"  reader key (shown once):    {reader}"] if reader else []),
         f"  anonymous reads: {_anonymous_reads(s)}",
         f"  state:      {curl}",
+        f"  page:       {_local_url(s)}/n/{DEMO_NEGOTIATION}",
         *([f"  CLI:        {CLI_HINT}"] if s.via_make else []),
         "  Ctrl-C stops everything",
     ]
@@ -764,6 +765,8 @@ def keys_revoke(
 
 def main() -> None:
     from services.cli.bench import register
+    from services.cli.ledger import register as register_ledger
 
     register(bench_app)
+    register_ledger(audit_app)
     app()
