@@ -11,15 +11,19 @@ from events.parts import (
     MAX_LIST,
     Actor,
     Due,
+    ExternalIds,
     Ident,
     Issue,
     Label,
+    LanguageTag,
     Part,
+    Place,
     Position,
     Quantity,
     Stance,
     Term,
     Text,
+    Translation,
 )
 
 EventId = Annotated[
@@ -28,10 +32,26 @@ EventId = Annotated[
 ]
 Role = Literal["party", "mediator", "observer", "guarantor"]
 MeetingMode = Literal["visit", "host", "third_party", "phone", "virtual"]
-AgreementForm = Literal["joint_statement", "mou", "treaty", "exchange_of_notes", "other"]
-AgreementStatus = Literal[
-    "draft", "initialled", "signed", "ratified", "in_force", "suspended", "terminated"
+AgreementForm = Literal[
+    "joint_statement", "mou", "treaty", "exchange_of_notes", "political_commitment", "other"
 ]
+AgreementStatus = Literal[
+    "draft", "initialled", "signed", "adopted", "ratified", "in_force", "suspended", "terminated"
+]
+AgreementStage = Literal[
+    "pre_negotiation",
+    "ceasefire",
+    "framework_partial",
+    "framework_comprehensive",
+    "implementation",
+    "renegotiation",
+    "other",
+]
+"""The PA-X stage of an agreement: pre-negotiation/process, ceasefire, framework (partial or
+comprehensive, i.e. substantive), implementation, renegotiation (see docs/coding.md)."""
+Degree = Annotated[int, Field(ge=0, le=3)]
+"""Implementation degree after the Peace Accords Matrix: 0 not started, 1 minimal,
+2 intermediate, 3 full."""
 Outcome = Literal["agreement", "no_agreement", "superseded"]
 
 
@@ -47,6 +67,7 @@ class NegotiationOpenedPayload(Part):
     format: Literal["bilateral", "multilateral"]
     issues: list[Issue] = _many()
     framework_ref: Label | None = None
+    external_ids: ExternalIds | None = None
 
 
 class PartyPayload(Part):
@@ -63,7 +84,7 @@ class DelegationAssignedPayload(Part):
 
 class MeetingPayload(Part):
     meeting_id: Ident
-    location: Label | None = None
+    place: Place | None = None
     mode: MeetingMode
     level: Label | None = None
     participants: list[Actor] = _many()
@@ -74,6 +95,8 @@ class StatementIssuedPayload(Part):
     statement_id: Ident
     speaker: Actor
     quote: Text | None = None
+    lang: LanguageTag | None = None
+    translations: list[Translation] = _many()
     paraphrase: Text | None = None
     stances: list[Stance] = _many()
 
@@ -81,6 +104,8 @@ class StatementIssuedPayload(Part):
     def _says_something(self) -> StatementIssuedPayload:
         if self.quote is None and self.paraphrase is None:
             raise ValueError("a statement needs a quote or a paraphrase")
+        if self.quote is None and (self.lang is not None or self.translations):
+            raise ValueError("lang and translations belong to a quote; this statement has none")
         return self
 
 
@@ -121,6 +146,9 @@ class AgreementReachedPayload(Part):
     form: AgreementForm
     parties: list[Actor] = _many(min_length=1)
     terms: list[Term] = _many()
+    status: AgreementStatus | None = None  # the initial status; none given: draft
+    stage: AgreementStage | None = None
+    external_ids: ExternalIds | None = None
 
 
 class AgreementStatusChangedPayload(Part):
@@ -142,6 +170,12 @@ class MilestoneSettledPayload(Part):
     evidence: Text | None = None
 
 
+class MilestoneProgressedPayload(Part):
+    milestone_id: Ident
+    degree: Degree
+    evidence: Text | None = None
+
+
 class MilestoneRescheduledPayload(Part):
     milestone_id: Ident
     new_due: Due
@@ -152,6 +186,7 @@ class ContextNotedPayload(Part):
     topic: Label
     text: Text
     quantity: Quantity | None = None
+    place: Place | None = None
 
 
 class TalksPayload(Part):

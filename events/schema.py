@@ -6,8 +6,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from events.parts import Actor, Due, ExternalIds, Place, Quantity, Source, Term, Translation
 from events.recorded import DRAFT, Stamp
 from events.types import EVENT_TYPES
+
+PARTS: tuple[type[BaseModel], ...] = (
+    Source,
+    Actor,
+    Place,
+    ExternalIds,
+    Translation,
+    Term,
+    Due,
+    Quantity,
+)
+"""The shared parts listed in docs/events.md, in that order."""
 
 
 def schemas() -> dict[str, dict[str, Any]]:
@@ -55,4 +70,16 @@ def markdown() -> str:
         if f not in ("type", "payload")
     ]
     lines += ["", "Envelope (every type): " + ", ".join(envelope) + ".", ""]
+    lines += [
+        "Parts: which external scheme each coded field follows, and how to choose a value, is",
+        "in [coding.md](coding.md); older schema versions are upcast on read",
+        "(`events/upcasting.py`).",
+        "",
+        "| part | fields |",
+        "|---|---|",
+    ]
+    for model in PARTS:
+        text = ", ".join(_field_text(f, i.is_required()) for f, i in model.model_fields.items())
+        lines.append(f"| {model.__name__} | {text} |")
+    lines.append("")
     return "\n".join(lines)

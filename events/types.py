@@ -20,6 +20,7 @@ from events.payloads import (
     EventCorrectedPayload,
     EventRetractedPayload,
     MeetingPayload,
+    MilestoneProgressedPayload,
     MilestoneRescheduledPayload,
     MilestoneScheduledPayload,
     MilestoneSettledPayload,
@@ -40,13 +41,18 @@ IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class Envelope(Part):
-    """Fields every published event carries. The server adds the fields in ``Stamp``."""
+    """Fields every published event carries. The server adds the fields in ``Stamp``.
 
-    SCHEMA_VERSION: ClassVar[int] = 1
+    Schema version 2 of every type that had a version 1: sources gained their Admiralty grade
+    (``reliability``, ``credibility``) and the publisher's copy (``archived_url``,
+    ``content_sha256``); each type's own changes are named on its class (events/upcasting.py).
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     type: str
     negotiation_id: Slug
-    schema_version: int = Field(default=1, ge=1)
+    schema_version: int = Field(default=2, ge=1)
     occurred_at: PartialDate
     occurred_until: PartialDate | None = None
     sources: list[Source] = Field(min_length=1, max_length=MAX_SOURCES)
@@ -76,6 +82,8 @@ class Envelope(Part):
 
 
 class NegotiationOpened(Envelope):
+    """Schema version 2: ``external_ids``."""
+
     type: Literal["NegotiationOpened"]
     payload: NegotiationOpenedPayload
 
@@ -96,6 +104,8 @@ class DelegationAssigned(Envelope):
 
 
 class MeetingScheduled(Envelope):
+    """Schema version 2 (as for every meeting type): ``location`` became ``place``."""
+
     type: Literal["MeetingScheduled"]
     payload: MeetingPayload
 
@@ -111,6 +121,8 @@ class MeetingCancelled(Envelope):
 
 
 class StatementIssued(Envelope):
+    """Schema version 2: ``lang`` of the quote and its ``translations``."""
+
     type: Literal["StatementIssued"]
     payload: StatementIssuedPayload
 
@@ -151,11 +163,16 @@ class PositionStated(Envelope):
 
 
 class AgreementReached(Envelope):
+    """Schema version 2: the initial ``status``, the PA-X ``stage``, ``external_ids``, and the
+    form ``political_commitment``."""
+
     type: Literal["AgreementReached"]
     payload: AgreementReachedPayload
 
 
 class AgreementStatusChanged(Envelope):
+    """Schema version 2: the status ``adopted`` (forms that take effect without signature)."""
+
     type: Literal["AgreementStatusChanged"]
     payload: AgreementStatusChangedPayload
 
@@ -175,17 +192,27 @@ class MilestoneMissed(Envelope):
     payload: MilestoneSettledPayload
 
 
+class MilestoneProgressed(Envelope):
+    """New at schema version 1 (graded sources from the start)."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    type: Literal["MilestoneProgressed"]
+    schema_version: int = Field(default=1, ge=1)
+    payload: MilestoneProgressedPayload
+
+
 class MilestoneRescheduled(Envelope):
     type: Literal["MilestoneRescheduled"]
     payload: MilestoneRescheduledPayload
 
 
 class ContextNoted(Envelope):
-    """Schema version 2: ``quantity`` became an object (see events/upcasting.py)."""
+    """Schema version 2: ``quantity`` became an object; version 3: graded sources and
+    ``place`` (see events/upcasting.py)."""
 
-    SCHEMA_VERSION: ClassVar[int] = 2
+    SCHEMA_VERSION: ClassVar[int] = 3
     type: Literal["ContextNoted"]
-    schema_version: int = Field(default=2, ge=1)
+    schema_version: int = Field(default=3, ge=1)
     payload: ContextNotedPayload
 
 
@@ -236,6 +263,7 @@ Draft = Annotated[
         MilestoneScheduled,
         MilestoneMet,
         MilestoneMissed,
+        MilestoneProgressed,
         MilestoneRescheduled,
         ContextNoted,
         TalksSuspended,

@@ -17,8 +17,15 @@ import sys
 from typing import NotRequired, TypedDict
 
 from events.exceptions import RegistryMismatch
-from events.parts import DueKind, Position, Sector, SourceKind
-from events.payloads import AgreementForm, AgreementStatus, MeetingMode, Outcome, Role
+from events.parts import DueKind, Position, Precision, Reliability, Sector, SourceKind
+from events.payloads import (
+    AgreementForm,
+    AgreementStage,
+    AgreementStatus,
+    MeetingMode,
+    Outcome,
+    Role,
+)
 from events.types import PAYLOAD_OF, Modality, Verification
 
 
@@ -36,6 +43,32 @@ class SourceWire(TypedDict):
     published_at: NotRequired[str | None]
     kind: SourceKind
     excerpt: NotRequired[str | None]
+    reliability: NotRequired[Reliability | None]
+    credibility: NotRequired[int | None]
+    archived_url: NotRequired[str | None]
+    content_sha256: NotRequired[str | None]
+
+
+class PlaceWire(TypedDict):
+    name: str
+    country: NotRequired[str | None]
+    geonames_id: NotRequired[int | None]
+    wikidata: NotRequired[str | None]
+    lat: NotRequired[float | None]
+    lon: NotRequired[float | None]
+    precision: Precision
+
+
+class ExternalIdsWire(TypedDict):
+    pax: NotRequired[str | None]
+    ucdp: NotRequired[str | None]
+    wikidata: NotRequired[str | None]
+
+
+class TranslationWire(TypedDict):
+    lang: str
+    text: str
+    by: NotRequired[str | None]
 
 
 class CodesWire(TypedDict):
@@ -79,6 +112,7 @@ class NegotiationOpenedPayloadWire(TypedDict):
     format: str
     issues: list[IssueWire]
     framework_ref: NotRequired[str | None]
+    external_ids: NotRequired[ExternalIdsWire | None]
 
 
 class PartyPayloadWire(TypedDict):
@@ -95,7 +129,7 @@ class DelegationAssignedPayloadWire(TypedDict):
 
 class MeetingPayloadWire(TypedDict):
     meeting_id: str
-    location: NotRequired[str | None]
+    place: NotRequired[PlaceWire | None]
     mode: MeetingMode
     level: NotRequired[str | None]
     participants: list[ActorWire]
@@ -106,6 +140,8 @@ class StatementIssuedPayloadWire(TypedDict):
     statement_id: str
     speaker: ActorWire
     quote: NotRequired[str | None]
+    lang: NotRequired[str | None]
+    translations: list[TranslationWire]
     paraphrase: NotRequired[str | None]
     stances: list[StanceWire]
 
@@ -147,6 +183,9 @@ class AgreementReachedPayloadWire(TypedDict):
     form: AgreementForm
     parties: list[ActorWire]
     terms: list[TermWire]
+    status: NotRequired[AgreementStatus | None]
+    stage: NotRequired[AgreementStage | None]
+    external_ids: NotRequired[ExternalIdsWire | None]
 
 
 class AgreementStatusChangedPayloadWire(TypedDict):
@@ -168,6 +207,12 @@ class MilestoneSettledPayloadWire(TypedDict):
     evidence: NotRequired[str | None]
 
 
+class MilestoneProgressedPayloadWire(TypedDict):
+    milestone_id: str
+    degree: int
+    evidence: NotRequired[str | None]
+
+
 class MilestoneRescheduledPayloadWire(TypedDict):
     milestone_id: str
     new_due: DueWire
@@ -178,6 +223,7 @@ class ContextNotedPayloadWire(TypedDict):
     topic: str
     text: str
     quantity: NotRequired[QuantityWire | None]
+    place: NotRequired[PlaceWire | None]
 
 
 class TalksPayloadWire(TypedDict):

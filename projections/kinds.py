@@ -36,6 +36,7 @@ from events.wire import (
     EventCorrectedPayloadWire,
     EventRetractedPayloadWire,
     MeetingPayloadWire,
+    MilestoneProgressedPayloadWire,
     MilestoneRescheduledPayloadWire,
     MilestoneScheduledPayloadWire,
     MilestoneSettledPayloadWire,
@@ -52,6 +53,9 @@ from events.wire import (
 )
 from projections.describe import due_text, name
 from projections.shapes import (
+    AgreementEntry,
+    AgreementStep,
+    DegreePoint,
     EvidencedStep,
     MeetingEntry,
     MeetingStatus,
@@ -112,6 +116,7 @@ def _opened(v: View, p: NegotiationOpenedPayloadWire, o: Origin) -> None:
     v["title"] = p["title"]
     v["format"] = p["format"]
     v["framework_ref"] = p.get("framework_ref")
+    v["external_ids"] = p.get("external_ids")
     v["opened_at"] = o["occurred_at"]
     for issue in p.get("issues", []):
         v["issues"][issue["issue_id"]] = {"title": issue["title"], "positions": {}}
@@ -222,15 +227,24 @@ def _when(entry: Origin) -> tuple[datetime, int]:
 
 
 def _agreement(v: View, p: AgreementReachedPayloadWire, o: Origin) -> None:
-    v["agreements"][p["agreement_id"]] = {
+    status = p.get("status") or "draft"
+    step: AgreementStep = {"status": status, **o}
+    fields = {
         "title": p["title"],
         "form": p["form"],
         "parties": [a["name"] for a in p["parties"]],
         "terms": p.get("terms", []),
-        "status": "draft",
-        "history": [{"status": "draft", **o}],
+        "status": status,
+        "history": [step],
         **o,
     }
+    entry = cast(AgreementEntry, fields)
+    # Only when given, so that an agreement recorded before they existed reads as it did.
+    if stage := p.get("stage"):
+        entry["stage"] = stage
+    if external_ids := p.get("external_ids"):
+        entry["external_ids"] = external_ids
+    v["agreements"][p["agreement_id"]] = entry
 
 
 def _agreement_status(v: View, p: AgreementStatusChangedPayloadWire, o: Origin) -> None:
@@ -242,8 +256,45 @@ def _agreement_status(v: View, p: AgreementStatusChangedPayloadWire, o: Origin) 
 
 def _milestone(v: View, p: MilestoneScheduledPayloadWire, o: Origin) -> None:
     step: MilestoneStep = {"status": "scheduled", **o}
-    entry = {**_without(p, "milestone_id"), "status": "scheduled", "history": [step], **o}
+    point = _point(0, o)
+    entry = {
+        **_without(p, "milestone_id"),
+        "status": "scheduled",
+        "history": [step],
+        "degree": 0,
+        "degrees": [point],
+        **o,
+    }
     v["milestones"][p["milestone_id"]] = cast(MilestoneEntry, entry)
+
+
+def _point(degree: int, o: Origin, evidence: str | None = None) -> DegreePoint:
+    point: DegreePoint = {
+        "degree": degree,
+        "occurred_at": o["occurred_at"],
+        "event_id": o["event_id"],
+    }
+    if evidence:
+        point["evidence"] = evidence
+    return point
+
+
+def _degree(v: View, milestone_id: str, point: DegreePoint) -> None:
+    """Adds a dated degree; the milestone's ``degree`` is the latest in world time (on a tie,
+    the later recorded)."""
+    milestone = v["milestones"].get(milestone_id)
+    if milestone is None:
+        return
+    milestone["degrees"].append(point)
+    latest = max(
+        enumerate(milestone["degrees"]),
+        key=lambda ip: (PartialDate.parse(ip[1]["occurred_at"]).sort_key(), ip[0]),
+    )
+    milestone["degree"] = latest[1]["degree"]
+
+
+def _progressed(v: View, p: MilestoneProgressedPayloadWire, o: Origin) -> None:
+    _degree(v, p["milestone_id"], _point(p["degree"], o, p.get("evidence")))
 
 
 def _settled(
@@ -251,6 +302,8 @@ def _settled(
 ) -> Callable[[View, MilestoneSettledPayloadWire, Origin], None]:
     def handle(v: View, p: MilestoneSettledPayloadWire, o: Origin) -> None:
         _milestone_step(v, p["milestone_id"], status, o, evidence=p.get("evidence"))
+        if status == "met":
+            _degree(v, p["milestone_id"], _point(3, o))  # met is full implementation
 
     return handle
 
@@ -326,6 +379,7 @@ def _agreement_touch(
 def _milestone_touch(
     p: MilestoneScheduledPayloadWire
     | MilestoneSettledPayloadWire
+    | MilestoneProgressedPayloadWire
     | MilestoneRescheduledPayloadWire,
     event_id: str,
 ) -> list[Touch]:
@@ -338,7 +392,8 @@ def _no_entry(p: object, event_id: str) -> list[Touch]:
 
 def _meeting_text(verb: str) -> Callable[[MeetingPayloadWire], str]:
     def describe(p: MeetingPayloadWire) -> str:
-        where = f" at {p['location']}" if p.get("location") else ""
+        place = p.get("place")
+        where = f" at {place['name']}" if place else ""
         return f"Meeting {p['meeting_id']} {verb}{where}"
 
     return describe
@@ -465,6 +520,12 @@ KINDS: dict[str, Kind] = complete(
             _settled("missed"),
             _milestone_touch,
             lambda p: f"Milestone {p['milestone_id']} missed",
+        ),
+        "MilestoneProgressed": kind(
+            MilestoneProgressedPayloadWire,
+            _progressed,
+            _milestone_touch,
+            lambda p: f"Milestone {p['milestone_id']} at degree {p['degree']} of 3",
         ),
         "MilestoneRescheduled": kind(
             MilestoneRescheduledPayloadWire,

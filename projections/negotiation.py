@@ -21,6 +21,7 @@ from events import CORRECTIONS, RecordedEvent
 from events.lifecycle import next_status
 from events.upcasting import upcast
 from events.wire import EventCorrectedPayloadWire, EventRetractedPayloadWire, Wire
+from projections.grades import source_grades
 from projections.kinds import REDUCERS, TOUCHES
 from projections.shapes import (
     SECTIONS,
@@ -166,6 +167,7 @@ def _blank_view() -> View:
         "title": None,
         "format": None,
         "framework_ref": None,
+        "external_ids": None,
         "status": None,
         "opened_at": None,
         "version": 0,
@@ -194,13 +196,17 @@ def _derive(v: View, event_id: str, rec: Record) -> None:
 
 
 def _origin(event_id: str, rec: Record) -> Origin:
-    return {
+    origin: Origin = {
         "event_id": event_id,
         "occurred_at": rec["occurred_at"],
         "occurred_until": rec["occurred_until"],
         "verification": rec["verification"],
         "corrected": bool(rec["corrected_by"]),
     }
+    grades = source_grades(rec["sources"])
+    if grades:  # only when graded, so that events recorded before grades read as they did
+        origin["grades"] = grades
+    return origin
 
 
 def touches(wire: Mapping[str, Any]) -> list[Touch] | None:

@@ -12,17 +12,20 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict, get_args
 
 from events.parts import Position
-from events.payloads import AgreementForm, AgreementStatus, MeetingMode, Role
+from events.payloads import AgreementForm, AgreementStage, AgreementStatus, MeetingMode, Role
 from events.types import Modality, Verification
 from events.wire import (
     ActorWire,
     ContextNotedPayloadWire,
     DemandMadePayloadWire,
     DueWire,
+    ExternalIdsWire,
     Payload,
+    PlaceWire,
     SourceWire,
     StanceWire,
     TermWire,
+    TranslationWire,
 )
 
 Section = Literal[
@@ -74,6 +77,7 @@ class Origin(TypedDict):
     occurred_until: str | None
     verification: Verification
     corrected: bool
+    grades: NotRequired[list[str]]  # the Admiralty grades of its graded sources, e.g. "B2"
 
 
 class PositionEntry(Origin):
@@ -110,7 +114,7 @@ class MeetingStep(Origin):
 
 class MeetingEntry(TypedDict):
     history: list[MeetingStep]
-    location: NotRequired[str | None]
+    place: NotRequired[PlaceWire | None]
     mode: MeetingMode
     level: NotRequired[str | None]
     participants: list[ActorWire]
@@ -123,6 +127,8 @@ class MeetingEntry(TypedDict):
 class StatementEntry(Origin):
     speaker: ActorWire
     quote: NotRequired[str | None]
+    lang: NotRequired[str | None]
+    translations: NotRequired[list[TranslationWire]]
     paraphrase: NotRequired[str | None]
     stances: list[StanceWire]
     withdrawn: bool
@@ -158,6 +164,8 @@ class AgreementEntry(Origin):
     terms: list[TermWire]
     status: AgreementStatus
     history: list[AgreementStep]
+    stage: NotRequired[AgreementStage]
+    external_ids: NotRequired[ExternalIdsWire]
 
 
 MilestoneStatus = Literal["scheduled", "met", "missed"]
@@ -171,6 +179,15 @@ class EvidencedStep(MilestoneStep):
     evidence: str
 
 
+class DegreePoint(TypedDict):
+    """A milestone's implementation degree from one event on (PAM: 0 to 3)."""
+
+    degree: int
+    occurred_at: str
+    event_id: str
+    evidence: NotRequired[str]
+
+
 class MilestoneEntry(Origin):
     agreement_id: NotRequired[str | None]
     term_id: NotRequired[str | None]
@@ -179,6 +196,8 @@ class MilestoneEntry(Origin):
     due: DueWire
     status: MilestoneStatus
     history: list[MilestoneStep]
+    degree: int  # the latest in world time
+    degrees: list[DegreePoint]  # in record order
 
 
 class ContextEntry(ContextNotedPayloadWire, Origin):
@@ -201,6 +220,7 @@ class _ViewFields(TypedDict):
     title: str | None
     format: str | None
     framework_ref: str | None
+    external_ids: ExternalIdsWire | None
     status: str | None
     opened_at: str | None
     version: int

@@ -11,6 +11,8 @@ from typing import TypedDict
 
 from events import CORRECTIONS, PartialDate
 from events.types import Modality, Verification
+from events.wire import SourceWire
+from projections.grades import source_grades
 from projections.kinds import describe
 from projections.shapes import Record, State
 
@@ -26,6 +28,8 @@ class TimelineRow(TypedDict):
     verification: Verification
     modality: Modality
     sources: list[str]
+    grades: list[str]  # the Admiralty grades of its graded sources, e.g. "B2"
+    source_details: list[SourceWire]  # every source as recorded (grades, archived copy)
     recorded_at: str
     corrected_by: list[str]
     retracted: bool
@@ -54,6 +58,8 @@ def _row(event_id: str, rec: Record) -> TimelineRow:
         "verification": rec["verification"],
         "modality": rec["modality"],
         "sources": [s["outlet"] for s in rec["sources"]],
+        "grades": source_grades(rec["sources"]),
+        "source_details": rec["sources"],
         "recorded_at": rec["recorded_at"],
         "corrected_by": list(rec["corrected_by"]),
         "retracted": rec["retracted_by"] is not None,

@@ -13,6 +13,7 @@ from events.parts import Position
 from events.registry import known
 from events.wire import DueWire, PositionStatedPayloadWire
 from projections import timeline
+from projections.implementation import AgreementScore, agreement_scores
 from projections.milestones import is_overdue, last_day
 from projections.negotiation import Event, fold, fold_into
 from projections.shapes import MilestoneStatus, NegotiationView, State
@@ -40,9 +41,20 @@ class CommitmentRow(TypedDict):
     due: DueWire
     last_day: str | None
     status: MilestoneStatus
+    degree: int
     overdue: bool
     agreement: str | None
+    agreement_id: str | None
     event_id: str
+
+
+class CommitmentsView(TypedDict):
+    """The commitments of one negotiation: its milestones, and per agreement the
+    implementation score over time (projections/implementation.py)."""
+
+    negotiation_id: str | None
+    milestones: list[CommitmentRow]
+    implementation: dict[str, AgreementScore]
 
 
 class AuditRow(TypedDict):
@@ -58,9 +70,7 @@ class AuditRow(TypedDict):
     retracted_by: str | None
 
 
-Rendered = (
-    NegotiationView | list[TimelineRow] | PositionsView | list[CommitmentRow] | list[AuditRow]
-)
+Rendered = NegotiationView | list[TimelineRow] | PositionsView | CommitmentsView | list[AuditRow]
 Render = Callable[[State, date], Rendered]
 
 
@@ -113,12 +123,22 @@ def commitment_rows(state: State, today: date) -> list[CommitmentRow]:
                 "due": m["due"],
                 "last_day": day.isoformat() if day else None,
                 "status": m["status"],
+                "degree": m.get("degree", 0),
                 "overdue": is_overdue(m, today),
                 "agreement": agreement["title"] if agreement is not None else None,
+                "agreement_id": m.get("agreement_id"),
                 "event_id": m["event_id"],
             }
         )
     return rows
+
+
+def commitments_view(state: State, today: date) -> CommitmentsView:
+    return {
+        "negotiation_id": state["view"]["negotiation_id"],
+        "milestones": commitment_rows(state, today),
+        "implementation": agreement_scores(state["view"]),
+    }
 
 
 def _audit(state: State, today: date) -> list[AuditRow]:
@@ -178,7 +198,7 @@ PROJECTIONS: dict[str, Projection] = {
         Projection("positions", _positions, known("positions projection", {"PositionStated"})),
         Projection(
             "commitments",
-            commitment_rows,
+            commitments_view,
             known(
                 "commitments projection",
                 {
@@ -187,6 +207,7 @@ PROJECTIONS: dict[str, Projection] = {
                     "MilestoneScheduled",
                     "MilestoneMet",
                     "MilestoneMissed",
+                    "MilestoneProgressed",
                     "MilestoneRescheduled",
                 },
             ),

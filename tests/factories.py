@@ -128,6 +128,13 @@ def settled(milestone_id: str = "m-1", kind: str = "MilestoneMet", nid: str = NI
     return draft(kind, {"milestone_id": milestone_id}, nid, occurred_at="2025-09-30")
 
 
+def progressed(
+    milestone_id: str = "m-1", degree: int = 1, nid: str = NID, **envelope: Any
+) -> Envelope:
+    payload = {"milestone_id": milestone_id, "degree": degree}
+    return draft("MilestoneProgressed", payload, nid, **{"occurred_at": "2025-01", **envelope})
+
+
 def talks(kind: str, nid: str = NID, **payload: Any) -> Envelope:
     return draft(kind, payload, nid, occurred_at="2024-08")
 

@@ -26,20 +26,27 @@ def ctx_of(request: Request) -> ApiContext:
 def requires(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
     async def dependency(request: Request) -> Principal:
         ctx = ctx_of(request)
-        principal = _principal(request, ctx)
-        if principal.role is None and not principal.may(permission):
-            raise _no_key()
-        if not principal.may(permission):
-            raise Forbidden(
-                "forbidden",
-                f"the {principal.role or 'anonymous'} role may not {permission.value} here",
-                details={"role": principal.role, "needs": permission.value},
-            )
-        ctx.limiter.take(principal.name if principal.role else _client(request))
+        principal = principal_for(ctx, request.headers.get("authorization"))
+        admit(ctx, principal, permission, _client(request))
         request.state.principal = principal
         return principal
 
     return dependency
+
+
+def admit(ctx: ApiContext, principal: Principal, permission: Permission, client: str) -> None:
+    """Raises unless ``principal`` may do ``permission``; then takes a token from its rate
+    bucket (an anonymous caller's is ``client``'s). The page (services/web) is admitted by
+    this too, through the composition."""
+    if principal.role is None and not principal.may(permission):
+        raise _no_key()
+    if not principal.may(permission):
+        raise Forbidden(
+            "forbidden",
+            f"the {principal.role or 'anonymous'} role may not {permission.value} here",
+            details={"role": principal.role, "needs": permission.value},
+        )
+    ctx.limiter.take(principal.name if principal.role else client)
 
 
 # What a route's signature asks for: the caller, once their role allows the route.
@@ -48,8 +55,8 @@ Writer = Annotated[Principal, Depends(requires(Permission.write))]
 Auditor = Annotated[Principal, Depends(requires(Permission.audit))]
 
 
-def _principal(request: Request, ctx: ApiContext) -> Principal:
-    header = request.headers.get("authorization")
+def principal_for(ctx: ApiContext, header: str | None) -> Principal:
+    """Who sends ``header`` (an ``Authorization`` value; None: anonymous, where allowed)."""
     if header is None:
         if ctx.settings.anonymous_reads_served:
             return ANONYMOUS
@@ -73,7 +80,12 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 def _client(request: Request) -> str:
-    return f"anonymous@{request.client.host if request.client else 'unknown'}"
+    return client_name(request.client.host if request.client else None)
+
+
+def client_name(host: str | None) -> str:
+    """The rate bucket of an anonymous caller from ``host``."""
+    return f"anonymous@{host or 'unknown'}"
 
 
 async def no_unknown_query(request: Request) -> None:

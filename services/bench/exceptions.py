@@ -25,3 +25,15 @@ class BenchStoreUnreachable(RuntimeProblem):
             f"--store postgres: the configured PostgreSQL (TALKSTREAM_POSTGRES_*) does not "
             f"answer: {reason}",
         )
+
+
+class BrowserMissing(RuntimeProblem):
+    """A benchmark that renders in a browser found no Chromium or chromedriver."""
+
+    def __init__(self, command: str, missing: str) -> None:
+        super().__init__(
+            "browser_missing",
+            f"`talkstream {command}` renders in Chromium, but {missing} is missing: "
+            "apt-get install chromium chromium-driver (or set TALKSTREAM_CHROMIUM and "
+            "TALKSTREAM_CHROMEDRIVER)",
+        )

@@ -178,27 +178,42 @@ class Connection:
     Content-Length answers). httpx's own per-request work in this process capped the load at
     about 430 requests/s (measured on /healthz), so it would have measured the client."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, key: str):
-        self.reader, self.writer = reader, writer
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, key: str
+    ) -> None:
+        self.reader, self.writer, self.port = reader, writer, port
         self.auth = f"Authorization: Bearer {key}\r\n".encode()
 
     @classmethod
     async def open(cls, port: int, key: str) -> Connection:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer, key)
+        return cls(reader, writer, port, key)
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
         data = b"" if body is None else orjson.dumps(body)
         head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(data)}\r\n"
         kind = b"Content-Type: application/json\r\n" if body is not None else b""
-        self.writer.write(head.encode() + self.auth + kind + b"\r\n" + data)
-        status = int((await self.reader.readline()).split()[1])
+        request = head.encode() + self.auth + kind + b"\r\n" + data
+        self.writer.write(request)
+        status_line = await self.reader.readline()
+        if not status_line:
+            # The server closed a connection left idle past its keep-alive (the SSE bench
+            # opens thousands of subscriptions first): it never read this request, so send
+            # it again on a new connection.
+            await self._reopen()
+            self.writer.write(request)
+            status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
         length = 0
         while (line := await self.reader.readline()) != b"\r\n":
             name, _, value = line.partition(b":")
             if name.lower() == b"content-length":
                 length = int(value)
         return status, await self.reader.readexactly(length)
+
+    async def _reopen(self) -> None:
+        self.writer.close()
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
 
     def close(self) -> None:
         self.writer.close()

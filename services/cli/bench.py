@@ -32,6 +32,7 @@ StoreOption = Annotated[
 
 def register(bench_app: typer.Typer) -> None:
     bench_app.command("record")(record)
+    bench_app.command("verify")(verify)
     bench_app.command("relay")(relay)
     bench_app.command("intake")(intake)
     bench_app.command("project")(project)
@@ -40,15 +41,27 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("asof")(asof)
     bench_app.command("http")(http)
     bench_app.command("sse")(sse)
+    bench_app.command("page")(page)
 
 
 def record(
     events: Annotated[int, typer.Option(min=10, help="Events per measurement.")] = 2000,
     batch: Annotated[int, typer.Option(min=1, help="Events per save in batch mode.")] = 10,
     store: StoreOption = Store.sqlite,
+    with_log: Annotated[
+        bool,
+        typer.Option(
+            "--with-log",
+            help="Instead: events/s recorded in batches with the log writer running beside "
+            "(checkpoints every TALKSTREAM_CHECKPOINT_EVERY) vs without it.",
+        ),
+    ] = False,
 ) -> None:
     """Events/s recorded through the application vs raw eventsourcing saves on the same
     store."""
+    if with_log:
+        _record_with_log(events, batch)
+        return
     from services.bench.record import bench_record
 
     console = render.console()
@@ -63,6 +76,46 @@ def record(
         f"batches of {batch}:   app {r['app_batch']:.0f}/s, raw "
         f"{r['raw_batch']:.0f}/s, ratio {r['app_batch'] / r['raw_batch']:.2f}"
     )
+
+
+def _record_with_log(events: int, batch: int) -> None:
+    from services.bench.ledger import bench_record_with_log
+
+    console = render.console()
+    console.print(f"recording {events} events in batches of {batch}, without and with the log…")
+    with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+        r = bench_record_with_log(events, batch, Path(tmp))
+    console.print(
+        _against_raw("with the log writer", r["with"], "events/s", "without", r["without"])
+    )
+    console.print(
+        f"the writer signed {r['checkpoints']:.0f} checkpoints and logged the rest "
+        f"{r['catch_up_seconds']:.2f} s after the last save"
+    )
+
+
+@clean_errors
+def verify(
+    events: Annotated[
+        int, typer.Option(min=2, help="Tree size (leaves) for the proof timings.")
+    ] = 1_000_000,
+    samples: Annotated[int, typer.Option(min=10, help="Proofs of each kind timed.")] = 1000,
+) -> None:
+    """The verifiable log's figures: inclusion and consistency proof time p50/p99 (each made
+    from the store and verified) on a tree of EVENTS leaves, against one stored-hash read."""
+    from services.bench.ledger import bench_proofs
+
+    console = render.console()
+    console.print(f"proofs: filling a tree of {events} leaves in a fresh SQLite store…")
+    with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+        r = bench_proofs(Path(tmp), events, samples, progress=console.print)
+    one = r["one_read"]["p50"]
+    for kind in ("inclusion", "consistency"):
+        p = r[kind]
+        console.print(
+            f"{kind} proof over {events} leaves: p50 {p['p50']:.2f} ms, p99 {p['p99']:.2f} ms "
+            f"(one stored-hash read p50 {one:.3f} ms, ratio {p['p50'] / one:.1f})"
+        )
 
 
 def relay(
@@ -235,6 +288,39 @@ def sse(
             f"201 -> change {label}: {_percentiles(r, f'{baseline}_')}; "
             f"ratio {_percentile_ratios(r, 'all_', f'{baseline}_')}"
         )
+
+
+@clean_errors
+def page(
+    loads: Annotated[int, typer.Option(min=10, help="Loads of the page and of the API GET.")] = 200,
+) -> None:
+    """Time to first byte and to the whole answer of the scenario's page (/n/us-iraq-jscd)
+    against GET /v1/negotiations/us-iraq-jscd in the same run, its complete render in
+    headless Chromium, and its weight, on a real `talkstream up`."""
+    from services.bench.page import bench_page
+
+    console = render.console()
+    r = bench_page(loads=loads, progress=console.print)
+    api, page = "GET /v1/negotiations/us-iraq-jscd", "GET /n/us-iraq-jscd (the page)"
+    console.print(
+        f"{api} ({loads} loads): first byte {_percentiles(r, 'api_ttfb_')}; "
+        f"whole answer {_percentiles(r, 'api_full_')}"
+    )
+    console.print(
+        f"{page} ({loads} loads): first byte {_percentiles(r, 'page_ttfb_')} "
+        f"(ratio {_percentile_ratios(r, 'page_ttfb_', 'api_ttfb_')}); whole answer "
+        f"{_percentiles(r, 'page_full_')} "
+        f"(ratio {_percentile_ratios(r, 'page_full_', 'api_full_')})"
+    )
+    console.print(
+        f"rendered in headless Chromium ({loads} loads): first byte "
+        f"{_percentiles(r, 'render_ttfb_')}; complete (load event) {_percentiles(r, 'render_')} "
+        f"(ratio to the API's whole answer {_percentile_ratios(r, 'render_', 'api_full_')})"
+    )
+    console.print(
+        f"page weight: {r['weight_kb']:.1f} KB (HTML {r['html_kb']:.1f} KB, "
+        f"{r['assets']:.0f} assets {r['assets_kb']:.1f} KB), nothing loaded from elsewhere"
+    )
 
 
 def _percentiles(r: Mapping[str, float], prefix: str = "") -> str:

@@ -10,17 +10,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
 
 import typer
 from redis.exceptions import RedisError
 
 from events import TalkstreamError, parse_draft, parse_json
 from events.dates import optional_date
+from events.parts import RELIABILITY_ORDER, Reliability
 from events.schema import export, markdown
+from events.types import Verification
 from projections import timeline
 from projections.asof import fold_at, too_early
 from projections.diff import diff
+from projections.grades import passes
 from projections.negotiation import State, view
 from projections.views import PROJECTIONS, STORED, Projection
 from services import logs
@@ -149,18 +152,65 @@ def _show(
     )
 
 
+MinReliability = Annotated[
+    str | None,
+    typer.Option(
+        "--min-reliability",
+        help="Only developments with a source graded this reliable or better (A best .. F).",
+    ),
+]
+VerificationOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--verification", help="Only developments of this verification (repeat for several)."
+    ),
+]
+
+
 @app.command("timeline")
 @clean_errors
 def timeline_cmd(
-    negotiation_id: str, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
+    negotiation_id: str,
+    *,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    as_json: AsJson = False,
+    min_reliability: MinReliability = None,
+    verification: VerificationOption = None,
 ) -> None:
-    """A negotiation's developments in the order they happened."""
-    rows = timeline.entries(_state(negotiation_id, as_of, known_at))
+    """A negotiation's developments in the order they happened, optionally only those whose
+    sources are graded well enough or of given verifications (docs/coding.md)."""
+    minimum, wanted = _read_filters(min_reliability, verification or [])
+    rows = [
+        r
+        for r in timeline.entries(_state(negotiation_id, as_of, known_at))
+        if passes(
+            r["source_details"], r["verification"], min_reliability=minimum, verifications=wanted
+        )
+    ]
     if as_json:
         _print_json(rows)
         return
     title = f"Timeline of {negotiation_id} {_caption(as_of, known_at)}".strip()
     render.console().print(render.timeline_table(rows, title))
+
+
+def _read_filters(
+    minimum: str | None, verifications: list[str]
+) -> tuple[Reliability | None, list[Verification]]:
+    """The timeline's read filters, checked: one error naming the option otherwise."""
+    grades: dict[str, Reliability] = {r: r for r in RELIABILITY_ORDER}
+    if minimum is not None and minimum not in grades:
+        raise CliError(
+            "invalid_option", f"choose one of {', '.join(grades)}", field="--min-reliability"
+        )
+    known: dict[str, Verification] = {v: v for v in get_args(Verification)}
+    for value in verifications:
+        if value not in known:
+            raise CliError(
+                "invalid_option", f"choose one of {', '.join(known)}", field="--verification"
+            )
+    return (grades[minimum] if minimum else None), [known[v] for v in verifications]
 
 
 def _read_json_arg(source: str) -> Any:
@@ -538,6 +588,7 @@ def _demo_banner(ctx: ApiContext) -> None:
         *([f"  reader key (shown once):    {reader}"] if reader else []),
         f"  anonymous reads: {_anonymous_reads(s)}",
         f"  state:      {curl}",
+        f"  page:       {_local_url(s)}/n/{DEMO_NEGOTIATION}",
         *([f"  CLI:        {CLI_HINT}"] if s.via_make else []),
         "  Ctrl-C stops everything",
     ]
@@ -714,6 +765,8 @@ def keys_revoke(
 
 def main() -> None:
     from services.cli.bench import register
+    from services.cli.ledger import register as register_ledger
 
     register(bench_app)
+    register_ledger(audit_app)
     app()

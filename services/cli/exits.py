@@ -15,9 +15,10 @@ from services.cli.exceptions import CliError
 from services.client.exceptions import ClientError
 from services.exceptions import InvalidSettings
 from services.intake.exceptions import EntryRefused
-from services.recorder.exceptions import BatchRejected, RecorderError, StoreFault
+from services.recorder.exceptions import BatchRejected, LogKeyProblem, RecorderError, StoreFault
 from services.relay.exceptions import RelayError
 from services.runtime.exceptions import RuntimeProblem
+from services.web.exceptions import PageError
 
 REFUSED = 1  # bad input or option, a broken rule, something not there, a failed check
 USAGE = 2  # the command line does not parse (the command-line library's own exit code)
@@ -29,6 +30,7 @@ EXIT_CODES: dict[type[TalkstreamError], int] = {
     CliError: REFUSED,
     RecorderError: REFUSED,
     StoreFault: ENVIRONMENT,  # the store is unavailable, or a stored event is corrupted
+    LogKeyProblem: ENVIRONMENT,  # the log's signing key (a setting or its file) is unusable
     ApiError: REFUSED,  # the keys file's problems
     RelayError: REFUSED,
     RuntimeProblem: ENVIRONMENT,
@@ -40,6 +42,7 @@ NEVER_MET: dict[type[TalkstreamError], str] = {
     ClientError: "the Python client's, raised in publishers' own programs",
     EntryRefused: "the intake's, answered in its results and dead-letter streams",
     ChangesUnavailable: "the HTTP layer's, answered to a subscriber",
+    PageError: "the page's, answered to a browser as an HTML page",
 }
 
 EPILOG = (

@@ -20,6 +20,8 @@ from rich.text import Text
 from events.wire import ActorWire
 from projections.describe import due_text
 from projections.diff import Change
+from projections.grades import grade_of
+from projections.implementation import agreement_scores
 from projections.milestones import is_overdue
 from projections.shapes import View
 from projections.timeline import TimelineRow
@@ -111,7 +113,8 @@ def _meetings(v: View) -> Table:
     t = Table("Meeting", "When", "Where", "Status", title="Meetings", title_justify="left")
     for meeting_id, m in v["meetings"].items():
         when = m["occurred_at"] + (f" – {m['occurred_until']}" if m.get("occurred_until") else "")
-        t.add_row(*_cells(meeting_id, when, m.get("location") or m["mode"], m["status"]))
+        place = m.get("place")
+        t.add_row(*_cells(meeting_id, when, place["name"] if place else m["mode"], m["status"]))
     return t
 
 
@@ -148,17 +151,29 @@ def _proposals(v: View) -> Table:
 
 
 def _agreements(v: View) -> Table:
-    t = Table("Agreement", "Form", "Status", "History", title="Agreements", title_justify="left")
+    t = Table(
+        "Agreement",
+        "Form",
+        "Status",
+        "History",
+        "Implementation",
+        title="Agreements",
+        title_justify="left",
+    )
+    scores = agreement_scores(v)
     for agreement_id, a in v["agreements"].items():
         history = " → ".join(f"{h['status']} ({h['occurred_at']})" for h in a["history"])
-        t.add_row(*_cells(f"{agreement_id}\n{a['title']}", a["form"], a["status"], history))
+        form = a["form"] + (f"\nstage: {a['stage']}" if a.get("stage") else "")
+        score = scores[agreement_id]["score"]
+        shown = "no milestones" if score is None else f"{score:g} of 3"
+        t.add_row(*_cells(f"{agreement_id}\n{a['title']}", form, a["status"], history, shown))
     return t
 
 
 def _milestones(v: View, today: date) -> Table:
     t = Table("Milestone", "Obligor", "Due", "Status", title="Milestones", title_justify="left")
     for milestone_id, m in v["milestones"].items():
-        status = text(m["status"])
+        status = text(f"{m['status']}, degree {m.get('degree', 0)}/3")
         if is_overdue(m, today):
             status.append(" (overdue)", style="red")
         t.add_row(
@@ -215,9 +230,18 @@ def timeline_table(rows: list[TimelineRow], title: str) -> Table:
         t.add_row(
             *_cells(when, r["position"], r["type"]),
             summary,
-            *_cells(r["verification"], ", ".join(r["sources"])),
+            *_cells(r["verification"], ", ".join(_graded(r))),
         )
     return t
+
+
+def _graded(row: TimelineRow) -> list[str]:
+    """Each source's outlet with its Admiralty grade, e.g. ``U.S. Department of Defense (B1)``."""
+    out = []
+    for source in row.get("source_details") or []:
+        grade = grade_of(source)
+        out.append(f"{source['outlet']} ({grade})" if grade else source["outlet"])
+    return out or row["sources"]
 
 
 def _cells(*values: object) -> list[Text]:

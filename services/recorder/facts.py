@@ -2,7 +2,8 @@
 
 Facts take the wire form directly (no re-validation) so that loading stays cheap: the wire
 dict an event was just built from when it is recorded, the stored JSON parsed when it is
-loaded. A correction or a retraction rebuilds the derived facts from the effective events.
+loaded, brought up to the current schema version first (events/upcasting.py). A correction
+or a retraction rebuilds the derived facts from the effective events.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from events import CORRECTIONS, SERVER_FIELDS, PartialDate, canonical_json
 from events.lifecycle import next_status
 from events.registry import Nothing, complete
+from events.upcasting import upcast
 from events.wire import (
     AgreementReachedPayloadWire,
     AgreementStatusChangedPayloadWire,
     MeetingPayloadWire,
+    MilestoneProgressedPayloadWire,
     MilestoneRescheduledPayloadWire,
     MilestoneScheduledPayloadWire,
     MilestoneSettledPayloadWire,
@@ -68,12 +71,15 @@ class Facts:
     statements: set[str] = field(default_factory=set)
     proposals: set[str] = field(default_factory=set)
     agreements: dict[str, str] = field(default_factory=dict)
+    agreement_forms: dict[str, str] = field(default_factory=dict)
     agreement_terms: dict[str, set[str]] = field(default_factory=dict)
     milestones: dict[str, str] = field(default_factory=dict)
+    milestone_degrees: dict[str, int] = field(default_factory=dict)
     events: dict[str, EventFact] = field(default_factory=dict)
     keys: dict[str, KeyFact] = field(default_factory=dict)
 
     def absorb(self, wire: Wire) -> None:
+        wire = cast(Wire, upcast(cast(dict[str, Any], wire)))
         kind = wire["type"]
         payload = wire["payload"]
         self.negotiation_id = wire["negotiation_id"]
@@ -100,8 +106,10 @@ class Facts:
             statements=set(self.statements),
             proposals=set(self.proposals),
             agreements=dict(self.agreements),
+            agreement_forms=dict(self.agreement_forms),
             agreement_terms={k: set(v) for k, v in self.agreement_terms.items()},
             milestones=dict(self.milestones),
+            milestone_degrees=dict(self.milestone_degrees),
             events=dict(self.events),
             keys=dict(self.keys),
         )
@@ -131,8 +139,10 @@ DERIVED = (
     "statements",
     "proposals",
     "agreements",
+    "agreement_forms",
     "agreement_terms",
     "milestones",
+    "milestone_degrees",
 )
 
 
@@ -185,7 +195,8 @@ def _proposal(f: Facts, p: ProposalTabledPayloadWire) -> None:
 
 
 def _agreement(f: Facts, p: AgreementReachedPayloadWire) -> None:
-    f.agreements[p["agreement_id"]] = "draft"
+    f.agreements[p["agreement_id"]] = p.get("status") or "draft"
+    f.agreement_forms[p["agreement_id"]] = p["form"]
     f.agreement_terms[p["agreement_id"]] = {t["term_id"] for t in p.get("terms", [])}
 
 
@@ -203,6 +214,15 @@ def _milestone(state: str) -> Callable[[Facts, MilestonePayload], None]:
         f.milestones[p["milestone_id"]] = state
 
     return absorb
+
+
+def _met(f: Facts, p: MilestoneSettledPayloadWire) -> None:
+    f.milestones[p["milestone_id"]] = "met"
+    f.milestone_degrees[p["milestone_id"]] = 3
+
+
+def _progressed(f: Facts, p: MilestoneProgressedPayloadWire) -> None:
+    f.milestone_degrees[p["milestone_id"]] = p["degree"]
 
 
 Absorb = Callable[[Facts, Any], None]  # Any: the payload's wire shape, named by each handler
@@ -230,8 +250,9 @@ ABSORB: dict[str, Absorb | Nothing] = {
     "AgreementReached": _agreement,
     "AgreementStatusChanged": _agreement_status,
     "MilestoneScheduled": _milestone("scheduled"),
-    "MilestoneMet": _milestone("met"),
+    "MilestoneMet": _met,
     "MilestoneMissed": _milestone("missed"),
+    "MilestoneProgressed": _progressed,
     "MilestoneRescheduled": _milestone("scheduled"),
     "ContextNoted": NO_FACTS,
     "TalksSuspended": NO_FACTS,

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from events import CORRECTIONS, PAYLOAD_OF, Envelope, payloads
-from events.lifecycle import CLOSED, agreement_move_error
+from events.lifecycle import CLOSED, agreement_move_error, initial_status_error
 from events.parts import Due, Term
 from events.recorded import invalid_event
 from events.registry import Nothing, complete, known
@@ -167,11 +167,16 @@ def _agreement(f: Facts, p: payloads.AgreementReachedPayload) -> None:
     _new("agreement", p.agreement_id, f.agreements)
     _known("party", [a.name for a in p.parties], f.parties)
     _terms(f, p.terms)
+    if p.status is not None:
+        problem = initial_status_error(p.form, p.status)
+        if problem is not None:
+            _fail(*problem)
 
 
 def _agreement_status(f: Facts, p: payloads.AgreementStatusChangedPayload) -> None:
     _known("agreement", [p.agreement_id], f.agreements)
-    problem = agreement_move_error(f.agreements[p.agreement_id], p.status)
+    form = f.agreement_forms[p.agreement_id]
+    problem = agreement_move_error(form, f.agreements[p.agreement_id], p.status)
     if problem is not None:
         _fail(*problem)
 
@@ -200,6 +205,18 @@ def _milestone_settled(f: Facts, p: payloads.MilestoneSettledPayload) -> None:
         _fail(
             "milestone_already_settled",
             f"milestone {p.milestone_id!r} was already {state}; reschedule it first",
+        )
+
+
+def _milestone_progressed(f: Facts, p: payloads.MilestoneProgressedPayload) -> None:
+    state = f.milestones.get(p.milestone_id)
+    if state is None:
+        _fail("milestone_not_scheduled", f"milestone {p.milestone_id!r} was never scheduled")
+    if state == "met":
+        _fail(
+            "milestone_already_met",
+            f"milestone {p.milestone_id!r} was met (degree 3); reschedule it before recording "
+            "progress again",
         )
 
 
@@ -310,6 +327,7 @@ GUARDS: dict[str, Guard | Nothing] = {
     "MilestoneScheduled": _milestone_scheduled,
     "MilestoneMet": _milestone_settled,
     "MilestoneMissed": _milestone_settled,
+    "MilestoneProgressed": _milestone_progressed,
     "MilestoneRescheduled": _milestone_rescheduled,
     "ContextNoted": NO_GUARD,
     "TalksSuspended": _suspended,

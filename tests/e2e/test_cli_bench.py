@@ -53,7 +53,7 @@ def test_talkstream_up_loads_no_benchmark(cli: Runner) -> None:
     assert [m for m in imported if m.startswith("services.bench")] == []
 
 
-@pytest.mark.parametrize("benchmark", ["http", "sse"])
+@pytest.mark.parametrize("benchmark", ["http", "sse", "page"])
 def test_an_http_benchmark_without_httpx_says_how_to_install_it(
     cli: Runner, benchmark: str
 ) -> None:
@@ -72,3 +72,13 @@ def test_an_http_benchmark_without_httpx_says_how_to_install_it(
     needs = f"error: bench_extra_missing: `talkstream bench {benchmark}` needs httpx"
     assert line.startswith(needs)
     assert "pip install 'talkstream[bench]'" in line
+
+
+def test_bench_page_without_a_browser_says_how_to_install_one(cli: Runner) -> None:
+    result = cli("bench", "page", env={"TALKSTREAM_CHROMIUM": str(cli.base / "no-chromium")})
+
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: browser_missing: `talkstream bench page` renders in Chromium")
+    assert "apt-get install chromium chromium-driver" in line

@@ -46,12 +46,12 @@ class TestFirstDemoRun:
         assert "U.S.–Iraq Joint Security Cooperation Dialogue" in out
         assert f"({SCENARIO_ID})" in out
         status = lines_with(out, "Status")
-        assert status and "agreement_reached" in status[0]
+        assert status and "implementation" in status[0]
 
-    def test_prints_the_joint_statement_as_signed(self, demos: TwoDemos) -> None:
+    def test_prints_the_joint_statement_as_in_force(self, demos: TwoDemos) -> None:
         rows = lines_with(demos.first.stdout, "joint-statement-2024-09-27")
         assert rows, demos.first.stdout
-        assert "signed" in rows[0]
+        assert "in_force" in rows[0]
         assert "joint_statement" in rows[0]
 
     def test_prints_both_milestones_with_their_due_dates(self, demos: TwoDemos) -> None:
@@ -93,5 +93,5 @@ class TestSecondDemoRun:
         assert demos.after == demos.before
 
     def test_still_prints_state_and_a_passing_audit(self, demos: TwoDemos) -> None:
-        assert "agreement_reached" in demos.second.stdout
+        assert "implementation" in demos.second.stdout
         assert "audit ok: 15 events verified up to position 15" in demos.second.stdout

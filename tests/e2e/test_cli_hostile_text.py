@@ -42,7 +42,7 @@ def hostile_cli(
         body("PartyJoined", {"party": {**IRAQ, "name": HOSTILE}, "role": "party"}),
         body("StatementIssued", statement),
         body("ContextNoted", {"topic": HOSTILE, "text": HOSTILE}),
-        body("MeetingHeld", {**MEETING, "location": HOSTILE}),
+        body("MeetingHeld", {**MEETING, "place": {"name": HOSTILE}}),
     ]
     ok(cli("import", write_jsonl(cli.base / "hostile.jsonl", lines)))
     return cli

@@ -39,10 +39,10 @@ def test_world_time_diff_lists_the_joint_statement_and_its_causes(
         *(("milestones", m) for m in MILESTONES),
     ]
     status = found["negotiation", "status"]
-    assert (status["before"], status["after"]) == ("active", "agreement_reached")
+    assert (status["before"], status["after"]) == ("active", "implementation")
     agreement = found["agreements", AGREEMENT]
     assert agreement["change"] == "added"
-    assert agreement["after"]["status"] == "signed"
+    assert agreement["after"]["status"] == "in_force"
     assert agreement["events"] == sorted(
         event_ids["AgreementReached"] + event_ids["AgreementStatusChanged"]
     )
@@ -66,7 +66,7 @@ def test_record_time_diff_from_before_anything_was_recorded_adds_everything(
         )
     )
     found = by_key(changes)
-    assert found["negotiation", "status"]["after"] == "agreement_reached"
+    assert found["negotiation", "status"]["after"] == "implementation"
     assert found["agreements", AGREEMENT]["change"] == "added"
     assert {("parties", "Iraq"), ("parties", "United States")} <= found.keys()
     assert all(c["change"] == "added" for c in changes if c["section"] != "negotiation")

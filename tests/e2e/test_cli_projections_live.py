@@ -93,8 +93,8 @@ def served(live: Live, projection: str) -> Any:
 
 def test_the_negotiation_view_reaches_the_last_position(live: Live) -> None:
     view = served(live, "negotiation")
-    assert view["status"] == "agreement_reached"
-    assert view["agreements"]["joint-statement-2024-09-27"]["status"] == "signed"
+    assert view["status"] == "implementation"
+    assert view["agreements"]["joint-statement-2024-09-27"]["status"] == "in_force"
     today = datetime.now(UTC).date()
     assert view["milestones"][MISSION]["overdue"] is (today > date(2025, 9, 30))
     assert view["position"] == LAST_POSITION
@@ -107,12 +107,15 @@ def test_the_timeline_view_is_in_partial_date_order(live: Live) -> None:
 
 
 def test_the_commitments_view_lists_both_milestones_with_their_last_days(live: Live) -> None:
-    rows = {r["milestone_id"]: r for r in served(live, "commitments")}
+    commitments = served(live, "commitments")
+    rows = {r["milestone_id"]: r for r in commitments["milestones"]}
     assert {m: r["last_day"] for m, r in rows.items()} == {
         MISSION: "2025-09-30",
         KURDISTAN: "2026-09-30",
     }
     assert {r["status"] for r in rows.values()} == {"scheduled"}
+    score = commitments["implementation"]["joint-statement-2024-09-27"]
+    assert score["series"] == [{"occurred_at": "2024-09-27", "score": 0.0, "milestones": 2}]
 
 
 def test_the_positions_and_audit_views_are_served(live: Live) -> None:

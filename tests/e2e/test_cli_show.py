@@ -26,14 +26,17 @@ class TestAsOf:
         assert state["status"] == "active"
         assert set(state["meetings"]) == {"biden-sudani-2024-04", "jscd-2"}
 
-    def test_after_the_joint_statement_the_agreement_is_signed(self, demo_cli: Runner) -> None:
+    def test_after_the_joint_statement_the_agreement_is_in_force_unsigned(
+        self, demo_cli: Runner
+    ) -> None:
         state = as_json(demo_cli("show", SCENARIO_ID, "--json", "--as-of", "2024-10-01"))
         assert list(state["agreements"]) == ["joint-statement-2024-09-27"]
-        assert state["agreements"]["joint-statement-2024-09-27"]["status"] == "signed"
+        agreement = state["agreements"]["joint-statement-2024-09-27"]
+        assert [s["status"] for s in agreement["history"]] == ["adopted", "in_force"]
         milestone = state["milestones"]["coalition-mission-iraq-ends"]
         assert milestone["due"] == {"kind": "not_later_than", "date": "2025-09-30"}
         assert milestone["status"] == "scheduled"
-        assert state["status"] == "agreement_reached"
+        assert state["status"] == "implementation"
         assert state["version"] == 15
 
 
@@ -142,7 +145,7 @@ class TestCorrection:
             corrected.target["event_id"]
         ]
         assert state["version"] == 16
-        assert state["status"] == "agreement_reached"
+        assert state["status"] == "implementation"
 
     def test_is_not_known_before_it_was_recorded(self, corrected: Corrected) -> None:
         state = as_json(

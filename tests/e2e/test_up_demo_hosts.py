@@ -73,17 +73,22 @@ def test_the_printed_curl_reads_the_scenario_and_anonymous_reads_are_as_printed(
     curl = _field(banner, "state")
     status, body = _answer(curl)
     assert status == 200, body
-    assert body["view"]["status"] == "agreement_reached"  # type: ignore[index]
+    assert body["view"]["status"] == "implementation"  # type: ignore[index]
     keyless = httpx.get(f"{up.url}/v1/negotiations/{SCENARIO_ID}", timeout=10)
+    page = _field(banner, "page")
+    assert page == f"http://127.0.0.1:{up.port}/n/{SCENARIO_ID}"
+    keyless_page = httpx.get(page, timeout=10)
     keys = {k["name"]: k["role"] for k in json.loads(ok(cli("keys", "list", "--json")).stdout)}
     if host == "127.0.0.1":
         assert anonymous.startswith("on"), banner
         assert "Authorization" not in curl
         assert keyless.status_code == 200
+        assert keyless_page.status_code == 200 and "U.S.–Iraq" in keyless_page.text
         assert keys == {"demo-publisher": "publisher"}
     else:
         assert anonymous.startswith("off") and "0.0.0.0 is not a loopback" in anonymous, banner
         assert keyless.status_code == 401
+        assert keyless_page.status_code == 401 and 'name="key"' in keyless_page.text
         reader = _field(banner, "reader key (shown once)")
         assert KEY.fullmatch(reader) and f"Bearer {reader}" in curl
         assert keys == {"demo-publisher": "publisher", "demo-reader": "reader"}

@@ -67,7 +67,7 @@ def test_the_scenario_recorded_over_http_reads_back_as_state_timeline_and_diff(
         )
     assert state.status_code == 200, state.text
     assert state.json()["source"] == "live"
-    assert state.json()["view"]["status"] == "agreement_reached"
+    assert state.json()["view"]["status"] == "implementation"
     assert state.json()["view"]["version"] == len(events)
     assert len(timeline.json()["view"]) == len(events)
     sections = {c["section"] for c in diff.json()["changes"]}
@@ -84,7 +84,7 @@ def test_up_demo_loads_the_scenario_prints_a_key_and_serves_anonymous_reads(
     with serving(tmp_path, cli.environment(), "--demo") as demo:
         state = httpx.get(f"{demo.url}/v1/negotiations/{SCENARIO_ID}", timeout=10)
         assert state.status_code == 200, state.text
-        assert state.json()["view"]["status"] == "agreement_reached"
+        assert state.json()["view"]["status"] == "implementation"
         demo.stop()
     out = demo.stdout()
     assert "audit ok" in out

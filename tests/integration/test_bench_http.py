@@ -40,3 +40,38 @@ def test_bench_http_reports_rates_and_latencies(redis_url: str, prefix: str, spl
         assert list(client.scan_iter(match=f"{prefix}:*")) == []
     finally:
         client.close()
+
+
+def test_bench_connection_resends_after_the_server_closed_it_idle() -> None:
+    """The server's keep-alive may close a connection the bench left idle (the SSE bench opens
+    thousands of subscriptions before its first write): the next call goes out again on a new
+    connection instead of failing on an empty status line."""
+    import asyncio
+
+    from services.bench.http import Connection
+
+    served: list[bytes] = []
+
+    async def answer_once_then_close(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        served.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def run() -> list[tuple[int, bytes]]:
+        server = await asyncio.start_server(answer_once_then_close, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        conn = await Connection.open(port, "key")
+        try:
+            first = await conn.call("GET", "/healthz")
+            await asyncio.sleep(0.05)  # the server has closed the connection by now
+            second = await conn.call("GET", "/healthz")
+        finally:
+            conn.close()
+            server.close()
+        return [first, second]
+
+    assert asyncio.run(run()) == [(200, b"ok"), (200, b"ok")]
+    assert len(served) == 2

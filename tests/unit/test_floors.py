@@ -42,6 +42,7 @@ FLOORS = (
             "projections.live",
             "services.api",
             "services.client",
+            "services.web",
         ),
         isolated=True,
     ),
@@ -225,6 +226,9 @@ def test_imports_inside_functions_and_under_type_checking_count(tmp_path: Path) 
         # benchmarks and the CLI stay out of the runtime's import graph
         ("services.runtime.server", "services.bench.http", "composition -> benchmarks"),
         ("services.api.app", "services.cli.render", "adapters -> cli"),
+        # the page reads the API through the composition, never by importing it
+        ("services.web.pages", "services.api.auth", "adapters -> adapters"),
+        ("services.runtime.page", "services.web.pages", None),
         ("services.bench", "services.cli.render", "benchmarks -> cli"),
         ("services.cli.bench", "services.bench.http", None),
         # downward arrows are the point of the floors
@@ -242,7 +246,8 @@ def test_a_back_up_arrow_is_reported_with_its_floors(
 
 
 def test_a_module_on_no_floor_is_reported() -> None:
-    assert unit_of("services.web.page") is None
+    assert unit_of("services.nowhere.page") is None
+    assert unit_of("services.web.pages") == (FLOORS[2], "services.web")
     assert unit_of("services.api.routes.reads") == (FLOORS[2], "services.api")
     assert unit_of("projections.live.store") == (FLOORS[2], "projections.live")
     assert unit_of("projections.asof") == (FLOORS[1], "projections")

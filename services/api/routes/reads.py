@@ -15,8 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from events import PartialDate
 from events.dates import optional_date
+from events.parts import Reliability
+from events.types import Verification
 from projections.asof import too_early
 from projections.diff import Change, diff
+from projections.grades import passes
 from projections.negotiation import State
 from projections.views import PROJECTIONS, commitment_rows, due_next
 from services.api.auth import Reader, ctx_of
@@ -46,6 +49,17 @@ KnownAt = Annotated[
 MinPosition = Annotated[
     int | None,
     Query(ge=0, le=MAX_POSITION, description="Wait (bounded) until the views applied this."),
+]
+MinReliability = Annotated[
+    Reliability | None,
+    Query(
+        description="Only developments with a source graded this reliable or better "
+        "(Admiralty code: A best, F cannot be judged; ungraded sources never pass)."
+    ),
+]
+VerificationFilter = Annotated[
+    list[Verification] | None,
+    Query(description="Only developments of these verifications (repeat to give several)."),
 ]
 READ_ERRORS = error_responses(401, 403, 404, 422, 429, 503)
 POLL_SECONDS = 0.01
@@ -191,8 +205,13 @@ def _listing(store: Views, after: str | None, limit: int) -> NegotiationList:
 # (path suffix, projection, what it answers)
 VIEW_ROUTES = [
     ("", "negotiation", "The negotiation's current state, or its state at a point in time."),
-    ("/timeline", "timeline", "The developments ordered by when they happened."),
     ("/positions", "positions", "Per party and issue, the series of stated positions."),
+    (
+        "/commitments",
+        "commitments",
+        "The milestones, and per agreement the implementation score over time (mean "
+        "degree of its milestones at each date), or all of it as of a point in time.",
+    ),
 ]
 
 
@@ -229,6 +248,49 @@ for suffix, name, doc in VIEW_ROUTES:
         summary=doc.split(",")[0].rstrip("."),
         description=doc,
     )
+
+
+@router.get(
+    "/negotiations/{negotiation_id}/timeline",
+    response_model=ViewAnswer,
+    responses=READ_ERRORS,
+    name="get_timeline",
+    summary="The developments ordered by when they happened",
+)
+async def get_timeline(
+    request: Request,
+    *,
+    principal: Reader,
+    negotiation_id: NegotiationId,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    min_position: MinPosition = None,
+    min_reliability: MinReliability = None,
+    verification: VerificationFilter = None,
+) -> ViewAnswer:
+    """The developments ordered by when they happened, each with its sources and their
+    grades; ``min_reliability`` and ``verification`` keep only the developments that pass."""
+    found = await answer(
+        request,
+        "timeline",
+        negotiation_id,
+        as_of=as_of,
+        known_at=known_at,
+        min_position=min_position,
+    )
+    if min_reliability is None and not verification:
+        return found
+    rows = [
+        row
+        for row in found.view
+        if passes(
+            row["source_details"],
+            row["verification"],
+            min_reliability=min_reliability,
+            verifications=verification or (),
+        )
+    ]
+    return found.model_copy(update={"view": rows})
 
 
 @router.get("/negotiations/{negotiation_id}/diff", response_model=DiffAnswer, responses=READ_ERRORS)

@@ -36,8 +36,8 @@ def test_the_live_state_appears_once_the_views_reach_the_position(scenario: Serv
         answer = client.get(f"/v1/negotiations/{NID}", params={"min_position": last}).json()
     assert answer["source"] == "live"
     assert answer["position"] >= last
-    assert answer["view"]["status"] == "agreement_reached"
-    assert answer["view"]["agreements"][AGREEMENT]["status"] == "signed"
+    assert answer["view"]["status"] == "implementation"
+    assert answer["view"]["agreements"][AGREEMENT]["status"] == "in_force"
 
 
 def test_as_of_before_the_statement_has_no_agreement_and_after_it_the_milestone(
@@ -48,7 +48,7 @@ def test_as_of_before_the_statement_has_no_agreement_and_after_it_the_milestone(
         october = client.get(f"/v1/negotiations/{NID}", params={"as_of": "2024-10-01"}).json()
     assert august["source"] == october["source"] == "store"
     assert august["view"]["agreements"] == {}
-    assert october["view"]["agreements"][AGREEMENT]["status"] == "signed"
+    assert october["view"]["agreements"][AGREEMENT]["status"] == "in_force"
     due = october["view"]["milestones"][MISSION]["due"]
     assert due == {"kind": "not_later_than", "date": "2025-09-30"}
 
@@ -97,7 +97,7 @@ def test_the_listing_and_commitments_come_from_the_views(scenario: Served) -> No
         listing = client.get("/v1/negotiations", params={"min_position": last}).json()
         due = client.get("/v1/commitments", params={"min_position": last}).json()
     assert [n["negotiation_id"] for n in listing["negotiations"]] == [NID]
-    assert listing["negotiations"][0]["status"] == "agreement_reached"
+    assert listing["negotiations"][0]["status"] == "implementation"
     rows = {row["milestone_id"]: row for row in due["due_next"]}
     assert set(rows) == {MISSION, "kurdistan-syria-support-ends"}
     assert rows[MISSION]["last_day"] == "2025-09-30"

@@ -53,6 +53,7 @@ MINIMAL_PAYLOADS: dict[str, dict[str, Any]] = {
     },
     "MilestoneMet": {"milestone_id": "m1"},
     "MilestoneMissed": {"milestone_id": "m1"},
+    "MilestoneProgressed": {"milestone_id": "m1", "degree": 2},
     "MilestoneRescheduled": {"milestone_id": "m1", "new_due": {"kind": "on", "date": "2026-09"}},
     "ContextNoted": {"topic": "troops", "text": "About 2,500 U.S. troops are in Iraq."},
     "TalksSuspended": {},

@@ -27,17 +27,19 @@ def context_v1(make_event: MakeEvent, quantity: Any = 2500) -> dict[str, Any]:
     return event
 
 
-def test_context_noted_is_at_version_2_and_others_at_version_1() -> None:
-    assert EVENT_TYPES["ContextNoted"].SCHEMA_VERSION == 2
-    others = {cls.SCHEMA_VERSION for name, cls in EVENT_TYPES.items() if name != "ContextNoted"}
-    assert others == {1}
+def test_context_noted_is_at_version_3_the_new_type_at_1_and_others_at_2() -> None:
+    assert EVENT_TYPES["ContextNoted"].SCHEMA_VERSION == 3
+    assert EVENT_TYPES["MilestoneProgressed"].SCHEMA_VERSION == 1
+    new = {"ContextNoted", "MilestoneProgressed"}
+    others = {cls.SCHEMA_VERSION for name, cls in EVENT_TYPES.items() if name not in new}
+    assert others == {2}
 
 
 def test_version_1_bare_quantity_is_upcast_to_an_exact_quantity_object(
     make_event: MakeEvent,
 ) -> None:
     draft = parse_draft(context_v1(make_event))
-    assert draft.schema_version == 2
+    assert draft.schema_version == 3
     assert draft.payload.quantity.value == 2500
     assert draft.payload.quantity.approximate is False
     assert draft.payload.quantity.unit is None
@@ -45,7 +47,7 @@ def test_version_1_bare_quantity_is_upcast_to_an_exact_quantity_object(
 
 def test_version_1_without_quantity_is_upcast(make_event: MakeEvent) -> None:
     draft = parse_draft(make_event("ContextNoted", schema_version=1))
-    assert (draft.schema_version, draft.payload.quantity) == (2, None)
+    assert (draft.schema_version, draft.payload.quantity) == (3, None)
 
 
 def test_upcasting_leaves_the_input_unchanged(make_event: MakeEvent) -> None:
@@ -71,8 +73,9 @@ def test_current_version_refuses_a_bare_quantity(make_event: MakeEvent) -> None:
 
 
 def test_missing_schema_version_means_the_current_one(make_event: MakeEvent) -> None:
-    assert parse_draft(make_event("ContextNoted")).schema_version == 2
-    assert parse_draft(make_event("MeetingHeld")).schema_version == 1
+    assert parse_draft(make_event("ContextNoted")).schema_version == 3
+    assert parse_draft(make_event("MeetingHeld")).schema_version == 2
+    assert parse_draft(make_event("MilestoneProgressed")).schema_version == 1
 
 
 @pytest.mark.parametrize(
@@ -101,7 +104,9 @@ def test_missing_upcaster_is_refused(
     assert info.value.field == "schema_version"
 
 
-@pytest.mark.parametrize(("event_type", "version"), [("ContextNoted", 3), ("MeetingHeld", 2)])
+@pytest.mark.parametrize(
+    ("event_type", "version"), [("ContextNoted", 4), ("MeetingHeld", 3), ("MilestoneProgressed", 2)]
+)
 def test_version_newer_than_current_is_refused_naming_schema_version(
     event_type: str, version: int, make_event: MakeEvent
 ) -> None:
@@ -125,5 +130,5 @@ def test_stored_version_1_event_verifies_against_its_stored_bytes_and_reads_upca
     event = RecordedEvent.from_wire(wire, position=5)
     assert event.hash_ok()
     assert event.wire["payload"]["quantity"] == 2500  # stored bytes are never rewritten
-    assert event.draft.schema_version == 2
+    assert event.draft.schema_version == 3
     assert event.draft.payload.quantity.value == 2500

@@ -52,13 +52,14 @@ def test_the_joint_statement_adds_the_agreement_and_both_milestones(
     assert (status["change"], status["before"], status["after"]) == (
         "changed",
         "active",
-        "agreement_reached",
+        "implementation",
     )
     agreement = found["agreements", AGREEMENT]
     assert (agreement["change"], agreement["before"]) == ("added", None)
-    assert agreement["after"]["status"] == "signed"
-    reached, signed = the(scenario, "AgreementReached"), the(scenario, "AgreementStatusChanged")
-    assert agreement["events"] == sorted([reached.event_id, signed.event_id])
+    assert agreement["after"]["status"] == "in_force"
+    assert [step["status"] for step in agreement["after"]["history"]] == ["adopted", "in_force"]
+    reached, in_force = the(scenario, "AgreementReached"), the(scenario, "AgreementStatusChanged")
+    assert agreement["events"] == sorted([reached.event_id, in_force.event_id])
     for index, milestone in enumerate((MISSION, KURDISTAN)):
         change = found["milestones", milestone]
         assert change["change"] == "added"
@@ -113,10 +114,10 @@ def test_a_correction_known_at_both_times_is_not_a_cause_of_a_later_change(
     memory_app: Negotiations, scenario: list[RecordedEvent]
 ) -> None:
     """The agreement's title was corrected before ``--from``; between ``--from`` and ``--to``
-    only its ratification happened, so only that event caused the change."""
+    only its suspension happened, so only that event caused the change."""
     reached = the(scenario, "AgreementReached")
     correction = correct(memory_app, reached, {"title": "Joint statement"})
-    ratified = write(memory_app, f.status("ratified", AGREEMENT, NID))
+    ratified = write(memory_app, f.status("suspended", AGREEMENT, NID))
     events = memory_app.history(NID)
     (change,) = diff(
         state_at(events, known_at=known_through(correction)), state_at(events), today=TODAY

@@ -34,13 +34,16 @@ class TestAsOf:
         assert state["status"] == "active"
         assert set(state["meetings"]) == {"biden-sudani-2024-04", "jscd-2"}
 
-    def test_after_the_joint_statement_it_is_signed_with_both_milestones_due(
+    def test_after_the_joint_statement_it_is_in_force_unsigned_with_both_milestones_due(
         self, scenario: list[RecordedEvent]
     ) -> None:
         state = view_at(scenario, as_of="2024-10-01")
         assert list(state["agreements"]) == [AGREEMENT]
-        assert state["agreements"][AGREEMENT]["status"] == "signed"
-        assert state["status"] == "agreement_reached"
+        agreement = state["agreements"][AGREEMENT]
+        assert agreement["status"] == "in_force"
+        assert [step["status"] for step in agreement["history"]] == ["adopted", "in_force"]
+        assert agreement["stage"] == "framework_partial"
+        assert state["status"] == "implementation"
         milestones = state["milestones"]
         assert milestones[MISSION]["due"] == {"kind": "not_later_than", "date": "2025-09-30"}
         assert milestones[KURDISTAN]["due"] == {"kind": "not_later_than", "date": "2026-09"}

@@ -36,6 +36,11 @@ def render(name: str, events: list[RecordedEvent], today: date = TODAY) -> Any:
     return projection.render(projection.apply(None, events), today)
 
 
+def commitment_list(events: list[RecordedEvent], today: date = TODAY) -> Any:
+    """The milestone rows of the commitments view."""
+    return render("commitments", events, today)["milestones"]
+
+
 def record_earlier_position(app: Negotiations) -> RecordedEvent:
     payload = {"party": f.IRAQ, "issue_id": "withdrawal-timeline", "position": "oppose"}
     return record(app, "PositionStated", {**payload, "text": "Not yet."}, occurred_at="2024-03")
@@ -136,7 +141,7 @@ class TestCommitments:
     def test_lists_each_milestone_with_its_last_day_and_agreement(
         self, scenario: list[RecordedEvent]
     ) -> None:
-        rows = {r["milestone_id"]: r for r in render("commitments", scenario)}
+        rows = {r["milestone_id"]: r for r in commitment_list(scenario)}
         assert set(rows) == {MISSION, KURDISTAN}
         mission = rows[MISSION]
         assert mission["due"] == {"kind": "not_later_than", "date": "2025-09-30"}
@@ -151,7 +156,7 @@ class TestCommitments:
         self, scenario: list[RecordedEvent]
     ) -> None:
         def overdue(today: date) -> dict[str, bool]:
-            return {r["milestone_id"]: r["overdue"] for r in render("commitments", scenario, today)}
+            return {r["milestone_id"]: r["overdue"] for r in commitment_list(scenario, today)}
 
         assert overdue(date(2025, 9, 30)) == {MISSION: False, KURDISTAN: False}
         assert overdue(date(2026, 9, 30)) == {MISSION: True, KURDISTAN: False}
@@ -161,7 +166,7 @@ class TestCommitments:
         self, memory_app: Negotiations, scenario: list[RecordedEvent]
     ) -> None:
         write(memory_app, f.settled(MISSION, nid=NID))
-        rows = render("commitments", memory_app.history(NID), date(2026, 10, 1))
+        rows = commitment_list(memory_app.history(NID), date(2026, 10, 1))
         mission = next(r for r in rows if r["milestone_id"] == MISSION)
         assert (mission["status"], mission["overdue"]) == ("met", False)
         assert [r["milestone_id"] for r in due_next(rows)] == [KURDISTAN]
@@ -169,7 +174,7 @@ class TestCommitments:
     def test_due_next_puts_the_soonest_last_day_first_and_undated_last(
         self, scenario: list[RecordedEvent]
     ) -> None:
-        rows = render("commitments", scenario)
+        rows = commitment_list(scenario)
         undated = {**rows[0], "milestone_id": "undated", "last_day": None}
         met = {**rows[0], "milestone_id": "met", "last_day": "2024-01-01", "status": "met"}
         elsewhere = {**rows[1], "milestone_id": "elsewhere", "last_day": "2026-01-15"}
@@ -237,7 +242,7 @@ class TestTypeFilters:
         correct(memory_app, the(scenario, "MilestoneScheduled"), {"due": new_due})
         correct_iraqi_head(memory_app)
         events = memory_app.history(NID)
-        rows = {r["milestone_id"]: r for r in render("commitments", events)}
+        rows = {r["milestone_id"]: r for r in commitment_list(events)}
         assert (rows[MISSION]["due"], rows[MISSION]["last_day"]) == (new_due, "2025-12-31")
         assert (
             rows[MISSION]["agreement"] == the(scenario, "AgreementReached").wire["payload"]["title"]
@@ -253,6 +258,6 @@ class TestTypeFilters:
         self, memory_app: Negotiations, scenario: list[RecordedEvent]
     ) -> None:
         correct(memory_app, the(scenario, "AgreementReached"), {"title": "Joint statement"})
-        rows = render("commitments", memory_app.history(NID))
+        rows = commitment_list(memory_app.history(NID))
         assert {r["agreement"] for r in rows} == {"Joint statement"}
         assert AGREEMENT in render("negotiation", memory_app.history(NID))["agreements"]

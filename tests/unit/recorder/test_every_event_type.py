@@ -89,6 +89,9 @@ EXAMPLES: dict[str, Example] = {
     ],
     "MilestoneMet": lambda _: [f.settled()],
     "MilestoneMissed": lambda _: [f.settled(kind="MilestoneMissed")],
+    "MilestoneProgressed": lambda _: [
+        f.draft("MilestoneProgressed", {"milestone_id": "m-1", "degree": 1, "evidence": "Begun."})
+    ],
     "MilestoneRescheduled": lambda _: [
         f.draft(
             "MilestoneRescheduled",

@@ -223,7 +223,7 @@ class TestCorrections:
 
     def test_accepts_patch_that_fits_target_payload(self, app: Negotiations) -> None:
         held = given(app, meeting("jscd-1"))[0]
-        record(app, correction(held.event_id, {"location": "Washington, D.C."}))
+        record(app, correction(held.event_id, {"place": {"name": "Washington, D.C."}}))
 
     def test_rejects_patch_that_references_an_unknown_issue(self, app: Negotiations) -> None:
         held = given(app, meeting("jscd-1"))[0]
