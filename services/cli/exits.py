@@ -19,10 +19,9 @@ from services.recorder.exceptions import BatchRejected, RecorderError, StoreFaul
 from services.relay.exceptions import RelayError
 from services.runtime.exceptions import RuntimeProblem
 
-REFUSED = 1  # bad input or option, a broken rule, something not there, a failed check
+REFUSED = 1  # bad input or option, a broken rule, something not there, a failed check (audit)
 USAGE = 2  # the command line does not parse (the command-line library's own exit code)
 ENVIRONMENT = 3  # the store, Redis, the settings or the address cannot be used
-AUDIT_FAILED = 4  # `audit verify` found stored events with problems
 
 EXIT_CODES: dict[type[TalkstreamError], int] = {
     ContractError: REFUSED,
@@ -46,7 +45,7 @@ EPILOG = (
     f"Exit codes: 0 done; {REFUSED}: refused (bad input or option, a broken rule, nothing "
     f"there, a failed check); {USAGE}: the command line does not parse; {ENVIRONMENT}: the "
     "environment (the store, Redis, the settings or the address cannot be used: fix it and "
-    f"run the command again); {AUDIT_FAILED}: audit verify found stored events with problems."
+    "run the command again)."
 )
 
 

@@ -1,0 +1,250 @@
+"""``talkstream audit``: verify (the store, the log, the stream, the views; or a bundle
+offline), export a bundle, watch a log as a witness, replay a negotiation as it was known, and
+list a negotiation's events as stored."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from redis import Redis
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from events.dates import optional_date
+from projections.asof import fold_at, too_early, visible
+from projections.negotiation import view
+from services.cli import exits, render
+from services.cli.commands import AsJson, KnownAt, _fail, _print_json, clean_errors
+from services.cli.exceptions import CliError
+from services.recorder.application import Negotiations
+from services.recorder.audit import AuditReport
+from services.recorder.exceptions import NothingYet
+from services.runtime.bootstrap import build_application
+from services.runtime.exceptions import RedisUnavailable
+from services.settings import Settings, load_settings
+
+SHOWN = 50  # findings printed one per line (all of them with --json)
+
+
+def register(audit_app: typer.Typer) -> None:
+    audit_app.command("verify")(audit_verify)
+    audit_app.command("log")(audit_log)
+    audit_app.command("replay")(audit_replay)
+
+
+@clean_errors
+def audit_verify(
+    as_json: AsJson = False,
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Verify an exported bundle offline (no store, no Redis)."),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="With --bundle: a checkpoint note you kept to pin to."),
+    ] = None,
+) -> None:
+    """Check every stored byte against its hash, every chain link, the log's tree against
+    every signed checkpoint, the event stream against the store and every live view against a
+    fresh fold. Exit 1 naming the first bad position, its negotiation and the kind."""
+    if checkpoint is not None and bundle is None:
+        raise CliError("invalid_option", "only with --bundle", field="--checkpoint")
+    if bundle is not None:
+        from services.audit.bundle import verify_bundle
+
+        pinned = _read_note(checkpoint) if checkpoint is not None else None
+        report = verify_bundle(bundle, pinned)
+    else:
+        settings = load_settings()
+        app = build_application(settings)
+        with _bar("verifying", app.max_position(), as_json) as advance:
+            report = _full_audit(settings, app, advance)
+    _report(report, as_json)
+
+
+def _full_audit(
+    settings: Settings, app: Negotiations, advance: Callable[[int], None]
+) -> AuditReport:
+    from redis.exceptions import RedisError
+
+    from services.runtime.audit import full_audit
+    from services.runtime.redis_server import redis_for
+
+    try:
+        with redis_for(settings) as url:
+            redis = Redis.from_url(url, socket_connect_timeout=5)
+            try:
+                return full_audit(settings, app, redis, progress=advance)
+            finally:
+                redis.close()
+    except (RedisError, RedisUnavailable):
+        return full_audit(settings, app, None, progress=advance)
+
+
+def _read_note(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CliError("unreadable_file", f"cannot read {path}: {e}", field="--checkpoint") from e
+
+
+@contextmanager
+def _bar(label: str, total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (drawn only on a terminal); yields the callback."""
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=render.console(stderr=True),
+        transient=True,
+        disable=quiet,
+    )
+    task = progress.add_task(label, total=total or None)
+    with progress:
+        yield lambda done: progress.update(task, completed=done)
+
+
+def _report(report: AuditReport, as_json: bool) -> None:
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        _print_report(report)
+    first = report.first
+    if first is not None:
+        _fail(
+            f"audit failed: {len(report.findings)} findings; first: {first.kind} at position "
+            f"{first.position if first.position is not None else '-'} "
+            f"({first.negotiation_id or '-'}): {first.reason}",
+            exits.REFUSED,
+        )
+
+
+def _print_report(report: AuditReport) -> None:
+    out, err = render.console(), render.console(stderr=True)
+    for part, outcome in report.checks.items():
+        line = f"{part}: {outcome}"
+        (out if outcome == "ok" else err).print(render.text(line))
+    for finding in sorted(report.findings, key=_position)[:SHOWN]:
+        err.print(render.text(finding.line()))
+    if report.ok:
+        out.print(
+            f"[green]audit ok[/]: {report.checked} events verified up to position "
+            f"{report.last_position}",
+            highlight=False,
+        )
+
+
+def _position(finding: Any) -> tuple[int, int]:
+    return (0, finding.position) if finding.position is not None else (1, 0)
+
+
+@clean_errors
+def audit_log(negotiation_id: str, as_json: AsJson = False) -> None:
+    """Every stored event of a negotiation: position, version, type, recorded at and by
+    (the principal), sources and hash."""
+    rows = [_log_row(w) for w in build_application(load_settings()).wires(negotiation_id)]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("Position", "Version", "Type", "Recorded at", "By", "Sources", "Hash")
+    table.title = f"Events of {negotiation_id}"
+    table.title_justify = "left"
+    for r in rows:
+        sources = "; ".join(str(s.get("outlet")) for s in r["sources"])
+        cells = (r["position"], r["version"], r["type"], r["recorded_at"], r["recorded_by"])
+        table.add_row(*(render.text(c) for c in (*cells, sources, r["hash"])))
+    render.console().print(table)
+
+
+def _log_row(wire: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "position": wire["position"],
+        "version": wire["version"],
+        "type": wire["type"],
+        "recorded_at": wire["recorded_at"],
+        "recorded_by": wire.get("recorded_by"),
+        "sources": wire.get("sources") or [],
+        "hash": wire["hash"],
+        "prev_hash": wire.get("prev_hash"),
+    }
+
+
+@clean_errors
+def audit_replay(
+    negotiation_id: str,
+    known_at: KnownAt = None,
+    checkpoint: Annotated[
+        int | None,
+        typer.Option("--checkpoint", min=1, help="The tree size of a checkpoint: what it held."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The negotiation as the tracker showed it at a record time (--known-at) or at a
+    checkpoint (--checkpoint SIZE: its first SIZE events), and the events recorded since."""
+    if (known_at is None) == (checkpoint is None):
+        raise CliError("invalid_option", "give exactly one of --known-at and --checkpoint")
+    app = build_application(load_settings())
+    events = app.wires(negotiation_id)
+    if checkpoint is not None:
+        last = _position_of_leaf(app, checkpoint)
+        then = [e for e in events if e["position"] <= last]
+        label = f"at checkpoint {checkpoint} (through position {last})"
+    else:
+        when = optional_date(known_at, "--known-at")
+        NothingYet.unless(too_early(events[0], as_of=None, known_at=when))
+        then = [e for e in events if visible(e, as_of=None, known_at=when)]
+        label = f"known at {known_at}"
+    NothingYet.unless(None if then else _nothing(negotiation_id, label))
+    since = [e for e in events if e not in then]
+    _print_replay(negotiation_id, label, then, since, as_json)
+
+
+def _nothing(negotiation_id: str, label: str) -> Any:
+    from projections.asof import TooEarly
+
+    return TooEarly(
+        "not_known_yet",
+        f"nothing about negotiation {negotiation_id!r} was recorded {label}",
+        {"negotiation_id": negotiation_id},
+    )
+
+
+def _position_of_leaf(app: Negotiations, size: int) -> int:
+    """The position of the ``size``-th stored event (leaf ``size - 1`` of the log)."""
+    for count, n in enumerate(app.notifications(), start=1):
+        if count == size:
+            return int(n.id)
+    raise CliError(
+        "beyond_the_log", f"the store holds fewer than {size} events", field="--checkpoint"
+    )
+
+
+def _print_replay(
+    negotiation_id: str,
+    label: str,
+    then: list[dict[str, Any]],
+    since: list[dict[str, Any]],
+    as_json: bool,
+) -> None:
+    state = fold_at(then)
+    rows = [_log_row(e) for e in since]
+    if as_json:
+        _print_json({"negotiation_id": negotiation_id, "view": view(state), "since": rows})
+        return
+    today = datetime.now(UTC).date()
+    console = render.console()
+    console.print(render.negotiation_panel(view(state), today=today, caption=label))
+    table = Table("Position", "Version", "Type", "Recorded at", "By", "Hash")
+    table.title = f"Recorded since ({len(rows)} events)"
+    table.title_justify = "left"
+    for r in rows:
+        cells = (r["position"], r["version"], r["type"], r["recorded_at"], r["recorded_by"])
+        table.add_row(*(render.text(c) for c in (*cells, r["hash"])))
+    console.print(table)
+    sys.stdout.flush()
