@@ -56,7 +56,7 @@ def audit_verify(
     if checkpoint is not None and bundle is None:
         raise CliError("invalid_option", "only with --bundle", field="--checkpoint")
     if bundle is not None:
-        from services.audit.bundle import verify_bundle
+        from services.audit.offline import verify_bundle
 
         pinned = _read_note(checkpoint) if checkpoint is not None else None
         report = verify_bundle(bundle, pinned)

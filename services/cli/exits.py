@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from events.exceptions import ContractError, RegistryMismatch, TalkstreamError
 from services.api.exceptions import ApiError, ChangesUnavailable
+from services.audit.exceptions import AuditError, WatchFailed
 from services.cli.exceptions import CliError
 from services.client.exceptions import ClientError
 from services.exceptions import InvalidSettings
@@ -32,6 +33,8 @@ EXIT_CODES: dict[type[TalkstreamError], int] = {
     RelayError: REFUSED,
     RuntimeProblem: ENVIRONMENT,
     InvalidSettings: ENVIRONMENT,
+    AuditError: REFUSED,  # a bad bundle, a split view or rewritten history seen by the watcher
+    WatchFailed: ENVIRONMENT,  # the watched log cannot be reached
 }
 
 NEVER_MET: dict[type[TalkstreamError], str] = {
