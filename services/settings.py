@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.exceptions import InvalidSettings
@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     api_body_timeout: float = Field(default=30.0, gt=0, le=3600)
     api_keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
     api_send_timeout: float = Field(default=60.0, gt=0, le=3600)
+    log_origin: str = Field(default="talkstream.local/log", pattern=r"^[^\s+]{1,200}$")
+    log_key: SecretStr | None = None  # signer key text (PRIVATE+KEY+...); else the key file
+    log_key_file: Path | None = None
+    checkpoint_every: int = Field(default=1000, ge=1)
+    checkpoint_seconds: float = Field(default=60.0, gt=0)
 
     @property
     def events_db(self) -> Path:
@@ -74,6 +79,11 @@ class Settings(BaseSettings):
     @property
     def keys_path(self) -> Path:
         return self.keys_file or self.home / "keys.json"
+
+    @property
+    def log_key_path(self) -> Path:
+        """The log's signing key file (created on first start when no key is given)."""
+        return self.log_key_file or self.home / "log.key"
 
     @property
     def loopback(self) -> bool:

@@ -651,8 +651,9 @@ def keys_revoke(
 
 
 def main() -> None:
-    from services.cli import audit, bench
+    from services.cli import audit, bench, ledger
 
     bench.register(bench_app)
+    ledger.register(audit_app)
     audit.register(audit_app)
     app()

@@ -132,3 +132,17 @@ def store_at_fault(error: BaseException) -> bool:
     store rather than a refusal of the input: retried rather than reported as refused."""
     cause = error.cause if isinstance(error, BatchRejected) else error
     return isinstance(cause, StoreFault)
+
+
+class LedgerError(RecorderError):
+    """A request the verifiable log cannot answer as asked (``services.recorder.ledger``)."""
+
+
+class LedgerNotFound(LedgerError):
+    """Something the log does not hold (yet): a position not in the tree, no checkpoint, a
+    tile beyond the tree."""
+
+
+class LogKeyProblem(LedgerError):
+    """The log's signing key cannot be read or used: a bad key text, a key named for another
+    origin, an unreadable key file."""

@@ -19,6 +19,7 @@ from services.intake.app import build_intake
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
+from services.runtime.ledger import build_log_writer, log_writer_running
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
 from services.wire.streams import Streams
@@ -52,6 +53,7 @@ def run_relay(settings: Settings) -> None:
     with redis_for(settings) as url:
         app = build_application(settings)
         relay = build_relay(settings, app, url)
+        writer = build_log_writer(settings, app, url)
         stop = threading.Event()
 
         def _stop(signum: int, frame: FrameType | None) -> None:
@@ -62,7 +64,8 @@ def run_relay(settings: Settings) -> None:
         signal.signal(signal.SIGTERM, _stop)
         log.info("relay redis=%s stream=%s", url, relay.stream)
         try:
-            relay.run(stop)
+            with log_writer_running(writer):
+                relay.run(stop)
         finally:
             app.close()
 

@@ -22,9 +22,11 @@ from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.protocol import ConnectionLimits, bounded_protocol
 from services.intake.app import build_intake
+from services.recorder.ledger import LogWriter
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_api_context, build_application
 from services.runtime.exceptions import RuntimeProblem
+from services.runtime.ledger import build_log_writer
 from services.runtime.redis_server import redis_for
 from services.runtime.runner import build_relay, projector_options
 from services.settings import Settings
@@ -40,14 +42,16 @@ class Workers:
 
     relay: Relay
     streams: FastStream
+    log_writer: LogWriter | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         stop = threading.Event()
         thread = threading.Thread(target=self.relay.run, args=(stop,), name="relay", daemon=True)
         thread.start()
+        writer = self._start_log_writer(stop)
         await self.streams.start()
-        log.info("workers started: relay, intake, projections")
+        log.info("workers started: relay, log writer, intake, projections")
         try:
             yield
         finally:
@@ -57,7 +61,19 @@ class Workers:
             await asyncio.to_thread(thread.join, 10)
             if thread.is_alive():
                 log.warning("the relay did not stop within 10 s")
+            if writer is not None and self.log_writer is not None:
+                self.log_writer.notify()
+                await asyncio.to_thread(writer.join, 10)
             log.info("workers stopped")
+
+    def _start_log_writer(self, stop: threading.Event) -> threading.Thread | None:
+        if self.log_writer is None:
+            return None
+        thread = threading.Thread(
+            target=self.log_writer.run, args=(stop,), name="log-writer", daemon=True
+        )
+        thread.start()
+        return thread
 
 
 def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
@@ -67,11 +83,12 @@ def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
     relay = build_relay(ctx.settings, ctx.app, redis_url)
+    writer = build_log_writer(ctx.settings, ctx.app, redis_url)
     intake, broker = build_intake(ctx.settings, ctx.app, redis_url)
     attach_projectors(
         intake, broker, redis_url, ctx.settings.prefix, **projector_options(ctx.settings)
     )
-    return Workers(relay=relay, streams=intake)
+    return Workers(relay=relay, streams=intake, log_writer=writer)
 
 
 def _check_port_free(settings: Settings) -> None:

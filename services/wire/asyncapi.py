@@ -18,6 +18,7 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
 from services.wire.changes import ChangeEntry
+from services.wire.checkpoints import CheckpointEntry
 from services.wire.entries import EventEntry
 from services.wire.intake import DeadLetter, IntakeEntry, IntakeResult
 from services.wire.streams import Streams
@@ -95,6 +96,13 @@ def contract_broker(
             IntakeResult,
         ),
         (streams.intake_dead, "intake dead letters", "Refused intake entries and why.", DeadLetter),
+        (
+            streams.checkpoints,
+            "checkpoints",
+            "Every signed checkpoint of the verifiable log, entry ID `<tree size>-0` "
+            "(the log writer, beside the relay).",
+            CheckpointEntry,
+        ),
     )
     for stream, title, description, schema in outputs:
         broker.publisher(

@@ -75,7 +75,8 @@ class Streams:
 
     @property
     def checkpoints(self) -> str:
-        """Reserved: no reply stream may take this name."""
+        """Every signed checkpoint of the verifiable log, entry ID ``<tree size>-0``
+        (services/wire/checkpoints.py)."""
         return f"{self.prefix}:checkpoints"
 
     def view(self, projection: str) -> ViewKeys:

@@ -45,9 +45,18 @@ def test_asyncapi_documents_every_stream_talkstream_uses() -> None:
         "talkstream:intake",
         "talkstream:intake:results",
         "talkstream:intake:dead",
+        "talkstream:checkpoints",
     ):
         assert f'"address": "{stream}"' in document
-    for field in ("negotiation_id", "position", "reply_to", "idempotency_key", "error_code"):
+    for field in (
+        "negotiation_id",
+        "position",
+        "reply_to",
+        "idempotency_key",
+        "error_code",
+        "note",
+        "made_at",
+    ):
         assert f'"{field}"' in document
 
 
@@ -56,6 +65,6 @@ def test_asyncapi_is_generated_without_the_application_adapters_or_composition()
         [sys.executable, "-c", GENERATE], capture_output=True, text=True, timeout=120, check=True
     )
     report = json.loads(run.stdout)
-    assert report["channels"] == 6  # intake, one projection group, and the four outputs
+    assert report["channels"] == 7  # intake, one projection group, and the five outputs
     imported = [m for m in report["modules"] if m.startswith(BEYOND_THE_CONTRACT)]
     assert imported == []

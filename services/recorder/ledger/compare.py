@@ -1,0 +1,265 @@
+"""The store against the log: the tree rebuilt from the events as stored must have, at every
+stored checkpoint's size, that checkpoint's root, and every checkpoint must carry a valid
+signature by the log's key.
+
+The checkpoints are the anchor: only a signature can tell a rewritten history. The log's own
+leaves (``talkstream_leaves``) only help to say where and how the store went wrong: walking the
+store and the logged leaves side by side by position names a position the store lost
+(``missing_event``), one it gained (``extra_event``), one whose event changed
+(``altered_bytes``) and two that traded places (``reordered``). A checkpoint larger than the
+store (the newest rows deleted: no chain can see that) is ``missing_event``; a checkpoint whose
+root the rebuilt tree does not reach, with nothing located before it (the leaves rewritten
+too), is ``altered_bytes`` after the last checkpoint that still matched.
+
+``TreeCheck`` is fed one stored event at a time, so a verifier that reads the store anyway
+(``talkstream audit verify``) makes one pass; ``compare_checkpoints`` makes its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from hashlib import sha256
+
+from eventsourcing.persistence import Notification
+
+from events.tlog import TlogError, event_leaf_hash, open_checkpoint
+from events.tlog.merkle import EMPTY_ROOT, fold, node_hash
+from events.tlog.note import NoteVerifier
+from services.recorder.application import Negotiations
+from services.recorder.integrity import UNDECODABLE
+from services.recorder.ledger.log import Ledger
+from services.recorder.ledger.tables import Leaf, StoredCheckpoint
+
+KINDS = ("bad_signature", "missing_event", "extra_event", "altered_bytes", "reordered")
+MAX_FINDINGS = 1000
+_PAGE = 5000
+
+
+@dataclass
+class LogFinding:
+    """One thing wrong between the store and the log."""
+
+    kind: str
+    position: int | None
+    negotiation_id: str | None
+    message: str
+    checkpoint_size: int | None = None
+
+
+@dataclass
+class TreeReport:
+    leaves: int = 0  # stored events the tree was rebuilt from
+    checkpoints: int = 0  # stored checkpoints checked
+    findings: list[LogFinding] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # findings per kind, none left out
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+class TreeCheck:
+    """Feed it every stored event in position order, then ``finish``."""
+
+    def __init__(self, ledger: Ledger, verifiers: Iterable[NoteVerifier]) -> None:
+        self.ledger = ledger
+        self.report = TreeReport()
+        self._stack: list[tuple[int, bytes]] = []
+        self._targets = self._signed_checkpoints(list(verifiers))
+        self._next_target = 0
+        self._logged: Iterator[Leaf] = self._logged_leaves()
+        self._pending: Leaf | None = next(self._logged, None)
+        self._last_logged = ledger.last_position()
+        self._located_before: int | None = None  # leaf count when the first problem was found
+        self._good_size = 0  # the largest checkpoint size that matched
+        self._mismatched_logged: dict[bytes, LogFinding] = {}
+        self._mismatched_stored: dict[bytes, LogFinding] = {}
+        self._check_targets()  # a checkpoint of the empty tree
+
+    def _signed_checkpoints(self, verifiers: list[NoteVerifier]) -> list[StoredCheckpoint]:
+        """The stored checkpoints whose signature verifies; a finding for each other one."""
+        good: list[StoredCheckpoint] = []
+        after = -1
+        while page := self.ledger.checkpoints(after, _PAGE):
+            for stored in page:
+                self.report.checkpoints += 1
+                try:
+                    checkpoint, _ = open_checkpoint(
+                        stored.note, verifiers, origin=self.ledger.origin
+                    )
+                except TlogError as e:
+                    self._add(
+                        LogFinding(
+                            "bad_signature",
+                            None,
+                            None,
+                            f"checkpoint of size {stored.size} does not verify: {e.message}",
+                            stored.size,
+                        )
+                    )
+                    continue
+                good.append(
+                    StoredCheckpoint(checkpoint.size, checkpoint.root, stored.note, stored.made_at)
+                )
+            after = page[-1].size
+        return sorted(good, key=lambda c: c.size)
+
+    def _logged_leaves(self) -> Iterator[Leaf]:
+        first = 0
+        while page := self.ledger.leaves(first, _PAGE):
+            yield from page
+            first = page[-1].index + 1
+
+    def feed(self, position: int, event_hash_hex: str, negotiation_id: str | None) -> None:
+        """One stored event: its position, the SHA-256 of its stored body (hex), and its
+        negotiation when it can be told."""
+        self._compare_logged(position, event_hash_hex, negotiation_id)
+        self._push(event_leaf_hash(position, event_hash_hex))
+        self.report.leaves += 1
+        self._check_targets()
+
+    def finish(self) -> TreeReport:
+        while self._pending is not None:
+            self._missing(self._pending)
+            self._pending = next(self._logged, None)
+        for target in self._targets[self._next_target :]:
+            if target.size > self.report.leaves:
+                self._add(
+                    LogFinding(
+                        "missing_event",
+                        self._position_of_leaf(self.report.leaves),
+                        None,
+                        f"checkpoint of size {target.size} is larger than the store, which "
+                        f"holds {self.report.leaves} events: the newest events were removed",
+                        target.size,
+                    )
+                )
+                break
+        self.report.findings.sort(key=lambda f: (f.position is None, f.position or 0))
+        return self.report
+
+    def _compare_logged(self, position: int, hash_hex: str, negotiation_id: str | None) -> None:
+        while self._pending is not None and self._pending.position < position:
+            self._missing(self._pending)
+            self._pending = next(self._logged, None)
+        pending = self._pending
+        if pending is None or pending.position > position:
+            if position <= self._last_logged:
+                self._add(
+                    LogFinding(
+                        "extra_event",
+                        position,
+                        negotiation_id,
+                        f"the store holds an event at position {position} that the log never had",
+                    )
+                )
+            return
+        self._pending = next(self._logged, None)
+        stored = bytes.fromhex(hash_hex)
+        if stored == pending.event_hash:
+            return
+        self._altered(position, pending.event_hash, stored, negotiation_id)
+
+    def _altered(self, position: int, logged: bytes, stored: bytes, nid: str | None) -> None:
+        partner = self._mismatched_logged.pop(stored, None) or self._mismatched_stored.pop(
+            logged, None
+        )
+        if partner is not None:
+            partner.kind = "reordered"
+            partner.message = (
+                f"the events at positions {partner.position} and {position} traded places"
+            )
+            self._add(LogFinding("reordered", position, nid, partner.message))
+            return
+        finding = LogFinding(
+            "altered_bytes",
+            position,
+            nid,
+            f"the event at position {position} is not the one the log holds there",
+        )
+        self._add(finding)
+        if len(self._mismatched_logged) < MAX_FINDINGS:
+            self._mismatched_logged[logged] = finding
+            self._mismatched_stored[stored] = finding
+
+    def _missing(self, logged: Leaf) -> None:
+        self._add(
+            LogFinding(
+                "missing_event",
+                logged.position,
+                None,
+                f"the log holds an event at position {logged.position} that the store lacks",
+            )
+        )
+
+    def _push(self, value: bytes) -> None:
+        level = 0
+        while self._stack and self._stack[-1][0] == level:
+            value = node_hash(self._stack.pop()[1], value)
+            level += 1
+        self._stack.append((level, value))
+
+    def _root(self) -> bytes:
+        return fold([value for _, value in self._stack]) if self._stack else EMPTY_ROOT
+
+    def _check_targets(self) -> None:
+        while (
+            self._next_target < len(self._targets)
+            and self._targets[self._next_target].size <= self.report.leaves
+        ):
+            target = self._targets[self._next_target]
+            self._next_target += 1
+            if self._root() == target.root:
+                self._good_size = target.size
+            elif self._located_before is None:
+                self._add(
+                    LogFinding(
+                        "altered_bytes",
+                        self._position_of_leaf(self._good_size),
+                        None,
+                        f"the tree rebuilt from the store differs from checkpoint {target.size}, "
+                        f"after matching checkpoint {self._good_size}",
+                        target.size,
+                    )
+                )
+
+    def _position_of_leaf(self, index: int) -> int | None:
+        found = self.ledger.leaves(index, 1)
+        return found[0].position if found else None
+
+    def _add(self, finding: LogFinding) -> None:
+        self.report.counts[finding.kind] = self.report.counts.get(finding.kind, 0) + 1
+        if finding.position is not None and self._located_before is None:
+            self._located_before = self.report.leaves
+        if len(self.report.findings) < MAX_FINDINGS:
+            self.report.findings.append(finding)
+
+
+def stored_event(app: Negotiations, n: Notification) -> tuple[str, str | None]:
+    """SHA-256 (hex) of a stored event's hashed body, and its negotiation; of the raw row (and
+    no negotiation) when it does not decode."""
+    try:
+        unpacked = app.checked_mapper.unpack(n)
+        digest = sha256(unpacked.body).hexdigest()
+        wire = unpacked.wire
+    except UNDECODABLE:
+        return sha256(n.state).hexdigest(), None
+    negotiation_id = wire.get("negotiation_id") if isinstance(wire, dict) else None
+    return digest, negotiation_id if isinstance(negotiation_id, str) else None
+
+
+def compare_checkpoints(
+    app: Negotiations,
+    ledger: Ledger,
+    verifiers: Iterable[NoteVerifier],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> TreeReport:
+    """Rebuilds the tree from every stored event and checks it against every checkpoint."""
+    check = TreeCheck(ledger, verifiers)
+    for n in app.notifications():
+        check.feed(n.id, *stored_event(app, n))
+        if progress is not None and check.report.leaves % 1000 == 0:
+            progress(check.report.leaves)
+    return check.finish()
