@@ -36,6 +36,68 @@ def register(audit_app: typer.Typer) -> None:
     audit_app.command("verify")(audit_verify)
     audit_app.command("log")(audit_log)
     audit_app.command("replay")(audit_replay)
+    audit_app.command("export")(audit_export)
+    audit_app.command("watch")(audit_watch)
+
+
+@clean_errors
+def audit_export(
+    out: Annotated[Path, typer.Option("--out", help="The bundle to write (.tar.gz).")],
+) -> None:
+    """Write the log as a bundle to verify offline: the events exactly as hashed, every
+    checkpoint, every tile, the verifier key and a manifest of digests (docs/audit.md). The
+    tree as the log writer holds it now; `audit checkpoint` first signs all stored events."""
+    from services.audit.bundle import export
+    from services.recorder.ledger import load_verifier, open_ledger
+
+    settings = load_settings()
+    app = build_application(settings)
+    ledger = open_ledger(app, settings)
+    key = load_verifier(settings).key_text
+    with _bar("exporting", ledger.size(), False) as advance:
+        done = export(app, ledger, settings.log_origin, key, out, progress=advance)
+    render.console().print(
+        render.text(
+            f"exported {done.events} events, {done.checkpoints} checkpoints and {done.tiles} "
+            f"tiles to {done.path} ({done.bytes} bytes)"
+        )
+    )
+
+
+@clean_errors
+def audit_watch(
+    url: Annotated[str, typer.Argument(help="The log's API, e.g. http://127.0.0.1:8000.")],
+    state: Annotated[Path, typer.Option("--state", help="The witness's folder.")],
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="The log's verifier key (pinned in --state on first use)."),
+    ] = None,
+    cosign_key: Annotated[
+        Path | None,
+        typer.Option("--cosign-key", help="A file with the witness's signer key: cosign."),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", envvar="TALKSTREAM_API_KEY", help="An auditor key."),
+    ] = None,
+) -> None:
+    """Fetch the log's latest checkpoint, check its signature and that it extends the one
+    this witness accepted last (a consistency proof); exit 1 on a different key, a split view
+    or a rewritten history."""
+    from events.tlog import Cosigner, TlogError
+    from services.audit.watch import Log, watch
+
+    cosigner = None
+    if cosign_key is not None:
+        try:
+            cosigner = Cosigner.from_signer_key(cosign_key.read_text("utf-8").strip())
+        except (OSError, UnicodeDecodeError, TlogError) as e:
+            why = f"cannot use {cosign_key}: {e}"
+            raise CliError("invalid_key", why, field="--cosign-key") from None
+    watched = watch(Log(url, api_key), state, key=key, cosigner=cosigner)
+    render.console().print(render.text(watched.line()))
+    if watched.cosigned is not None:
+        sys.stdout.write(watched.cosigned)
 
 
 @clean_errors

@@ -11,11 +11,14 @@ from redis.exceptions import RedisError
 
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
+from services.audit.log import LogCheck
 from services.audit.stream import StreamCheck
 from services.audit.verify import Part, verify_all
 from services.audit.views import ViewCheck
 from services.recorder.application import Negotiations
 from services.recorder.audit import AuditReport
+from services.recorder.exceptions import LedgerError
+from services.recorder.ledger import load_verifier, open_ledger
 from services.settings import Settings
 from services.wire.streams import Streams
 
@@ -41,11 +44,16 @@ def full_audit(
     reachable (``redis`` None, or failing)."""
     parts: list[Part] = []
     skipped: dict[str, str] = {}
+    try:
+        parts.append(LogCheck(open_ledger(app, settings), [load_verifier(settings)]))
+    except LedgerError as e:
+        skipped["log"] = f"{e.code}: {e}"
     if redis is None:
-        skipped = dict.fromkeys(REDIS_PARTS, "Redis not reachable")
+        skipped |= dict.fromkeys(REDIS_PARTS, "Redis not reachable")
     else:
         try:
             parts.extend(redis_parts(settings, redis))
         except RedisError as e:
-            skipped = dict.fromkeys(REDIS_PARTS, f"Redis unreachable ({' '.join(str(e).split())})")
+            why = f"Redis unreachable ({' '.join(str(e).split())})"
+            skipped |= dict.fromkeys(REDIS_PARTS, why)
     return verify_all(app, parts, skipped=skipped, progress=progress)
