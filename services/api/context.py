@@ -25,6 +25,7 @@ from services.api.views import OpenViews, Views
 from services.recorder.application import Negotiations
 from services.recorder.audit import AuditReport
 from services.recorder.exceptions import RecorderError
+from services.recorder.ledger import Ledger, open_ledger
 from services.settings import Settings
 from services.wire.outages import REDIS_DOWN, Outage
 from services.wire.streams import Streams
@@ -64,6 +65,11 @@ class ApiContext:
             max_per_key=self.settings.sse_max_per_key,
         )
         return ChangeFeed(self.async_redis, self.streams.changes, fanout)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """The verifiable log in the application's store (its tables made on first use)."""
+        return open_ledger(self.app, self.settings)
 
     def views(self, name: str) -> Views:
         return self.open_views(self.redis, self.settings.prefix, PROJECTIONS[name].name)

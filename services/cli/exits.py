@@ -16,7 +16,7 @@ from services.cli.exceptions import CliError
 from services.client.exceptions import ClientError
 from services.exceptions import InvalidSettings
 from services.intake.exceptions import EntryRefused
-from services.recorder.exceptions import BatchRejected, RecorderError, StoreFault
+from services.recorder.exceptions import BatchRejected, LogKeyProblem, RecorderError, StoreFault
 from services.relay.exceptions import RelayError
 from services.runtime.exceptions import RuntimeProblem
 
@@ -29,6 +29,7 @@ EXIT_CODES: dict[type[TalkstreamError], int] = {
     CliError: REFUSED,
     RecorderError: REFUSED,
     StoreFault: ENVIRONMENT,  # the store is unavailable, or a stored event is corrupted
+    LogKeyProblem: ENVIRONMENT,  # the log's signing key (a setting or its file) is unusable
     ApiError: REFUSED,  # the keys file's problems
     RelayError: REFUSED,
     RuntimeProblem: ENVIRONMENT,

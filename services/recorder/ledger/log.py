@@ -28,7 +28,7 @@ from events.tlog.checkpoint import Checkpoint
 from events.tlog.merkle import NodeId
 from events.tlog.note import NoteSigner
 from services.recorder.application import Negotiations
-from services.recorder.exceptions import LedgerNotFound
+from services.recorder.exceptions import LedgerNotFound, LogKeyProblem
 from services.recorder.ledger.tables import Leaf, LedgerTables, StoredCheckpoint, ledger_tables
 from services.settings import Settings
 
@@ -172,6 +172,11 @@ class Ledger:
     def checkpoint(self, signer: NoteSigner, size: int | None = None) -> StoredCheckpoint:
         """Signs and stores the checkpoint of the tree (of ``size`` leaves; the whole tree
         when None). One per size: a size already checkpointed answers the stored one."""
+        if signer.name != self.origin:
+            raise LogKeyProblem(
+                "log_key_invalid",
+                f"the signing key is named {signer.name!r}, not the log's origin {self.origin!r}",
+            )
         size = self.size() if size is None else size
         root = self.root(size)
         note = sign_checkpoint(Checkpoint(self.origin, size, root), [signer])

@@ -1,0 +1,123 @@
+"""The log writer appends every stored event as a leaf, in position order, checkpoints every N
+leaves, after T seconds and on demand, and continues a stored tree without recomputing it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from events.tlog import (
+    Ed25519Signer,
+    event_leaf_hash,
+    open_checkpoint,
+    root,
+    stored_hash_count,
+)
+from events.tlog.merkle import NodeId
+from services.recorder.application import Negotiations
+from services.recorder.exceptions import LogKeyProblem
+from services.recorder.ledger import Ledger, LogWriter, StoredCheckpoint, open_ledger
+from services.settings import Settings
+from tests.factories import note
+from tests.unit.recorder.ledger.conftest import ORIGIN, Clock
+from tests.unit.recorder.support import given
+
+
+def stored_leaf_hashes(app: Negotiations) -> list[bytes]:
+    """Each stored event's leaf hash, computed from the store alone."""
+    return [event_leaf_hash(n.id, app.body_of(n)[1]) for n in app.notifications()]
+
+
+def test_catch_up_logs_every_stored_event_in_position_order(
+    recorded: Negotiations, ledger: Ledger, writer: LogWriter
+) -> None:
+    assert writer.catch_up() == 15
+    leaves = ledger.leaves(0, 100)
+    assert [leaf.position for leaf in leaves] == [n.id for n in recorded.notifications()]
+    assert [leaf.index for leaf in leaves] == list(range(15))
+    assert ledger.root(15) == root(stored_leaf_hashes(recorded))
+    assert ledger.last_position() == leaves[-1].position
+
+
+def test_a_checkpoint_is_signed_every_n_leaves(ledger: Ledger, writer: LogWriter) -> None:
+    made: list[StoredCheckpoint] = []
+    writer.on_checkpoint.append(made.append)
+    writer.catch_up()
+    assert [c.size for c in ledger.checkpoints()] == [4, 8, 12]
+    assert [c.size for c in made] == [4, 8, 12]
+    assert not writer.due()  # 3 new leaves, and no time has passed
+
+
+def test_a_checkpoint_is_signed_after_t_seconds_with_new_leaves(
+    ledger: Ledger, writer: LogWriter, clock: Clock
+) -> None:
+    writer.catch_up()
+    clock.now += 59
+    assert not writer.due()
+    clock.now += 2
+    assert writer.due()
+    writer.catch_up()
+    assert ledger.latest_checkpoint() is not None
+    assert ledger.latest_checkpoint().size == 15  # type: ignore[union-attr]
+    clock.now += 120
+    assert not writer.due()  # nothing new to sign
+
+
+def test_a_checkpoint_on_demand_covers_the_whole_store_and_verifies(
+    recorded: Negotiations, ledger: Ledger, signer: Ed25519Signer
+) -> None:
+    writer = LogWriter(recorded, ledger, signer, every=1000, seconds=1e9)
+    made = writer.checkpoint_now()
+    checkpoint, note_ = open_checkpoint(made.note, [signer.verifier], origin=ORIGIN)
+    assert (checkpoint.size, checkpoint.root) == (15, root(stored_leaf_hashes(recorded)))
+    assert note_.signatures[0].name == ORIGIN
+    assert made.root == checkpoint.root
+    assert writer.checkpoint_now() == made  # one checkpoint per size
+
+
+def test_a_restarted_writer_continues_the_stored_tree_reading_only_its_right_edge(
+    memory_app: Negotiations, settings: Settings, signer: Ed25519Signer
+) -> None:
+    from tests.factories import scenario
+
+    drafts = scenario()
+    given(memory_app, *drafts[:11])
+    first = LogWriter(memory_app, open_ledger(memory_app, settings), signer, every=1000)
+    assert first.catch_up() == 11
+    tables = first.ledger.tables
+    before = tables.hashes(list(range(stored_hash_count(11))))
+
+    given(memory_app, *drafts[11:], note("later", nid="us-iraq-jscd"))
+    ledger = open_ledger(memory_app, settings)  # a new process: the same tables
+    asked: list[Sequence[NodeId]] = []
+    reader = ledger.reader
+
+    def counting(nodes: Sequence[NodeId]) -> list[bytes]:
+        asked.append(nodes)
+        return reader(nodes)
+
+    ledger.reader = counting  # type: ignore[method-assign]
+    again = LogWriter(memory_app, ledger, signer, every=1000)
+    assert again.catch_up() == 16
+    assert tables.hashes(list(range(stored_hash_count(11)))) == before  # nothing rewritten
+    assert [len(nodes) for nodes in asked] == [(11).bit_count()]  # the right edge of 11
+    assert ledger.root(16) == root(stored_leaf_hashes(memory_app))
+
+
+def test_two_writers_on_one_store_build_one_tree(
+    recorded: Negotiations, settings: Settings, signer: Ed25519Signer
+) -> None:
+    one = LogWriter(recorded, open_ledger(recorded, settings), signer, batch=4)
+    two = LogWriter(recorded, open_ledger(recorded, settings), signer, batch=5)
+    while one.append_once() + two.append_once():
+        pass
+    assert one.ledger.size() == 15
+    assert one.ledger.root(15) == root(stored_leaf_hashes(recorded))
+
+
+def test_a_key_named_for_another_log_signs_nothing(recorded: Negotiations, ledger: Ledger) -> None:
+    other = Ed25519Signer.generate("someone.else/log")
+    with pytest.raises(LogKeyProblem, match=r"someone\.else/log"):
+        LogWriter(recorded, ledger, other).checkpoint_now()
+    assert ledger.latest_checkpoint() is None
