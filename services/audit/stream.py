@@ -41,7 +41,7 @@ class StreamCheck:
 
     def see(self, seen: Seen) -> None:
         while self._next is not None and self._next[0] < seen.position:
-            self._found(self._next[0], None, "the stream holds an entry the store does not")
+            self._extra(*self._next)
             self._next = next(self._entries, None)
         if self._next is None or self._next[0] != seen.position:
             if self._next is not None:
@@ -55,9 +55,13 @@ class StreamCheck:
 
     def finish(self) -> list[Finding] | str:
         while self._next is not None:
-            self._found(self._next[0], None, "the stream holds an entry the store does not")
+            self._extra(*self._next)
             self._next = next(self._entries, None)
         return self.findings
+
+    def _extra(self, position: int, fields: dict[bytes, bytes]) -> None:
+        nid = fields.get(b"negotiation_id", b"").decode(errors="replace") or None
+        self._found(position, nid, "the stream holds an entry the store does not")
 
     def _found(self, position: int, negotiation_id: str | None, reason: str) -> None:
         if len(self.findings) < LIMIT:

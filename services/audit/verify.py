@@ -6,6 +6,7 @@ skipped with the reason, never counted as passed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Protocol
 
 from redis.exceptions import RedisError
@@ -68,4 +69,17 @@ def verify_all(
             report.add(g.part.name, outcome)
     for name, why in (skipped or {}).items():
         report.skip(name, why)
+    report.findings = _located(report.findings)
     return report
+
+
+def _located(findings: list[Finding]) -> list[Finding]:
+    """A finding that could not name its negotiation (the log knows positions only) takes it
+    from another finding at the same position (the stream's entry names it)."""
+    known = {f.position: f.negotiation_id for f in findings if f.negotiation_id}
+    return [
+        replace(f, negotiation_id=known[f.position])
+        if f.negotiation_id is None and f.position in known
+        else f
+        for f in findings
+    ]

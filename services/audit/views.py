@@ -66,9 +66,11 @@ class ViewCheck:
         loaded = self.views.load(self.gen, served)
         found: list[Finding] = []
         for nid in sorted(set(served) | (set(self.states) - set(parked))):
-            reason = self._drift(nid, loaded.get(nid))
+            served_state = loaded.get(nid)
+            reason = self._drift(nid, served_state)
             if reason and len(found) < LIMIT:
-                found.append(Finding(VIEW_DRIFT, self._last_position(nid), nid, reason))
+                where = _position(served_state) or _position(self.states.get(nid))
+                found.append(Finding(VIEW_DRIFT, where, nid, reason))
         return found
 
     def _drift(self, nid: str, served: State | None) -> str | None:
@@ -82,10 +84,12 @@ class ViewCheck:
             return f"the {name} view differs from a fresh fold{_where(served, fresh)}"
         return None
 
-    def _last_position(self, nid: str) -> int | None:
-        state = self.states.get(nid)
-        position = state["view"].get("position") if state else None
-        return position if isinstance(position, int) else None
+
+def _position(state: State | None) -> int | None:
+    """The position a state was folded through (the view's own claim)."""
+    view = state.get("view") if isinstance(state, dict) else None
+    position = view.get("position") if isinstance(view, dict) else None
+    return position if isinstance(position, int) else None
 
 
 def _where(served: State, fresh: State) -> str:
