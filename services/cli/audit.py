@@ -251,10 +251,11 @@ def audit_replay(
     checkpoint (--checkpoint SIZE: its first SIZE events), and the events recorded since."""
     if (known_at is None) == (checkpoint is None):
         raise CliError("invalid_option", "give exactly one of --known-at and --checkpoint")
-    app = build_application(load_settings())
+    settings = load_settings()
+    app = build_application(settings)
     events = app.wires(negotiation_id)
     if checkpoint is not None:
-        last = _position_of_leaf(app, checkpoint)
+        last = _checkpointed_through(app, settings, checkpoint)
         then = [e for e in events if e["position"] <= last]
         label = f"at checkpoint {checkpoint} (through position {last})"
     else:
@@ -277,14 +278,19 @@ def _nothing(negotiation_id: str, label: str) -> Any:
     )
 
 
-def _position_of_leaf(app: Negotiations, size: int) -> int:
-    """The position of the ``size``-th stored event (leaf ``size - 1`` of the log)."""
-    for count, n in enumerate(app.notifications(), start=1):
-        if count == size:
-            return int(n.id)
-    raise CliError(
-        "beyond_the_log", f"the store holds fewer than {size} events", field="--checkpoint"
-    )
+def _checkpointed_through(app: Negotiations, settings: Settings, size: int) -> int:
+    """The position of the last event a stored checkpoint of ``size`` covers."""
+    from services.recorder.ledger import open_ledger
+
+    ledger = open_ledger(app, settings)
+    found = ledger.checkpoints(size - 1, 1)
+    if not found or found[0].size != size:
+        raise CliError(
+            "no_checkpoint",
+            f"the log has no checkpoint of size {size} (GET /v1/audit/checkpoints lists them)",
+            field="--checkpoint",
+        )
+    return int(ledger.leaves(size - 1, 1)[0].position)
 
 
 def _print_replay(
