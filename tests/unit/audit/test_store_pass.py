@@ -25,7 +25,7 @@ def _kinds(app: Negotiations, rows: Rows) -> list[tuple[str, int | None]]:
 
 
 def test_an_untouched_history_has_no_findings(
-    memory_app: Negotiations, notifications: list
+    memory_app: Negotiations, notifications: Rows
 ) -> None:
     report = verify_notifications(memory_app, notifications)
     assert report.ok and report.checked == 8 and report.checks == {"store": "ok"}
