@@ -17,6 +17,7 @@ from services.cli.commands import clean_errors
 
 def register(bench_app: typer.Typer) -> None:
     bench_app.command("record")(record)
+    bench_app.command("verify")(verify)
     bench_app.command("relay")(relay)
     bench_app.command("intake")(intake)
     bench_app.command("project")(project)
@@ -30,8 +31,19 @@ def register(bench_app: typer.Typer) -> None:
 def record(
     events: Annotated[int, typer.Option(min=10, help="Events per measurement.")] = 2000,
     batch: Annotated[int, typer.Option(min=1, help="Events per save in batch mode.")] = 10,
+    with_log: Annotated[
+        bool,
+        typer.Option(
+            "--with-log",
+            help="Instead: events/s recorded in batches with the log writer running beside "
+            "(checkpoints every TALKSTREAM_CHECKPOINT_EVERY) vs without it.",
+        ),
+    ] = False,
 ) -> None:
     """Events/s recorded through the application vs raw eventsourcing saves (SQLite)."""
+    if with_log:
+        _record_with_log(events, batch)
+        return
     from services.bench.record import bench_record
 
     console = render.console()
@@ -46,6 +58,43 @@ def record(
         f"batches of {batch}:   app {r['app_batch']:.0f}/s, raw "
         f"{r['raw_batch']:.0f}/s, ratio {r['app_batch'] / r['raw_batch']:.2f}"
     )
+
+
+def _record_with_log(events: int, batch: int) -> None:
+    from services.bench.ledger import bench_record_with_log
+
+    console = render.console()
+    console.print(f"recording {events} events in batches of {batch}, without and with the log…")
+    with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+        r = bench_record_with_log(events, batch, Path(tmp))
+    console.print(
+        _against_raw("with the log writer", r["with"], "events/s", "without", r["without"])
+    )
+    console.print(f"the writer logged the rest {r['catch_up_seconds']:.2f} s after the last save")
+
+
+@clean_errors
+def verify(
+    events: Annotated[
+        int, typer.Option(min=2, help="Tree size (leaves) for the proof timings.")
+    ] = 1_000_000,
+    samples: Annotated[int, typer.Option(min=10, help="Proofs of each kind timed.")] = 1000,
+) -> None:
+    """The verifiable log's figures: inclusion and consistency proof time p50/p99 (each made
+    from the store and verified) on a tree of EVENTS leaves, against one stored-hash read."""
+    from services.bench.ledger import bench_proofs
+
+    console = render.console()
+    console.print(f"proofs: filling a tree of {events} leaves in a fresh SQLite store…")
+    with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+        r = bench_proofs(Path(tmp), events, samples, progress=console.print)
+    one = r["one_read"]["p50"]
+    for kind in ("inclusion", "consistency"):
+        p = r[kind]
+        console.print(
+            f"{kind} proof over {events} leaves: p50 {p['p50']:.2f} ms, p99 {p['p99']:.2f} ms "
+            f"(one stored-hash read p50 {one:.3f} ms, ratio {p['p50'] / one:.1f})"
+        )
 
 
 def relay(

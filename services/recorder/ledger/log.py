@@ -20,7 +20,6 @@ from events.tlog import (
     leaf,
     leaf_hash,
     sign_checkpoint,
-    stored_hash_index,
     tile_bytes,
     tree_hash,
 )
@@ -99,12 +98,11 @@ class Ledger:
 
     def reader(self, nodes: Sequence[NodeId]) -> list[bytes]:
         """An ``events.tlog.HashReader`` over the stored hashes (one query)."""
-        ids = [stored_hash_index(node) for node in nodes]
-        found = self.tables.hashes(ids)
-        missing = [node for node, i in zip(nodes, ids, strict=True) if i not in found]
+        found = self.tables.nodes(nodes)
+        missing = [node for node in nodes if node not in found]
         if missing:
             raise HashReadError(f"the stored tree has no hash for node {missing[0]}")
-        return [found[i] for i in ids]
+        return [found[node] for node in nodes]
 
     def root(self, size: int) -> bytes:
         self._check_size(size)

@@ -1,12 +1,14 @@
 """The log's tables in the event store, beside the events: stored tree hashes, leaves and
 signed checkpoints.
 
-- ``talkstream_tree(id, hash)``: every stored hash of the Merkle tree, keyed by the dense
-  numbering of ``events.tlog.stored_hash_index`` (leaf hashes and completed subtrees, in the
-  order an appending writer makes them); written once, never changed.
-- ``talkstream_leaves(leaf, position, hash)``: leaf ``leaf`` is the event at ``position`` with
-  event hash ``hash`` (32 bytes); the tree's size is the number of leaves. Positions may have
-  gaps (PostgreSQL sequences skip), so a position's leaf is looked up here.
+- ``talkstream_tree(leaf, position, hash, nodes)``: one row per leaf, written once, never
+  changed. Leaf ``leaf`` is the event at ``position`` with event hash ``hash`` (32 bytes); the
+  tree's size is the number of rows. ``nodes`` holds the stored hashes that appending this leaf
+  made, in ``events.tlog.stored_hash_index`` order: the leaf hash, then the hash of every
+  perfect subtree it completed (as many as the leaf index has trailing 1 bits), so the dense
+  numbering is kept (stored hash ``2j - popcount(j) + level`` is hash ``level`` of row ``j``)
+  at one row per event. Positions may have gaps (PostgreSQL sequences skip), so a position's
+  leaf is looked up by its unique index.
 - ``talkstream_checkpoints(size, root, note, made_at)``: each signed checkpoint, once per size.
 
 An append writes its leaves and hashes in one transaction; two writers racing on the same
@@ -39,7 +41,6 @@ from services.recorder.store import (
 )
 
 TREE_TABLE = "talkstream_tree"
-LEAVES_TABLE = "talkstream_leaves"
 CHECKPOINTS_TABLE = "talkstream_checkpoints"
 
 
@@ -86,8 +87,8 @@ class LedgerTables(ABC):
         """The tree's last leaf, if any."""
 
     @abstractmethod
-    def hashes(self, ids: Sequence[int]) -> dict[int, bytes]:
-        """The stored hashes with these ids (those that exist)."""
+    def nodes(self, nodes: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        """The stored hashes of these nodes (those that exist), in one query."""
 
     @abstractmethod
     def leaves(self, first: int, count: int) -> list[Leaf]:
@@ -96,6 +97,11 @@ class LedgerTables(ABC):
     @abstractmethod
     def leaf_at(self, position: int) -> Leaf | None:
         """The leaf of the event at ``position``, if the tree has it."""
+
+    @abstractmethod
+    def events_after(self, position: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """Up to ``limit`` stored events after ``position``: (position, topic, stored bytes),
+        read straight from the event table (the writer's cheap read)."""
 
     @abstractmethod
     def append(self, leaves: Sequence[Leaf], hashes: Sequence[tuple[NodeId, bytes]]) -> bool:
@@ -115,6 +121,34 @@ class LedgerTables(ABC):
         """The checkpoint of the largest size."""
 
 
+def node_row(node: NodeId) -> tuple[int, int]:
+    """The row (leaf index) holding a stored hash, and its place in the row's ``nodes``."""
+    level, index = node
+    return ((index + 1) << level) - 1, level
+
+
+def grouped(hashes: Sequence[tuple[NodeId, bytes]]) -> dict[int, bytes]:
+    """The ``nodes`` of each row, from hashes in stored-hash-index order."""
+    rows: dict[int, list[bytes]] = {}
+    for node, value in hashes:
+        row, place = node_row(node)
+        values = rows.setdefault(row, [])
+        if len(values) != place:
+            raise ValueError(f"stored hash {node} out of order")
+        values.append(value)
+    return {row: b"".join(values) for row, values in rows.items()}
+
+
+def _picked(nodes: Sequence[NodeId], rows: dict[int, bytes]) -> dict[NodeId, bytes]:
+    found: dict[NodeId, bytes] = {}
+    for node in nodes:
+        row, place = node_row(node)
+        data = rows.get(row)
+        if data is not None and len(data) >= (place + 1) * 32:
+            found[node] = data[place * 32 : (place + 1) * 32]
+    return found
+
+
 def _made_at(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -125,14 +159,11 @@ class SQLiteLedger(LedgerTables):
     def __init__(self, recorder: SQLiteRecorder) -> None:
         super().__init__("sqlite")
         self.datastore = recorder.datastore
+        self.events_table = recorder.events_table_name
         with reaching_store(self.store), self.datastore.transaction(commit=True) as c:
             c.execute(
-                f"CREATE TABLE IF NOT EXISTS {TREE_TABLE} "
-                "(id INTEGER PRIMARY KEY, hash BLOB NOT NULL)"
-            )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {LEAVES_TABLE} (leaf INTEGER PRIMARY KEY, "
-                "position INTEGER NOT NULL UNIQUE, hash BLOB NOT NULL)"
+                f"CREATE TABLE IF NOT EXISTS {TREE_TABLE} (leaf INTEGER PRIMARY KEY, "
+                "position INTEGER NOT NULL UNIQUE, hash BLOB NOT NULL, nodes BLOB NOT NULL)"
             )
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} (size INTEGER PRIMARY KEY, "
@@ -150,20 +181,24 @@ class SQLiteLedger(LedgerTables):
 
     def last_leaf(self) -> Leaf | None:
         rows = self._rows(
-            f"SELECT leaf, position, hash FROM {LEAVES_TABLE} ORDER BY leaf DESC LIMIT 1"  # noqa: S608
+            f"SELECT leaf, position, hash FROM {TREE_TABLE} ORDER BY leaf DESC LIMIT 1"  # noqa: S608
         )
         return _leaf(rows[0]) if rows else None
 
-    def hashes(self, ids: Sequence[int]) -> dict[int, bytes]:
-        if not ids:
+    def nodes(self, nodes: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        rows = sorted({node_row(node)[0] for node in nodes})
+        if not rows:
             return {}
-        marks = ",".join("?" * len(ids))
-        rows = self._rows(f"SELECT id, hash FROM {TREE_TABLE} WHERE id IN ({marks})", ids)  # noqa: S608
-        return {row[0]: bytes(row[1]) for row in rows}
+        marks = ",".join("?" * len(rows))
+        found = self._rows(
+            f"SELECT leaf, nodes FROM {TREE_TABLE} WHERE leaf IN ({marks})",  # noqa: S608
+            rows,
+        )
+        return _picked(nodes, {row[0]: bytes(row[1]) for row in found})
 
     def leaves(self, first: int, count: int) -> list[Leaf]:
         rows = self._rows(
-            f"SELECT leaf, position, hash FROM {LEAVES_TABLE} "  # noqa: S608
+            f"SELECT leaf, position, hash FROM {TREE_TABLE} "  # noqa: S608
             "WHERE leaf >= ? ORDER BY leaf LIMIT ?",
             (first, count),
         )
@@ -171,25 +206,32 @@ class SQLiteLedger(LedgerTables):
 
     def leaf_at(self, position: int) -> Leaf | None:
         rows = self._rows(
-            f"SELECT leaf, position, hash FROM {LEAVES_TABLE} WHERE position = ?",  # noqa: S608
+            f"SELECT leaf, position, hash FROM {TREE_TABLE} WHERE position = ?",  # noqa: S608
             (position,),
         )
         return _leaf(rows[0]) if rows else None
 
     def append(self, leaves: Sequence[Leaf], hashes: Sequence[tuple[NodeId, bytes]]) -> bool:
+        nodes = grouped(hashes)
         try:
             with reaching_store(self.store), self.datastore.transaction(commit=True) as c:
                 c.executemany(
-                    f"INSERT INTO {LEAVES_TABLE} VALUES (?, ?, ?)",  # noqa: S608
-                    [(leaf.index, leaf.position, leaf.event_hash) for leaf in leaves],
-                )
-                c.executemany(
-                    f"INSERT INTO {TREE_TABLE} VALUES (?, ?)",  # noqa: S608
-                    [(stored_hash_index(node), value) for node, value in hashes],
+                    f"INSERT INTO {TREE_TABLE} VALUES (?, ?, ?, ?)",  # noqa: S608
+                    [(f.index, f.position, f.event_hash, nodes[f.index]) for f in leaves],
                 )
         except (IntegrityError, sqlite3.IntegrityError):
             return False
         return True
+
+    def events_after(self, position: int, limit: int) -> list[tuple[int, str, bytes]]:
+        return [
+            (row[0], row[1], bytes(row[2]))
+            for row in self._rows(
+                f"SELECT rowid, topic, state FROM {self.events_table} "  # noqa: S608
+                "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (position, limit),
+            )
+        ]
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> StoredCheckpoint:
         with reaching_store(self.store), self.datastore.transaction(commit=True) as c:
@@ -202,8 +244,7 @@ class SQLiteLedger(LedgerTables):
                     checkpoint.made_at.isoformat(),
                 ),
             )
-        found = self.checkpoints(checkpoint.size - 1, 1)
-        return found[0]
+        return self.checkpoints(checkpoint.size - 1, 1)[0]
 
     def checkpoints(self, after: int, limit: int) -> list[StoredCheckpoint]:
         rows = self._rows(
@@ -227,16 +268,13 @@ class PostgresLedger(LedgerTables):
         self.datastore = recorder.datastore
         schema = self.datastore.schema
         self.tree = Identifier(schema, TREE_TABLE)
-        self.leaves_table = Identifier(schema, LEAVES_TABLE)
+        self.events_table = Identifier(schema, recorder.events_table_name)
         self.checkpoints_table = Identifier(schema, CHECKPOINTS_TABLE)
         statements = [
             SQL(
-                "CREATE TABLE IF NOT EXISTS {} (id bigint PRIMARY KEY, hash bytea NOT NULL)"
-            ).format(self.tree),
-            SQL(
                 "CREATE TABLE IF NOT EXISTS {} (leaf bigint PRIMARY KEY, "
-                "position bigint NOT NULL UNIQUE, hash bytea NOT NULL)"
-            ).format(self.leaves_table),
+                "position bigint NOT NULL UNIQUE, hash bytea NOT NULL, nodes bytea NOT NULL)"
+            ).format(self.tree),
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (size bigint PRIMARY KEY, root bytea NOT NULL, "
                 "note text NOT NULL, made_at timestamptz NOT NULL)"
@@ -261,52 +299,56 @@ class PostgresLedger(LedgerTables):
 
     def last_leaf(self) -> Leaf | None:
         rows = self._rows(
-            SQL("SELECT leaf, position, hash FROM {} ORDER BY leaf DESC LIMIT 1").format(
-                self.leaves_table
-            )
+            SQL("SELECT leaf, position, hash FROM {} ORDER BY leaf DESC LIMIT 1").format(self.tree)
         )
         return _leaf(rows[0]) if rows else None
 
-    def hashes(self, ids: Sequence[int]) -> dict[int, bytes]:
-        if not ids:
+    def nodes(self, nodes: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        rows = sorted({node_row(node)[0] for node in nodes})
+        if not rows:
             return {}
-        rows = self._rows(
-            SQL("SELECT id, hash FROM {} WHERE id = ANY(%s)").format(self.tree), (list(ids),)
+        found = self._rows(
+            SQL("SELECT leaf, nodes FROM {} WHERE leaf = ANY(%s)").format(self.tree), (rows,)
         )
-        return {row["id"]: bytes(row["hash"]) for row in rows}
+        return _picked(nodes, {row["leaf"]: bytes(row["nodes"]) for row in found})
 
     def leaves(self, first: int, count: int) -> list[Leaf]:
         rows = self._rows(
             SQL(
                 "SELECT leaf, position, hash FROM {} WHERE leaf >= %s ORDER BY leaf LIMIT %s"
-            ).format(self.leaves_table),
+            ).format(self.tree),
             (first, count),
         )
         return [_leaf(row) for row in rows]
 
     def leaf_at(self, position: int) -> Leaf | None:
         rows = self._rows(
-            SQL("SELECT leaf, position, hash FROM {} WHERE position = %s").format(
-                self.leaves_table
-            ),
+            SQL("SELECT leaf, position, hash FROM {} WHERE position = %s").format(self.tree),
             (position,),
         )
         return _leaf(rows[0]) if rows else None
 
     def append(self, leaves: Sequence[Leaf], hashes: Sequence[tuple[NodeId, bytes]]) -> bool:
+        nodes = grouped(hashes)
         try:
             with reaching_store(self.store), self.datastore.transaction(commit=True) as c:
                 c.executemany(
-                    SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.leaves_table),
-                    [(leaf.index, leaf.position, leaf.event_hash) for leaf in leaves],
-                )
-                c.executemany(
-                    SQL("INSERT INTO {} VALUES (%s, %s)").format(self.tree),
-                    [(stored_hash_index(node), value) for node, value in hashes],
+                    SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self.tree),
+                    [(f.index, f.position, f.event_hash, nodes[f.index]) for f in leaves],
                 )
         except (IntegrityError, psycopg.errors.UniqueViolation):
             return False
         return True
+
+    def events_after(self, position: int, limit: int) -> list[tuple[int, str, bytes]]:
+        rows = self._rows(
+            SQL(
+                "SELECT notification_id, topic, state FROM {} "
+                "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            ).format(self.events_table),
+            (position, limit),
+        )
+        return [(row["notification_id"], row["topic"], bytes(row["state"])) for row in rows]
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> StoredCheckpoint:
         with reaching_store(self.store), self.datastore.transaction(commit=True) as c:
@@ -339,8 +381,9 @@ class PostgresLedger(LedgerTables):
 class MemoryLedger(LedgerTables):
     """The tables in memory, for an application on the in-memory store (tests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: MemoryRecorder) -> None:
         super().__init__("memory")
+        self.recorder = recorder
         self._lock = threading.Lock()
         self._tree: dict[int, bytes] = {}
         self._leaves: list[Leaf] = []
@@ -353,8 +396,13 @@ class MemoryLedger(LedgerTables):
     def last_leaf(self) -> Leaf | None:
         return self._leaves[-1] if self._leaves else None
 
-    def hashes(self, ids: Sequence[int]) -> dict[int, bytes]:
-        return {i: self._tree[i] for i in ids if i in self._tree}
+    def nodes(self, nodes: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        ids = {node: stored_hash_index(node) for node in nodes}
+        return {node: self._tree[i] for node, i in ids.items() if i in self._tree}
+
+    def events_after(self, position: int, limit: int) -> list[tuple[int, str, bytes]]:
+        page = self.recorder.select_notifications(position + 1, limit)
+        return [(n.id, n.topic, n.state) for n in page]
 
     def leaves(self, first: int, count: int) -> list[Leaf]:
         return self._leaves[first : first + count]
@@ -410,7 +458,7 @@ def ledger_tables(recorder: StoreRecorder) -> LedgerTables:
     if isinstance(recorder, MemoryRecorder):
         tables = getattr(recorder, "_talkstream_ledger", None)
         if tables is None:
-            tables = MemoryLedger()
+            tables = MemoryLedger(recorder)
             recorder._talkstream_ledger = tables  # type: ignore[attr-defined]
         return tables
     raise TypeError(f"no log tables for a {type(recorder).__name__}")

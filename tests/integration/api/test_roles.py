@@ -41,6 +41,8 @@ ROUTES: list[tuple[str, str, Permission, Callable[[], Any] | None]] = [
     ("GET", f"/v1/subscribe?negotiation={NID}", Permission.read, None),
     ("GET", "/v1/audit/events?after=0&limit=5", Permission.audit, None),
     ("GET", "/v1/audit/verify", Permission.audit, None),
+    ("GET", "/v1/audit/checkpoints?after=0", Permission.audit, None),
+    ("GET", "/v1/audit/proof/consistency?from=0&to=0", Permission.audit, None),
 ]
 OPEN_PATHS = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/asyncapi"]
 

@@ -11,6 +11,7 @@ import pytest
 
 from services.wire.asyncapi import asyncapi_document
 from services.wire.changes import ChangeEntry
+from services.wire.checkpoints import CheckpointEntry
 from services.wire.entries import EventEntry
 from services.wire.intake import DeadLetter, IntakeEntry, IntakeResult
 from services.wire.streams import Streams
@@ -50,6 +51,7 @@ def test_every_stream_is_a_channel_at_its_address(connections: list[Any]) -> Non
         "changes": streams.changes,
         "intake results": streams.intake_results,
         "intake dead letters": streams.intake_dead,
+        "checkpoints": streams.checkpoints,
         "projection negotiation": streams.events,
         "projection audit": streams.events,
     }
@@ -60,7 +62,7 @@ def test_every_stream_is_a_channel_at_its_address(connections: list[Any]) -> Non
 
 def test_each_message_is_described_by_its_wire_model(connections: list[Any]) -> None:
     schemas = asyncapi_document("0", PROJECTIONS)["components"]["schemas"]
-    for model in (EventEntry, ChangeEntry, IntakeEntry, IntakeResult, DeadLetter):
+    for model in (EventEntry, ChangeEntry, IntakeEntry, IntakeResult, DeadLetter, CheckpointEntry):
         assert schemas[model.__name__] == model.model_json_schema(), model.__name__
     assert schemas["intake:Message:Payload"]["items"] == {
         "$ref": "#/components/schemas/IntakeEntry"
