@@ -16,13 +16,14 @@ from events import canonical_json, split_hash, with_hash
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS
 from services.recorder.ledger import LogWriter, load_signer, open_ledger
+from services.recorder.ledger.tables import CHECKPOINTS_TABLE, TREE_TABLE
 from services.runtime.bootstrap import build_application
 from services.runtime.repair import rebuild_stream
 from services.settings import Settings
 from services.wire.streams import Streams
 from tests.factories import scenario
 
-LEDGER_TABLES = ("talkstream_checkpoints", "talkstream_leaves", "talkstream_tree")
+LEDGER_TABLES = (CHECKPOINTS_TABLE, TREE_TABLE)
 
 
 def logged_store(settings: Settings) -> None:
