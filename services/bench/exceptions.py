@@ -14,3 +14,10 @@ class BenchExtraMissing(RuntimeProblem):
             f"`talkstream {command}` needs {package}, which the `bench` extra installs: "
             "pip install 'talkstream[bench]' (in a clone: .venv/bin/pip install -e '.[bench]')",
         )
+
+
+class BenchFailed(RuntimeProblem):
+    """A benchmark's own store or output did not check out (a bug, not a slow run)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bench_failed", message)
