@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any, Protocol
 
+import orjson
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import TopicError, get_topic
 
-from events import canonical_json
+from events import canonical_json, with_hash
 from events.dates import format_utc
 from services.recorder.application import OPENED_TOPIC, RECORDED_TOPIC, Negotiations
-from services.recorder.domain import Negotiation, negotiation_uuid
-from services.recorder.integrity import Unpacked
+from services.recorder.domain import Negotiation
+from services.recorder.integrity import Unpacked, uuid_of
 
 AGGREGATE_TOPIC = get_topic(Negotiation)
 ALTERED_BYTES = "altered_bytes"
@@ -44,6 +45,7 @@ KINDS = (
     VIEW_DRIFT,
 )
 UNKNOWN = "?"  # the negotiation of an event that does not decode
+SORTED = orjson.OPT_SORT_KEYS
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,11 @@ class Seen:
     hash: str  # the hash stored with the event
     body: bytes  # the bytes that were hashed, as stored
     wire: dict[str, Any] | None  # the event with its hash (None: it does not decode)
+    body_hash: str  # what the stored bytes hash to (the leaf's hash)
 
-    @property
-    def body_hash(self) -> str:
-        """What the stored bytes hash to (the leaf's hash)."""
-        return sha256(self.body).hexdigest()
+
+def _seen(position: int, nid: str, digest: str, body: bytes, wire: Any = None) -> Seen:
+    return Seen(position, nid, digest, body, wire, sha256(body).hexdigest())
 
 
 class Observer(Protocol):
@@ -184,25 +186,47 @@ def _check(
 ) -> Seen:
     if n.topic not in (OPENED_TOPIC, RECORDED_TOPIC):
         found.append(Finding(ALTERED_BYTES, n.id, None, f"unexpected topic {n.topic!r}"))
-        return Seen(n.id, UNKNOWN, "", n.state, None)
+        return _seen(n.id, UNKNOWN, "", n.state)
     try:
         unpacked = app.checked_mapper.unpack(n)
         if not unpacked.fields_ok:
             found.append(Finding(ALTERED_BYTES, n.id, None, "unexpected stored fields"))
-            return Seen(n.id, UNKNOWN, unpacked.hash, unpacked.body, None)
+            return _seen(n.id, UNKNOWN, unpacked.hash, unpacked.body)
         wire = unpacked.wire
         negotiation_id = str(wire["negotiation_id"])
-        problems = _problems(n, unpacked, wire)
-        if unpacked.stored_again(app.checked_mapper.transcoder) != n.state:
+        body_hash = sha256(unpacked.body).hexdigest()
+        # the usual case at once: the row is the sorted JSON of the event with its hash
+        exact = unpacked.first_format is None and orjson.dumps(wire, option=SORTED) == n.state
+        problems = _problems(n, unpacked, wire, body_hash, exact)
+        if not exact and not _stored_canonically(app, n, unpacked, wire):
             problems.append("stored bytes differ from their canonical encoding")
     except (ValueError, KeyError, TypeError, AttributeError, TopicError) as e:
         reason = f"undecodable stored event ({type(e).__name__})"
         found.append(Finding(ALTERED_BYTES, n.id, None, reason))
-        return Seen(n.id, UNKNOWN, "", n.state, None)
+        return _seen(n.id, UNKNOWN, "", n.state)
     if problems:
         found.append(Finding(ALTERED_BYTES, n.id, negotiation_id, "; ".join(problems)))
     _link(n, wire, chains.setdefault(negotiation_id, _Chain()), negotiation_id, found)
-    return Seen(n.id, negotiation_id, unpacked.hash, unpacked.body, wire)
+    return Seen(n.id, negotiation_id, unpacked.hash, unpacked.body, wire, body_hash)
+
+
+def _stored_canonically(
+    app: Negotiations, n: Notification, unpacked: Unpacked, wire: dict[str, Any]
+) -> bool:
+    """The row is exactly what its format stores for this content: the body with its hash
+    spliced in (the mapper's own write), or the first format's encoding."""
+    if unpacked.first_format is not None:
+        return unpacked.stored_again(app.checked_mapper.transcoder) == n.state
+    return with_hash(unpacked.body, str(wire["event_id"]), unpacked.hash) == n.state
+
+
+def _canonical(body: bytes, wire: dict[str, Any]) -> bool:
+    """The body is canonical JSON: orjson's sorted output first (fast), canonical_json itself
+    when they differ (their number spellings may)."""
+    content = {k: v for k, v in wire.items() if k != "hash"}
+    if orjson.dumps(content, option=SORTED) == body:
+        return True
+    return canonical_json(json.loads(body)) == body
 
 
 def _link(
@@ -230,28 +254,26 @@ def _link(
     chain.last_hash = wire.get("hash")
 
 
-def _problems(n: Notification, unpacked: Unpacked, wire: dict[str, Any]) -> list[str]:
-    """What is wrong with one stored event on its own (not counting the chain)."""
+def _problems(
+    n: Notification, unpacked: Unpacked, wire: dict[str, Any], body_hash: str, exact: bool
+) -> list[str]:
+    """What is wrong with one stored event on its own (not counting the chain). A row of the
+    current format keeps no timestamp apart from ``recorded_at``; the first format does."""
     opening = n.topic == OPENED_TOPIC
     checks = [
         (
-            n.originator_id == negotiation_uuid(wire["negotiation_id"]),
+            n.originator_id == uuid_of(wire["negotiation_id"]),
             "stored under another negotiation's id",
         ),
         (
             wire.get("version") == n.originator_version,
             f"version {wire.get('version')} differs from stored version {n.originator_version}",
         ),
+        (body_hash == unpacked.hash, "hash does not match the event's content"),
+        (exact or _canonical(unpacked.body, wire), "stored body is not canonical JSON"),
         (
-            sha256(unpacked.body).hexdigest() == unpacked.hash,
-            "hash does not match the event's content",
-        ),
-        (
-            canonical_json(json.loads(unpacked.body)) == unpacked.body,
-            "stored body is not canonical JSON",
-        ),
-        (
-            format_utc(unpacked.timestamp) == wire.get("recorded_at"),
+            unpacked.first_format is None
+            or format_utc(unpacked.timestamp) == wire.get("recorded_at"),
             "stored timestamp differs from recorded_at",
         ),
         (opening == (n.originator_version == 1), "opening event out of place"),
