@@ -57,6 +57,8 @@ class StreamCheck:
         while self._next is not None:
             self._extra(*self._next)
             self._next = next(self._entries, None)
+        if not self.compared and not self.findings:
+            return "the stream holds no event yet"
         return self.findings
 
     def _extra(self, position: int, fields: dict[bytes, bytes]) -> None:
