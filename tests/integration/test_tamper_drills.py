@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +120,18 @@ def _resigned_note(settings: Settings) -> str:
     text, _ = parse_note(note)
     forger = Ed25519Signer.generate(settings.log_origin)
     return sign_checkpoint(parse_checkpoint(text), [forger])
+
+
+def test_an_export_verifies_offline_and_one_of_a_tampered_store_does_not(
+    logged: Settings, tmp_path: Path
+) -> None:
+    good, bad = tmp_path / "good.tar.gz", tmp_path / "bad.tar.gz"
+    assert run_cli(logged, "audit", "export", "--out", good).returncode == 0
+    checked = run_cli(logged, "audit", "verify", "--bundle", good, "--json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tamper.flip_a_letter(logged, 5)
+    assert run_cli(logged, "audit", "export", "--out", bad).returncode == 0
+    failed = run_cli(logged, "audit", "verify", "--bundle", bad, "--json")
+    assert failed.returncode == 1
+    first = json.loads(failed.stdout)["first"]
+    assert (first["kind"], first["position"]) == ("altered_bytes", 5)
