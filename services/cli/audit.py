@@ -192,7 +192,9 @@ def _print_report(report: AuditReport) -> None:
     for part, outcome in report.checks.items():
         line = f"{part}: {outcome}"
         (out if outcome == "ok" else err).print(render.text(line))
-    for finding in sorted(report.findings, key=_position)[:SHOWN]:
+    for finding in sorted(report.findings, key=lambda f: (f.position is None, f.position or 0))[
+        :SHOWN
+    ]:
         err.print(render.text(finding.line()))
     if report.ok:
         out.print(
@@ -200,10 +202,6 @@ def _print_report(report: AuditReport) -> None:
             f"{report.last_position}",
             highlight=False,
         )
-
-
-def _position(finding: Any) -> tuple[int, int]:
-    return (0, finding.position) if finding.position is not None else (1, 0)
 
 
 @clean_errors
@@ -263,19 +261,14 @@ def audit_replay(
         NothingYet.unless(too_early(events[0], as_of=None, known_at=when))
         then = [e for e in events if visible(e, as_of=None, known_at=when)]
         label = f"known at {known_at}"
-    NothingYet.unless(None if then else _nothing(negotiation_id, label))
+    if not then:
+        raise NothingYet(
+            "not_known_yet",
+            f"nothing about negotiation {negotiation_id!r} was recorded {label}",
+            details={"negotiation_id": negotiation_id},
+        )
     since = [e for e in events if e not in then]
     _print_replay(negotiation_id, label, then, since, as_json)
-
-
-def _nothing(negotiation_id: str, label: str) -> Any:
-    from projections.asof import TooEarly
-
-    return TooEarly(
-        "not_known_yet",
-        f"nothing about negotiation {negotiation_id!r} was recorded {label}",
-        {"negotiation_id": negotiation_id},
-    )
 
 
 def _checkpointed_through(app: Negotiations, settings: Settings, size: int) -> int:
@@ -315,4 +308,3 @@ def _print_replay(
         cells = (r["position"], r["version"], r["type"], r["recorded_at"], r["recorded_by"])
         table.add_row(*(render.text(c) for c in (*cells, r["hash"])))
     console.print(table)
-    sys.stdout.flush()
