@@ -30,7 +30,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {
         401: "No key, or an unknown or revoked key.",
         403: "The key's role does not allow this.",
-        404: "No such negotiation.",
+        404: "No such negotiation; or, for the log, no checkpoint yet, or a position or tile "
+        "it does not hold.",
         409: "The event contradicts the negotiation (an invariant, a version, a key).",
         413: "The body is larger than the limit.",
         415: "The body is not application/json.",

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from events import parse_draft
+from events import Envelope, parse_draft
 from events.tlog import (
     Ed25519Signer,
     append_leaves,
@@ -101,31 +101,37 @@ def bench_proofs(
     }
 
 
-def _record(app: Negotiations, events: int, batch: int) -> float:
+ROUNDS = 10
+
+
+def _drafts(events: int, offset: int) -> list[Envelope]:
+    return [parse_draft(note_body(n % NEGOTIATIONS, offset + n)) for n in range(events)]
+
+
+def _open(app: Negotiations) -> None:
     app.record_many([parse_draft(opening_body(i)) for i in range(NEGOTIATIONS)], principal="bench")
-    drafts = [parse_draft(note_body(n % NEGOTIATIONS, n)) for n in range(events)]
+
+
+def _seconds(app: Negotiations, drafts: list[Envelope], batch: int) -> float:
     started = time.perf_counter()
-    for start in range(0, events, batch):
+    for start in range(0, len(drafts), batch):
         app.record_many(drafts[start : start + batch], principal="bench")
-    return events / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
 def bench_record_with_log(events: int, batch: int, directory: Path) -> dict[str, float]:
-    """Events/s recorded in batches without and with the log writer running beside; and how
+    """Events/s recorded in batches on two fresh SQLite files, one without and one with the
+    log writer running beside (woken by each save, as in ``talkstream up``), in rounds that
+    alternate which goes first, so that a change in the machine's load falls on both; and how
     long the writer then took to log what remained."""
     alone = build_application(Settings(home=directory / "alone", store="sqlite"))
-    try:
-        without = _record(alone, events, batch)
-    finally:
-        alone.close()
     settings = Settings(home=directory / "logged", store="sqlite")
     app = build_application(settings)
     ledger = open_ledger(app, settings)
-    signer = Ed25519Signer.generate(settings.log_origin)
     writer = LogWriter(
         app,
         ledger,
-        signer,
+        Ed25519Signer.generate(settings.log_origin),
         every=settings.checkpoint_every,
         seconds=settings.checkpoint_seconds,
         poll_interval=settings.relay_poll_interval,
@@ -133,16 +139,35 @@ def bench_record_with_log(events: int, batch: int, directory: Path) -> dict[str,
     app.after_save.append(writer.notify)
     stop = threading.Event()
     thread = threading.Thread(target=writer.run, args=(stop,), daemon=True)
-    thread.start()
+    spent = {"without": 0.0, "with": 0.0}
     try:
-        with_log = _record(app, events, batch)
+        _open(alone)
+        _open(app)
+        thread.start()
+        share = max(events // ROUNDS, 1)
+        for round_ in range(ROUNDS):
+            drafts = _drafts(share, round_ * share)
+            order = [("without", alone), ("with", app)]
+            for name, target in order if round_ % 2 == 0 else reversed(order):
+                spent[name] += _seconds(target, drafts, batch)
         started = time.perf_counter()
-        while ledger.size() < events + NEGOTIATIONS:
+        while ledger.size() < share * ROUNDS + NEGOTIATIONS:
             time.sleep(0.01)
         lag = time.perf_counter() - started
+        stop.set()
+        writer.notify()
+        thread.join(30)
+        checkpoints = len(ledger.checkpoints(0, 10**6))
     finally:
         stop.set()
         writer.notify()
         thread.join(30)
         app.close()
-    return {"without": without, "with": with_log, "catch_up_seconds": lag}
+        alone.close()
+    recorded = share * ROUNDS
+    return {
+        "without": recorded / spent["without"],
+        "with": recorded / spent["with"],
+        "catch_up_seconds": lag,
+        "checkpoints": float(checkpoints),
+    }

@@ -71,7 +71,10 @@ def _record_with_log(events: int, batch: int) -> None:
     console.print(
         _against_raw("with the log writer", r["with"], "events/s", "without", r["without"])
     )
-    console.print(f"the writer logged the rest {r['catch_up_seconds']:.2f} s after the last save")
+    console.print(
+        f"the writer signed {r['checkpoints']:.0f} checkpoints and logged the rest "
+        f"{r['catch_up_seconds']:.2f} s after the last save"
+    )
 
 
 @clean_errors

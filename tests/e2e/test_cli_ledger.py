@@ -156,3 +156,13 @@ def test_the_relay_process_logs_and_publishes_checkpoints(
     verifier = Ed25519Verifier.parse(ok(cli("audit", "key", env=env)).stdout.strip())
     for _, fields in published:
         open_checkpoint(fields[b"note"], [verifier])
+
+
+def test_the_log_benchmarks_print_their_figures(tmp_path: Path) -> None:
+    cli = Runner(tmp_path)
+    proofs = ok(cli("bench", "verify", "--events", "300", "--samples", "10")).stdout
+    assert "inclusion proof over 300 leaves: p50" in proofs
+    assert "consistency proof over 300 leaves: p50" in proofs
+    recorded = ok(cli("bench", "record", "--with-log", "--events", "200", "--batch", "20")).stdout
+    assert "with the log writer" in recorded
+    assert "ratio" in recorded

@@ -57,7 +57,7 @@ def _ledger(request: Request) -> Ledger:
     response_class=Response,
     responses={
         200: {"content": {"text/plain": {}}, "description": "The latest signed checkpoint."},
-        **error_responses(401, 403, 429, 503),
+        **error_responses(401, 403, 404, 429, 503),
     },
 )
 async def latest_checkpoint(request: Request, principal: Auditor) -> Response:
@@ -93,7 +93,7 @@ async def checkpoints_after(
             "content": {"application/octet-stream": {}},
             "description": "A C2SP tlog-tiles tile or entry bundle (immutable).",
         },
-        **error_responses(401, 403, 422, 429, 503),
+        **error_responses(401, 403, 404, 422, 429, 503),
     },
 )
 async def tile(request: Request, principal: Auditor, path: str) -> Response:

@@ -5,12 +5,14 @@ checkpoints. Every answer reads O(log n) stored hashes (a tile, 256), never the 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from events.tlog import (
+    EMPTY_ROOT,
+    HashReader,
     HashReadError,
     InvalidTreeRange,
     Tile,
@@ -19,6 +21,8 @@ from events.tlog import (
     inclusion_proof,
     leaf,
     leaf_hash,
+    reader_from_mapping,
+    root_from_inclusion_proof,
     sign_checkpoint,
     tile_bytes,
     tree_hash,
@@ -108,6 +112,22 @@ class Ledger:
         self._check_size(size)
         return tree_hash(size, self.reader)
 
+    def _prefetched(self, *computations: Callable[[HashReader], object]) -> HashReader:
+        """A reader holding, from one query, every stored hash the computations ask for: each
+        is run first against a reader that only notes what it is asked (O(log n) work)."""
+        wanted: set[NodeId] = set()
+
+        def noting(nodes: Sequence[NodeId]) -> list[bytes]:
+            wanted.update(nodes)
+            return [EMPTY_ROOT] * len(nodes)
+
+        for computation in computations:
+            computation(noting)
+        return reader_from_mapping(self._read_all(sorted(wanted)))
+
+    def _read_all(self, nodes: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        return dict(zip(nodes, self.reader(nodes), strict=True)) if nodes else {}
+
     def leaves(self, first: int, count: int) -> list[Leaf]:
         return self.tables.leaves(first, count)
 
@@ -145,26 +165,33 @@ class Ledger:
                 f"position {position} is leaf {found.index}, not in a tree of size {size}"
             )
         data = leaf(found.position, found.event_hash.hex())
+        hashed = leaf_hash(data)
+        path = inclusion_proof(found.index, size, self.reader)
         return InclusionProof(
             position=position,
             index=found.index,
             size=size,
             leaf=data,
-            leaf_hash=leaf_hash(data),
-            proof=inclusion_proof(found.index, size, self.reader),
-            root=self.root(size),
+            leaf_hash=hashed,
+            proof=path,
+            root=root_from_inclusion_proof(found.index, size, hashed, path),
         )
 
     def consistency(self, old: int, new: int) -> ConsistencyProof:
         self._check_size(new)
         if not 0 <= old <= new:
             raise InvalidTreeRange(f"cannot prove size {old} against size {new}", field="from")
+        read = self._prefetched(
+            lambda r: tree_hash(old, r),
+            lambda r: tree_hash(new, r),
+            lambda r: consistency_proof(old, new, r),
+        )
         return ConsistencyProof(
             old=old,
             new=new,
-            old_root=self.root(old),
-            new_root=self.root(new),
-            proof=consistency_proof(old, new, self.reader),
+            old_root=tree_hash(old, read),
+            new_root=tree_hash(new, read),
+            proof=consistency_proof(old, new, read),
         )
 
     def checkpoint(self, signer: NoteSigner, size: int | None = None) -> StoredCheckpoint:

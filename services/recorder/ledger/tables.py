@@ -128,15 +128,22 @@ def node_row(node: NodeId) -> tuple[int, int]:
 
 
 def grouped(hashes: Sequence[tuple[NodeId, bytes]]) -> dict[int, bytes]:
-    """The ``nodes`` of each row, from hashes in stored-hash-index order."""
-    rows: dict[int, list[bytes]] = {}
-    for node, value in hashes:
-        row, place = node_row(node)
-        values = rows.setdefault(row, [])
-        if len(values) != place:
-            raise ValueError(f"stored hash {node} out of order")
-        values.append(value)
-    return {row: b"".join(values) for row, values in rows.items()}
+    """The ``nodes`` of each row, from hashes in stored-hash-index order (as
+    ``append_leaves`` makes them: each leaf hash, then the subtrees it completes)."""
+    rows: dict[int, bytes] = {}
+    row, values = -1, b""
+    for (level, index), value in hashes:
+        if level == 0:
+            if values:
+                rows[row] = values
+            row, values = index, value
+        elif row != ((index + 1) << level) - 1 or len(values) != 32 * level:
+            raise ValueError(f"stored hash {(level, index)} out of order")
+        else:
+            values += value
+    if values:
+        rows[row] = values
+    return rows
 
 
 def _picked(nodes: Sequence[NodeId], rows: dict[int, bytes]) -> dict[NodeId, bytes]:

@@ -19,7 +19,7 @@ from hashlib import sha256
 from eventsourcing.persistence import Notification
 
 from events import split_hash
-from events.tlog import append_leaves, event_leaf_hash
+from events.tlog import HashReadError, append_leaves, leaf_hash
 from events.tlog.note import NoteSigner
 from services.recorder import legacy
 from services.recorder.application import Negotiations
@@ -87,7 +87,7 @@ class LogWriter:
             leaves = self._leaves(size, page)
             if not leaves:
                 return 0
-            hashes = [event_leaf_hash(f.position, f.event_hash.hex()) for f in leaves]
+            hashes = [leaf_hash(f.position.to_bytes(8, "big") + f.event_hash) for f in leaves]
             added = append_leaves(size, hashes, self.ledger.reader)
             if self.ledger.tables.append(leaves, added):
                 return len(leaves)
@@ -168,7 +168,7 @@ class LogWriter:
                 self.catch_up()
                 if self.due():
                     self.checkpoint_now()
-            except (StoreUnavailable, EventCorrupted) as e:
+            except (StoreUnavailable, EventCorrupted, HashReadError) as e:
                 self._held_back(e)
                 stop.wait(max(self.poll_interval, 1.0))
                 continue
@@ -188,8 +188,8 @@ class LogWriter:
         left = self.seconds - (self.clock() - self._checkpointed_at)
         return max(min(self.poll_interval, left), 0.01)
 
-    def _held_back(self, e: StoreUnavailable | EventCorrupted) -> None:
-        reason = e.code if isinstance(e, StoreUnavailable) else f"{e.code}@{e.position}"
+    def _held_back(self, e: StoreUnavailable | EventCorrupted | HashReadError) -> None:
+        reason = f"{e.code}@{e.position}" if isinstance(e, EventCorrupted) else e.code
         if reason != self._held_by:
             self._held_by = reason
             log.warning("log writer: waiting: %s", e.message)

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given as given_
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from events.tlog import (
     Ed25519Signer,
@@ -14,6 +17,8 @@ from events.tlog import (
     root,
     split_stored_hash_index,
     stored_hash_count,
+    verify_consistency,
+    verify_inclusion,
 )
 from events.tlog.merkle import NodeId
 from services.recorder.application import Negotiations
@@ -124,3 +129,41 @@ def test_a_key_named_for_another_log_signs_nothing(recorded: Negotiations, ledge
     with pytest.raises(LogKeyProblem, match=r"someone\.else/log"):
         LogWriter(recorded, ledger, other).checkpoint_now()
     assert ledger.latest_checkpoint() is None
+
+
+@examples(max_examples=25, deadline=None)
+@given_(
+    batch=st.integers(min_value=1, max_value=16),
+    every=st.integers(min_value=1, max_value=16),
+    cut=st.integers(min_value=0, max_value=15),
+)
+def test_any_batching_and_restart_point_builds_the_same_tree_and_proofs(
+    batch: int, every: int, cut: int
+) -> None:
+    from services.recorder.store import MEMORY_ENV
+    from tests.factories import scenario
+
+    app = Negotiations(env=MEMORY_ENV)
+    try:
+        drafts = scenario()
+        signer = Ed25519Signer.generate(ORIGIN)
+        config = Settings(log_origin=ORIGIN)
+        if cut:
+            given(app, *drafts[:cut])
+            LogWriter(app, open_ledger(app, config), signer, every=every, batch=batch).catch_up()
+        if drafts[cut:]:
+            given(app, *drafts[cut:])
+        ledger = open_ledger(app, config)
+        LogWriter(app, ledger, signer, every=every, batch=batch).catch_up()
+        expected = stored_leaf_hashes(app)
+        assert ledger.root(15) == root(expected)
+        sizes = [c.size for c in ledger.checkpoints()]
+        assert sizes == sorted(set(sizes)) and all(s > 0 for s in sizes)
+        for n in app.notifications():
+            proof = ledger.inclusion(n.id, 15)
+            verify_inclusion(proof.index, 15, proof.leaf_hash, proof.proof, root(expected))
+        for size in sizes:
+            joined = ledger.consistency(size, 15)
+            verify_consistency(size, 15, root(expected[:size]), root(expected), joined.proof)
+    finally:
+        app.close()
