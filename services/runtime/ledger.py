@@ -29,7 +29,6 @@ def build_log_writer(settings: Settings, app: Negotiations, redis_url: str | Non
         load_signer(settings),
         every=settings.checkpoint_every,
         seconds=settings.checkpoint_seconds,
-        batch=settings.relay_batch,
         poll_interval=settings.relay_poll_interval,
     )
     if redis_url is not None:

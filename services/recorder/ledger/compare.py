@@ -3,8 +3,9 @@ stored checkpoint's size, that checkpoint's root, and every checkpoint must carr
 signature by the log's key.
 
 The checkpoints are the anchor: only a signature can tell a rewritten history. The log's own
-leaves (``talkstream_tree``'s positions and hashes) only help to say where and how the store went wrong: walking the
-store and the logged leaves side by side by position names a position the store lost
+leaves (the positions and hashes in ``talkstream_tree``) only help to say where and how the
+store went wrong: walking the store and the logged leaves side by side by position names a
+position the store lost
 (``missing_event``), one it gained (``extra_event``), one whose event changed
 (``altered_bytes``) and two that traded places (``reordered``). A checkpoint larger than the
 store (the newest rows deleted: no chain can see that) is ``missing_event``; a checkpoint whose

@@ -51,9 +51,9 @@ class LogWriter:
         *,
         every: int = 1000,
         seconds: float = 60.0,
-        batch: int = 500,
+        batch: int = 5000,
         poll_interval: float = 0.5,
-        gather: float = 0.25,
+        gather: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
@@ -63,7 +63,7 @@ class LogWriter:
         self.seconds = seconds
         self.batch = batch
         self.poll_interval = poll_interval
-        self.gather = min(gather, poll_interval)
+        self.gather = gather
         self.clock = clock
         self.on_checkpoint: list[Callable[[StoredCheckpoint], None]] = []
         self.wake = threading.Event()
