@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.e2e.helpers import TALKSTREAM, Runner
+from tests.e2e.helpers import TALKSTREAM, Runner, ok
 
 BENCH_LOADED = "print(any(m.startswith('services.bench') for m in sys.modules))"
 
@@ -72,3 +72,12 @@ def test_an_http_benchmark_without_httpx_says_how_to_install_it(
     needs = f"error: bench_extra_missing: `talkstream bench {benchmark}` needs httpx"
     assert line.startswith(needs)
     assert "pip install 'talkstream[bench]'" in line
+
+
+def test_bench_verify_prints_its_ratios(cli: Runner) -> None:
+    done = ok(cli("bench", "verify", "--events", 600, "--samples", 10))
+    text = " ".join(done.stdout.split())
+    assert "verify 600 events (hashes, chains, tree vs checkpoints):" in text
+    assert "raw read + hashlib.sha256 of the same rows" in text and "ratio" in text
+    assert "export:" in text and "offline verify of the bundle:" in text
+    assert "inclusion proof over 600 leaves: p50" in text
