@@ -24,5 +24,15 @@ def build_application(settings: Settings) -> Negotiations:
 def build_api_context(
     settings: Settings, redis_url: str, app: Negotiations | None = None
 ) -> ApiContext:
-    """Everything the HTTP routes share, from settings and a Redis URL."""
-    return build_context(settings, redis_url, app or build_application(settings), ViewStore)
+    """Everything the HTTP routes share, from settings and a Redis URL; the full audit is
+    handed in (its stream and view checks are the workers' side)."""
+    from services.runtime.audit import full_audit
+
+    application = app or build_application(settings)
+    return build_context(
+        settings,
+        redis_url,
+        application,
+        ViewStore,
+        lambda redis: full_audit(settings, application, redis),
+    )

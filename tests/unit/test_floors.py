@@ -43,6 +43,7 @@ FLOORS = (
             "services.api",
             "services.client",
             "services.web",
+            "services.audit",
         ),
         isolated=True,
     ),
