@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from events import ContractError, Envelope, parse_draft
+from events import ContractError, Envelope, cloudevent, parse_draft
 from services.api.auth import Writer, ctx_of
 from services.api.body import json_object
 from services.api.errors import status_of
@@ -64,6 +64,15 @@ def _answer(written: Written, request: Request) -> JSONResponse:
     )
 
 
+async def _body(request: Request, fills: dict[str, str | None]) -> dict[str, Any]:
+    """The published event: a JSON body, or a CloudEvent (structured or binary mode) on
+    ``.../events`` (docs/cloudevents.md)."""
+    if "negotiation_id" in fills and cloudevent.is_cloudevent(request.headers):
+        event = cloudevent.read_http(request.headers, await request.body())
+        return cloudevent.draft_body(event, fills["negotiation_id"])
+    return await json_object(request)
+
+
 def _fill(body: dict[str, Any], field: str, value: str | None) -> None:
     if value is not None and body.setdefault(field, value) != value:
         raise InvalidRequest(
@@ -75,7 +84,7 @@ def _fill(body: dict[str, Any], field: str, value: str | None) -> None:
 async def _record_one(
     request: Request, principal: Principal, fills: dict[str, str | None], expected: int | None
 ) -> JSONResponse:
-    body = await json_object(request)
+    body = await _body(request, fills)
     for field, value in fills.items():
         _fill(body, field, value)
     draft = parse_draft(body)
