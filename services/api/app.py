@@ -20,7 +20,7 @@ from services.api.context import ApiContext
 from services.api.degraded import Degraded
 from services.api.limits import BodyLimit
 from services.api.protocol import SHUTDOWN_HOOK
-from services.api.routes import audit, export, ops, reads, subscribe, writes
+from services.api.routes import audit, export, hooks, ops, reads, subscribe, writes
 
 log = logging.getLogger("talkstream.api")
 
@@ -41,7 +41,7 @@ def create_app(ctx: ApiContext, *, alongside: Alongside | None = None) -> FastAP
         redoc_url=None,
     )
     app.state.ctx = ctx
-    for module in (writes, reads, export, audit, subscribe, ops):
+    for module in (writes, reads, export, audit, subscribe, hooks, ops):
         app.include_router(module.router)
     errors.install(app)
     openapi.install(app)

@@ -46,6 +46,7 @@ def requires(permission: Permission) -> Callable[[Request], Awaitable[Principal]
 Reader = Annotated[Principal, Depends(requires(Permission.read))]
 Writer = Annotated[Principal, Depends(requires(Permission.write))]
 Auditor = Annotated[Principal, Depends(requires(Permission.audit))]
+Admin = Annotated[Principal, Depends(requires(Permission.manage))]
 
 
 def _principal(request: Request, ctx: ApiContext) -> Principal:

@@ -61,6 +61,11 @@ keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_a
 app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
+hooks_app = typer.Typer(
+    help="Webhooks: add (secret shown once), list, remove, parked deliveries.",
+    no_args_is_help=True,
+)
+app.add_typer(hooks_app, name="hooks")
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_NEGOTIATION = "us-iraq-jscd"
@@ -714,9 +719,11 @@ def keys_revoke(
 
 
 def main() -> None:
+    from services.cli import hooks
     from services.cli.bench import register
 
     register(bench_app)
+    hooks.register(app, hooks_app)
     app()
 
 

@@ -18,6 +18,7 @@ from services.intake.exceptions import EntryRefused
 from services.recorder.exceptions import BatchRejected, RecorderError, StoreFault
 from services.relay.exceptions import RelayError
 from services.runtime.exceptions import RuntimeProblem
+from services.wire.exceptions import WireError
 
 REFUSED = 1  # bad input or option, a broken rule, something not there, a failed check
 USAGE = 2  # the command line does not parse (the command-line library's own exit code)
@@ -33,6 +34,7 @@ EXIT_CODES: dict[type[TalkstreamError], int] = {
     RelayError: REFUSED,
     RuntimeProblem: ENVIRONMENT,
     InvalidSettings: ENVIRONMENT,
+    WireError: REFUSED,  # a webhook refused or unknown
 }
 
 NEVER_MET: dict[type[TalkstreamError], str] = {

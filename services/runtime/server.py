@@ -21,12 +21,13 @@ from projections.live.worker import attach_projectors
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.protocol import ConnectionLimits, bounded_protocol
+from services.hooks.deliverer import Deliverer
 from services.intake.app import build_intake
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_api_context, build_application
 from services.runtime.exceptions import RuntimeProblem
 from services.runtime.redis_server import redis_for
-from services.runtime.runner import build_relay, projector_options
+from services.runtime.runner import build_deliverer, build_relay, projector_options
 from services.settings import Settings
 
 log = logging.getLogger("talkstream.api")
@@ -40,14 +41,17 @@ class Workers:
 
     relay: Relay
     streams: FastStream
+    deliverer: Deliverer
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         stop = threading.Event()
         thread = threading.Thread(target=self.relay.run, args=(stop,), name="relay", daemon=True)
         thread.start()
+        hooks = threading.Thread(target=self.deliverer.run, args=(stop,), name="hooks", daemon=True)
+        hooks.start()
         await self.streams.start()
-        log.info("workers started: relay, intake, projections")
+        log.info("workers started: relay, intake, projections, webhooks")
         try:
             yield
         finally:
@@ -57,6 +61,8 @@ class Workers:
             await asyncio.to_thread(thread.join, 10)
             if thread.is_alive():
                 log.warning("the relay did not stop within 10 s")
+            await asyncio.to_thread(hooks.join, 10 + self.deliverer.policy.timeout)
+            self.deliverer.client.close()
             log.info("workers stopped")
 
 
@@ -71,7 +77,8 @@ def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
     attach_projectors(
         intake, broker, redis_url, ctx.settings.prefix, **projector_options(ctx.settings)
     )
-    return Workers(relay=relay, streams=intake)
+    deliverer = build_deliverer(ctx.settings, redis_url)
+    return Workers(relay=relay, streams=intake, deliverer=deliverer)
 
 
 def _check_port_free(settings: Settings) -> None:

@@ -42,6 +42,7 @@ FLOORS = (
             "projections.live",
             "services.api",
             "services.client",
+            "services.hooks",
         ),
         isolated=True,
     ),
