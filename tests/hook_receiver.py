@@ -9,6 +9,7 @@ as the mode written in ``<dir>/mode`` (``ok`` when absent), and appends every re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 import time
@@ -61,10 +62,8 @@ def main() -> None:
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     (args.dir / "ready").write_text("yes")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

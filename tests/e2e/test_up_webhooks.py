@@ -67,7 +67,7 @@ class Receiver:
                 "3",
             ],
         )
-        _until(lambda: (self.dir / "ready").exists(), "the receiver to listen")
+        _until((self.dir / "ready").exists, "the receiver to listen")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -176,14 +176,7 @@ def test_every_change_arrives_in_order_through_failures_stalls_and_an_outage(
         )
         r.stop()  # the receiver goes away: connections are refused
         last = _write(up, publisher, nid, 3, open_it=False)
-        _until(
-            lambda: (
-                len(_changes(cli, nid, "negotiation")) > 0
-                and _changes(cli, nid, "negotiation")[-1] > "0"
-            ),
-            "the changes",
-        )
-        time.sleep(1)  # some attempts fail against the closed port
+        time.sleep(1.5)  # attempts meanwhile are refused connections
         r.start()  # and comes back
         _until(
             lambda: any(e["data"]["position"] >= last for e in _verified(r, hook["secret"])),
