@@ -21,6 +21,7 @@ from services.api.degraded import Degraded
 from services.api.limits import BodyLimit
 from services.api.protocol import SHUTDOWN_HOOK
 from services.api.routes import audit, export, hooks, ops, reads, subscribe, writes
+from services.api.tracing import TraceRequests
 
 log = logging.getLogger("talkstream.api")
 
@@ -51,6 +52,7 @@ def create_app(ctx: ApiContext, *, alongside: Alongside | None = None) -> FastAP
     )
     app.add_middleware(Degraded, watch=ctx.divergence)
     app.add_middleware(RequestMetrics, ctx=ctx)
+    app.add_middleware(TraceRequests)
     return app
 
 

@@ -3,12 +3,15 @@ context reads views through the projection workers' store, handed over here)."""
 
 from __future__ import annotations
 
+import functools
+
 from projections.live.store import ViewStore
 from services.api.context import ApiContext, build_context
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import StoreUnavailable
 from services.recorder.store import STORE_FAILURES, eventsourcing_env
 from services.settings import Settings
+from services.wire import tracing
 
 
 def build_application(settings: Settings) -> Negotiations:
@@ -24,5 +27,8 @@ def build_application(settings: Settings) -> Negotiations:
 def build_api_context(
     settings: Settings, redis_url: str, app: Negotiations | None = None
 ) -> ApiContext:
-    """Everything the HTTP routes share, from settings and a Redis URL."""
-    return build_context(settings, redis_url, app or build_application(settings), ViewStore)
+    """Everything the HTTP routes share, from settings and a Redis URL; each save keeps the
+    writing request's trace context for the relay (while tracing is on)."""
+    ctx = build_context(settings, redis_url, app or build_application(settings), ViewStore)
+    ctx.app.on_saved.append(functools.partial(tracing.remember, ctx.redis, ctx.streams.events))
+    return ctx

@@ -21,6 +21,7 @@ from services.hooks.deliverer import Deliverer, Policy
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
+from services.runtime import tracing
 from services.runtime.bootstrap import build_application
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
@@ -84,6 +85,7 @@ def projector_options(settings: Settings) -> dict[str, Any]:
 
 def run_relay(settings: Settings) -> None:
     """The relay alone, until SIGINT/SIGTERM."""
+    provider = tracing.configure(settings, "talkstream-relay")
     with redis_for(settings) as url:
         app = build_application(settings)
         relay = build_relay(settings, app, url)
@@ -100,15 +102,20 @@ def run_relay(settings: Settings) -> None:
             relay.run(stop)
         finally:
             app.close()
+            tracing.shutdown(provider)
 
 
 def run_projectors(settings: Settings, projections: Mapping[str, Projection]) -> None:
     """The projection workers (all, or some) alone, until SIGINT/SIGTERM."""
+    provider = tracing.configure(settings, "talkstream-projections")
     with redis_for(settings) as url:
         app, _, _ = build_projectors(
             url, settings.prefix, projections=projections, **projector_options(settings)
         )
-        asyncio.run(app.run())
+        try:
+            asyncio.run(app.run())
+        finally:
+            tracing.shutdown(provider)
 
 
 def run_intake(settings: Settings) -> None:

@@ -24,6 +24,7 @@ from services.api.protocol import ConnectionLimits, bounded_protocol
 from services.hooks.deliverer import Deliverer
 from services.intake.app import build_intake
 from services.relay.relay import Relay
+from services.runtime import tracing
 from services.runtime.bootstrap import build_api_context, build_application
 from services.runtime.exceptions import RuntimeProblem
 from services.runtime.redis_server import redis_for
@@ -154,6 +155,7 @@ def serve(
     ``with_workers`` is off (a scale-out API instance); ``before`` runs once the store and
     Redis are ready and before the server starts (the demo loads and prints the scenario)."""
     _check_port_free(settings)
+    provider = tracing.configure(settings, "talkstream-api")
     with redis_for(settings) as url:
         app = build_application(settings)
         try:
@@ -168,4 +170,5 @@ def serve(
             uvicorn.Server(config).run()
         finally:
             app.close()
+            tracing.shutdown(provider)
         log.info("stopped cleanly")

@@ -27,6 +27,7 @@ from services.api.models import (
     WriteResult,
 )
 from services.api.openapi import error_responses, event_body
+from services.api.tracing import recorded, recording
 from services.recorder.application import InvalidDraft, Policy, Refused, Written
 
 log = logging.getLogger("talkstream.api")
@@ -89,9 +90,11 @@ async def _record_one(
         _fill(body, field, value)
     draft = parse_draft(body)
     ctx = ctx_of(request)
-    written = await run_in_threadpool(
-        ctx.app.record, draft, principal=principal.name, expected_version=expected
-    )
+    with recording(draft) as span:
+        written = await run_in_threadpool(
+            ctx.app.record, draft, principal=principal.name, expected_version=expected
+        )
+        recorded(span, written)
     return _answer(written, request)
 
 
