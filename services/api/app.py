@@ -21,7 +21,7 @@ from services.api.degraded import Degraded
 from services.api.limits import BodyLimit
 from services.api.protocol import SHUTDOWN_HOOK
 from services.api.routes import audit, export, hooks, ops, reads, subscribe, writes
-from services.api.tracing import TraceRequests
+from services.api.tracing import telemetry
 
 log = logging.getLogger("talkstream.api")
 
@@ -40,6 +40,7 @@ def create_app(ctx: ApiContext, *, alongside: Alongside | None = None) -> FastAP
         dependencies=[Depends(no_unknown_query)],
         docs_url=None,  # served by openapi.install_docs, without a CDN
         redoc_url=None,
+        telemetry=telemetry(),
     )
     app.state.ctx = ctx
     for module in (writes, reads, export, audit, subscribe, hooks, ops):
@@ -52,7 +53,6 @@ def create_app(ctx: ApiContext, *, alongside: Alongside | None = None) -> FastAP
     )
     app.add_middleware(Degraded, watch=ctx.divergence)
     app.add_middleware(RequestMetrics, ctx=ctx)
-    app.add_middleware(TraceRequests)
     return app
 
 

@@ -1,45 +1,27 @@
-"""HTTP spans: a server span per request (continuing a ``traceparent`` the caller sent) while
-tracing is on (services/wire/tracing.py); nothing otherwise."""
+"""HTTP tracing while tracing is on (services/wire/tracing.py): FastAPI's own server span per
+request, and a ``record`` span around each recorded event; nothing otherwise."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from opentelemetry import propagate, trace
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry import trace
 
 from events import Envelope
 from services.recorder.application import Written
 from services.wire import tracing
 
 
-class TraceRequests:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not tracing.enabled():
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        name = f"{scope['method']} {scope['path']}"
-        with tracing.tracer().start_as_current_span(
-            name, context=propagate.extract(headers), kind=trace.SpanKind.SERVER
-        ) as span:
-
-            async def send_status(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    span.set_attribute("http.response.status_code", message["status"])
-                await send(message)
-
-            span.set_attribute("http.request.method", scope["method"])
-            span.set_attribute("url.path", scope["path"])
-            await self.app(scope, receive, send_status)
-            route = getattr(scope.get("route"), "path", None)
-            if route is not None:
-                span.update_name(f"{scope['method']} {route}")
-                span.set_attribute("http.route", route)
+def telemetry() -> TelemetryConfig:
+    """FastAPI's own OpenTelemetry instrumentation (its server span per request, continuing a
+    caller's ``traceparent``, and spans for dependencies and the endpoint): on the tracing
+    provider while tracing is on, off otherwise."""
+    provider = tracing.provider()
+    if provider is None:
+        return {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    return {"tracer_provider": provider, "metrics": False, "logs": False}
 
 
 @contextmanager

@@ -27,6 +27,10 @@ def enable(provider: trace.TracerProvider | None) -> None:
     _provider = provider
 
 
+def provider() -> trace.TracerProvider | None:
+    return _provider
+
+
 def enabled() -> bool:
     return _provider is not None
 

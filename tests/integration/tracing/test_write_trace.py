@@ -22,7 +22,8 @@ from tests.factories import NOTE, SOURCE, opening_body
 from tests.integration.api.conftest import Served, served_api
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+CALLER = "00f067aa0ba902b7"
+TRACEPARENT = f"00-{TRACE_ID}-{CALLER}-01"
 
 
 @pytest.fixture
@@ -63,6 +64,15 @@ def _spans_of(exporter: InMemorySpanExporter, position: int, wanted: int) -> lis
         time.sleep(0.05)
 
 
+def _ancestors(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[int]:
+    """The span ids above ``span`` in its trace, nearest first."""
+    found = []
+    while span.parent is not None and span.parent.span_id in by_id:
+        found.append(span.parent.span_id)
+        span = by_id[span.parent.span_id]
+    return found
+
+
 def test_a_write_is_one_trace_from_http_through_record_relay_and_projections(
     exporter: InMemorySpanExporter, served: Served
 ) -> None:
@@ -96,12 +106,13 @@ def test_a_write_is_one_trace_from_http_through_record_relay_and_projections(
     relay = [s for s in spans if s.name == "relay.publish"]
     applied = [s for s in spans if s.name == "projection.apply"]
     assert len(http) == 1 and len(record) == 1 and len(relay) == 1
-    assert record[0].parent is not None and record[0].parent.span_id == http[0].context.span_id
+    assert http[0].parent is not None and format(http[0].parent.span_id, "016x") == CALLER
+    assert http[0].context.span_id in _ancestors(record[0], by_id)  # via FastAPI's own spans
     assert relay[0].parent is not None and relay[0].parent.span_id == record[0].context.span_id
     assert {s.attributes["talkstream.projection"] for s in applied} == keeping
     assert len(keeping) >= 2
     for span in applied:
-        assert span.parent is not None and span.parent.span_id in by_id  # linked in the trace
+        assert record[0].context.span_id in _ancestors(span, by_id)  # linked to the write
         assert span.attributes["talkstream.correlation_id"] == "corr-1"
         assert span.attributes["talkstream.causation_id"] == "cause-1"
     assert record[0].attributes["talkstream.correlation_id"] == "corr-1"
