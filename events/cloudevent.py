@@ -173,3 +173,19 @@ def structured(event: BaseCloudEvent) -> bytes:
 def structured_dict(event: BaseCloudEvent) -> dict[str, Any]:
     """The structured-mode JSON object of a CloudEvent (for a batch)."""
     return cast("dict[str, Any]", parse_json(structured(event), document="cloudevent"))
+
+
+def wire_of(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded event's wire form back from its structured CloudEvent (``of_recorded``'s
+    inverse): ``RecordedEvent.from_wire`` reads it, and its hash still holds."""
+    wire: dict[str, Any] = dict(document.get("data") or {})
+    wire["type"] = event_type(str(document["type"]))
+    wire["negotiation_id"] = document["subject"]
+    wire["event_id"] = document["id"]
+    for field, attribute in STAMP.items():
+        if attribute in document:
+            wire[field] = document[attribute]
+    for name in ("version", "position"):
+        if name in wire:
+            wire[name] = int(wire[name])
+    return wire
