@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from redis import Redis
 
 from services.wire.entries import text
@@ -130,14 +130,19 @@ class Hooks:
         view: str | None = None,
     ) -> Hook:
         """Registers a hook; it gets the changes after the stream's current end."""
-        hook = Hook(
-            id="hook_" + secrets.token_hex(8),
-            url=check_target(url, allow_private=allow_private),
-            secret=check_secret(secret) if secret is not None else new_secret(),
-            negotiation=negotiation,
-            view=view,
-            created_at=_now(),
-        )
+        try:
+            hook = Hook(
+                id="hook_" + secrets.token_hex(8),
+                url=check_target(url, allow_private=allow_private),
+                secret=check_secret(secret) if secret is not None else new_secret(),
+                negotiation=negotiation,
+                view=view,
+                created_at=_now(),
+            )
+        except ValidationError as e:
+            first = e.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise HookRefused("invalid_hook", f"{where}: {first['msg']}") from None
         top: Any = self.redis.xrevrange(self.changes, count=1)
         with self.redis.pipeline() as pipe:
             pipe.hset(self.cursors, hook.id, text(top[0][0]) if top else "0-0")

@@ -295,6 +295,12 @@ def test_private_targets_are_refused_unless_allowed(cli: Runner, up: Served) -> 
     for url in ("http://169.254.169.254/latest", "http://10.0.0.1/", "http://[::1]:9/"):
         assert "private_address" in one_error_line(cli("hooks", "add", url))
     assert "hook_not_found" in one_error_line(cli("hooks", "remove", "hook_0000000000000000"))
+    bad = {"TALKSTREAM_HOOKS_ALLOW_PRIVATE": "1"}
+    assert "negotiation" in one_error_line(
+        cli("hooks", "add", "http://x/", "-n", "Bad Id", env=bad)
+    )
+    assert "--view" in one_error_line(cli("hooks", "add", "http://x/", "--view", "nope", env=bad))
+    assert "http://x/" not in {h["url"] for h in json.loads(ok(cli("hooks", "list")).stdout)}
 
 
 def test_the_api_refuses_private_targets_when_not_allowed(tmp_path: Path) -> None:
