@@ -14,9 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.hooks.delivery import attempt
 from services.wire.hooks import Hook, Hooks, Parked
+from services.wire.outages import Outage
 
 log = logging.getLogger("talkstream.hooks")
 PAGE = 200  # changes read after a cursor at once
@@ -57,8 +60,16 @@ class Deliverer:
     def run(self, stop: threading.Event) -> None:
         """Delivers until ``stop`` is set; sleeps a poll interval when nothing was due."""
         log.info("webhook deliverer started")
+        outage = Outage("webhooks", log)
         while not stop.is_set():
-            if not self.step():
+            try:
+                busy = self.step()
+            except (RedisConnectionError, RedisTimeoutError) as e:
+                outage.down(e)  # one line; the cursors in Redis say where to go on
+                busy = False
+            else:
+                outage.up()
+            if not busy:
                 stop.wait(self.policy.poll_interval)
         log.info("webhook deliverer stopped")
 
