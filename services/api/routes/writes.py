@@ -120,6 +120,9 @@ async def open_negotiation(
     responses={200: {"model": WriteResult, "description": "A re-send."}, **WRITE_ERRORS},
     openapi_extra=event_body(),
     summary="Record one event in a negotiation",
+    description="A JSON event, or a CloudEvent in structured mode (`application/cloudevents+json`)"
+    " or binary mode (`ce-*` headers): its `type` is the event type, its `data` the event "
+    "without `type`, its `source` + `id` the idempotency key (docs/cloudevents.md).",
 )
 async def record_event(
     request: Request,
