@@ -6,7 +6,7 @@ import functools
 import ipaddress
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -24,9 +24,10 @@ from projections.asof import fold_at, too_early
 from projections.diff import diff
 from projections.grades import passes
 from projections.negotiation import State, view
+from projections.tables import Row, tables_at
 from projections.views import PROJECTIONS, Projection
 from services import logs
-from services.cli import exits, render
+from services.cli import exits, package, render
 from services.cli.exceptions import CliError
 from services.recorder.application import Negotiations
 from services.recorder.audit import verify
@@ -60,6 +61,11 @@ keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_a
 app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
+hooks_app = typer.Typer(
+    help="Webhooks: add (secret shown once), list, remove, parked deliveries.",
+    no_args_is_help=True,
+)
+app.add_typer(hooks_app, name="hooks")
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_NEGOTIATION = "us-iraq-jscd"
@@ -702,9 +708,45 @@ def keys_revoke(
 
 
 def main() -> None:
-    from services.cli import audit, bench, ledger
+    from services.cli import audit, bench, hooks, ledger
 
     bench.register(bench_app)
     ledger.register(audit_app)
     audit.register(audit_app)
+    hooks.register(app, hooks_app)
     app()
+
+
+@app.command("export")
+@clean_errors
+def export_cmd(
+    negotiation_id: Annotated[
+        str | None, typer.Argument(help="The negotiation (or --all).", show_default=False)
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the package to.")] = Path(
+        "."
+    ),
+    every: Annotated[bool, typer.Option("--all", help="Every negotiation in the store.")] = False,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+) -> None:
+    """Write a Frictionless Data Package: datapackage.json and CSV tables of the events, the
+    actors, the sources, the milestones and their status history."""
+    if (negotiation_id is None) == (not every):
+        raise CliError("invalid_option", "name one negotiation ID or give --all", field="ID")
+    when = {
+        "as_of": optional_date(as_of, "--as-of"),
+        "known_at": optional_date(known_at, "--known-at"),
+    }
+    negotiations = _app()
+    ids = negotiations.negotiation_ids() if every else [str(negotiation_id)]
+
+    def shares() -> Iterator[dict[str, list[Row]]]:
+        for done, nid in enumerate(ids, start=1):
+            yield tables_at(negotiations.wires(nid), **when)
+            sys.stderr.write(f"exported {nid} ({done}/{len(ids)})\n")
+
+    name = "talkstream-all" if every else f"talkstream-{negotiation_id}"
+    caption = _caption(as_of, known_at) or "as recorded"
+    path = package.write_package(out, shares(), name=name, description=f"{name}, {caption}")
+    sys.stdout.write(f"{path}\n")

@@ -20,6 +20,7 @@ from services.recorder.exceptions import BatchRejected, LogKeyProblem, RecorderE
 from services.relay.exceptions import RelayError
 from services.runtime.exceptions import RuntimeProblem
 from services.web.exceptions import PageError
+from services.wire.exceptions import WireError
 
 REFUSED = 1  # bad input or option, a broken rule, something not there, a failed check (audit)
 USAGE = 2  # the command line does not parse (the command-line library's own exit code)
@@ -37,6 +38,7 @@ EXIT_CODES: dict[type[TalkstreamError], int] = {
     InvalidSettings: ENVIRONMENT,
     AuditError: REFUSED,  # a bad bundle, a split view or rewritten history seen by the watcher
     WatchFailed: ENVIRONMENT,  # the watched log cannot be reached
+    WireError: REFUSED,  # a webhook refused or unknown
 }
 
 NEVER_MET: dict[type[TalkstreamError], str] = {

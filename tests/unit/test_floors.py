@@ -44,6 +44,7 @@ FLOORS = (
             "services.client",
             "services.web",
             "services.audit",
+            "services.hooks",
         ),
         isolated=True,
     ),
