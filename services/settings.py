@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     log_key_file: Path | None = None
     checkpoint_every: int = Field(default=1000, ge=1)
     checkpoint_seconds: float = Field(default=60.0, gt=0)
+    hooks_allow_private: bool = False  # webhooks to loopback/private addresses (SSRF guard off)
+    hooks_timeout: float = Field(default=10.0, gt=0, le=300)  # one delivery attempt
+    hooks_retry_for: float = Field(default=86_400.0, gt=0)  # then a change is parked
+    hooks_backoff_initial: float = Field(default=1.0, gt=0)
+    hooks_backoff_max: float = Field(default=3_600.0, gt=0)
+    hooks_poll_interval: float = Field(default=0.5, gt=0, le=60)
+    otlp_endpoint: str | None = None  # traces go to this OTLP/HTTP endpoint when set
 
     @property
     def events_db(self) -> Path:

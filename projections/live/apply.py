@@ -25,6 +25,7 @@ import orjson
 from redis import Redis
 
 from projections.collector import collector_paused
+from projections.live import tracing
 from projections.live.store import Batch, ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -277,6 +278,7 @@ class Applier:
             self._apply_one(gen, wire, states, parked, batch)
         served = self.fixed_generation is None
         if self.store.commit(gen, head.tracked, through, batch, served=served):
+            tracing.applied(self.redis, self.stream, self.projection.name, wires)
             self._cache.update(batch.states)
             for nid in parked.keys() | batch.parked.keys():
                 # a parked negotiation may be resumed elsewhere (dlq retry): reload it then

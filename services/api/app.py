@@ -20,7 +20,8 @@ from services.api.context import ApiContext
 from services.api.degraded import Degraded
 from services.api.limits import BodyLimit
 from services.api.protocol import SHUTDOWN_HOOK
-from services.api.routes import audit, ledger, ops, reads, subscribe, writes
+from services.api.routes import audit, export, hooks, ledger, ops, reads, subscribe, writes
+from services.api.tracing import telemetry
 
 log = logging.getLogger("talkstream.api")
 
@@ -39,9 +40,10 @@ def create_app(ctx: ApiContext, *, alongside: Alongside | None = None) -> FastAP
         dependencies=[Depends(no_unknown_query)],
         docs_url=None,  # served by openapi.install_docs, without a CDN
         redoc_url=None,
+        telemetry=telemetry(),
     )
     app.state.ctx = ctx
-    for module in (writes, reads, audit, ledger, subscribe, ops):
+    for module in (writes, reads, export, audit, ledger, subscribe, hooks, ops):
         app.include_router(module.router)
     errors.install(app)
     openapi.install(app)

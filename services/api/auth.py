@@ -53,6 +53,7 @@ def admit(ctx: ApiContext, principal: Principal, permission: Permission, client:
 Reader = Annotated[Principal, Depends(requires(Permission.read))]
 Writer = Annotated[Principal, Depends(requires(Permission.write))]
 Auditor = Annotated[Principal, Depends(requires(Permission.audit))]
+Admin = Annotated[Principal, Depends(requires(Permission.manage))]
 
 
 def principal_for(ctx: ApiContext, header: str | None) -> Principal:

@@ -5,6 +5,7 @@ by ``build_context`` (which the composition calls); routes reach it through
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -22,11 +23,14 @@ from services.api.metrics import Levels, Metrics
 from services.api.rendered import RenderedViews
 from services.api.views import OpenViews, Views
 from services.recorder.application import Negotiations
+from services.recorder.audit import AuditReport
 from services.recorder.exceptions import RecorderError
 from services.recorder.ledger import Ledger, open_ledger
 from services.settings import Settings
 from services.wire.outages import REDIS_DOWN, Outage
 from services.wire.streams import Streams
+
+FullAudit = Callable[[Redis], AuditReport]  # the store, log, stream and views, read from Redis
 
 
 @dataclass
@@ -41,6 +45,7 @@ class ApiContext:
     pit: PointInTime
     redis_outage: Outage  # logs the API's Redis outages: one line each way
     open_views: OpenViews
+    full_audit: FullAudit | None = None  # handed in by the composition; else the store only
     rendered: RenderedViews = field(default_factory=RenderedViews)
     divergence: DivergenceWatch = field(init=False)
 
@@ -71,7 +76,11 @@ class ApiContext:
 
 
 def build_context(
-    settings: Settings, redis_url: str, app: Negotiations, open_views: OpenViews
+    settings: Settings,
+    redis_url: str,
+    app: Negotiations,
+    open_views: OpenViews,
+    full_audit: FullAudit | None = None,
 ) -> ApiContext:
     """Everything the HTTP routes share, from settings, a Redis URL, the application and the
     projections' view store."""
@@ -100,6 +109,7 @@ def build_context(
         pit=PointInTime(lambda nid, after: app.wires(nid, after_version=after)),
         redis_outage=Outage("api", logging.getLogger("talkstream.api"), probe=redis.ping),
         open_views=open_views,
+        full_audit=full_audit,
     )
     ctx.metrics.count_subscribers(lambda: ctx.feed.fanout.count)
     return ctx

@@ -47,6 +47,7 @@ from services.recorder.exceptions import (
     RecorderError,
     StoreUnavailable,
 )
+from services.wire.exceptions import HookRefused, HookUnknown, WireError
 
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
@@ -75,6 +76,10 @@ STATUS: dict[type[TalkstreamError], int] = {
     InvalidRequest: 422,
     RateLimited: 429,
     NotCaughtUp: 503,
+    # the wire's shared operations (webhook registrations)
+    WireError: 400,
+    HookRefused: 422,
+    HookUnknown: 404,
 }
 
 NOT_ANSWERED: dict[type[TalkstreamError], str] = {

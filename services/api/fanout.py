@@ -72,6 +72,10 @@ class Change:
         )
 
 
+Render = Callable[[Change], str]
+"""Frames one change for a subscriber."""
+
+
 @dataclass(frozen=True)
 class Interest:
     """What a subscriber asked for (``None``: everything)."""
@@ -213,24 +217,27 @@ async def event_stream(
     *,
     heartbeat: float,
     page_size: int = PAGE_SIZE,
+    render: Render | None = None,
 ) -> AsyncIterator[str]:
     """The frames of one subscription: the backlog after ``start`` (if it is behind the
     feed), then the live changes, a heartbeat comment when idle; ends with a ``resume``
-    event if the subscriber fell behind. Leaves the fan-out however it ends."""
+    event if the subscriber fell behind. Leaves the fan-out however it ends. ``render``
+    frames a change otherwise than its prebuilt ``frame`` (as CloudEvents)."""
+    frame_of = render or _prebuilt
     try:
         yield f"retry: {RECONNECT_MS}\n: following changes after {entry_id_text(start)}\n\n"
         last = start
         try:
             async for page in _backlog(read_page, start, sub, page_size):
                 last = page[-1].key
-                yield "".join(c.frame for c in page)
+                yield "".join(frame_of(c) for c in page)
         except ChangesUnavailable:
             log.debug("a backlog read failed; the subscriber is told to reconnect")
             yield ": Redis unavailable; reconnect with Last-Event-ID later\n\n"
             return
         while True:
             items = await sub.take(heartbeat)
-            frames = [_frame(item) for item in items if _after(item, last)]
+            frames = [_frame(item, frame_of) for item in items if _after(item, last)]
             last = max([last, *(i.key for i in items if isinstance(i, Change))])
             if frames:
                 yield "".join(frames)
@@ -262,8 +269,12 @@ def _after(item: Item, last: EntryId) -> bool:
     return not isinstance(item, Change) or item.key > last
 
 
-def _frame(item: Item) -> str:
-    return item.frame if isinstance(item, Change) else f": {item}\n\n"
+def _prebuilt(change: Change) -> str:
+    return change.frame
+
+
+def _frame(item: Item, frame_of: Render) -> str:
+    return frame_of(item) if isinstance(item, Change) else f": {item}\n\n"
 
 
 ENDINGS = {"too_slow": "too slow to keep up", "shutdown": "server shutting down"}

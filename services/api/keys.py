@@ -38,6 +38,7 @@ class Permission(StrEnum):
     write = "write"
     read = "read"
     audit = "audit"
+    manage = "manage"  # webhooks (admin only)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

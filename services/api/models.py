@@ -89,17 +89,26 @@ class AuditPage(BaseModel):
     events: list[dict[str, Any]]
 
 
-class AuditProblem(BaseModel):
-    position: int
-    negotiation_id: str
+class AuditFinding(BaseModel):
+    kind: str = Field(
+        description="altered_bytes, broken_link, missing_event, extra_event, reordered, "
+        "bad_signature, stream_mismatch or view_drift."
+    )
+    position: int | None = Field(description="The first bad position (null: the log as a whole).")
+    negotiation_id: str | None
     reason: str
 
 
 class AuditVerdict(BaseModel):
     ok: bool
-    checked: int
+    checked: int = Field(description="Stored events checked.")
     last_position: int
-    problems: list[AuditProblem]
+    checks: dict[str, str] = Field(
+        description="Each part checked (store, log, stream, view <name>) and its outcome: ok, "
+        "failed or skipped: <why>."
+    )
+    first: AuditFinding | None = Field(description="The finding at the lowest position.")
+    findings: list[AuditFinding] = Field(description="In position order; at most 100.")
 
 
 class Health(BaseModel):

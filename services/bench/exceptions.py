@@ -37,3 +37,10 @@ class BrowserMissing(RuntimeProblem):
             "apt-get install chromium chromium-driver (or set TALKSTREAM_CHROMIUM and "
             "TALKSTREAM_CHROMEDRIVER)",
         )
+
+
+class BenchFailed(RuntimeProblem):
+    """A benchmark's own store or output did not check out (a bug, not a slow run)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bench_failed", message)

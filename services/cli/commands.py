@@ -6,14 +6,13 @@ import functools
 import ipaddress
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
 
 import typer
-from redis.exceptions import RedisError
 
 from events import TalkstreamError, parse_draft, parse_json
 from events.dates import optional_date
@@ -25,23 +24,22 @@ from projections.asof import fold_at, too_early
 from projections.diff import diff
 from projections.grades import passes
 from projections.negotiation import State, view
+from projections.tables import Row, tables_at
 from projections.views import PROJECTIONS, STORED, Projection
 from services import logs
-from services.cli import exits, render
+from services.cli import exits, package, render
 from services.cli.exceptions import CliError
 from services.recorder.application import Negotiations
-from services.recorder.audit import AuditReport, verify
+from services.recorder.audit import verify
 from services.recorder.exceptions import (
     NothingYet,
 )
 from services.recorder.jsonl import jsonl_lines, parse_lines, record_lines, scenario_lines
 from services.runtime.bootstrap import build_application
-from services.runtime.exceptions import RedisUnavailable
 from services.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
-    from services.wire.divergence import Divergence
 
 app = typer.Typer(
     help="Record negotiation developments once; read them back any way.",
@@ -63,6 +61,11 @@ keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_a
 app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
+hooks_app = typer.Typer(
+    help="Webhooks: add (secret shown once), list, remove, parked deliveries.",
+    no_args_is_help=True,
+)
+app.add_typer(hooks_app, name="hooks")
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_NEGOTIATION = "us-iraq-jscd"
@@ -319,77 +322,18 @@ def schema_docs(file: Annotated[Path, typer.Argument(help="Markdown file to writ
     render.console(stderr=True).print(render.text(f"wrote {file}"))
 
 
-@audit_app.command("verify")
-@clean_errors
-def audit_verify() -> None:
-    """Check every stored event's hash and each negotiation's hash chain, then compare the
-    event stream with the store when Redis is reachable. Exit 4: stored events have problems;
-    1: the stream diverged from the store."""
-    settings = load_settings()
-    app = build_application(settings)
-    report = _audit_store(app)
-    found = _audit_stream(settings, app)
-    if not report.ok:
-        _audit_failed(report)
-    if found is not None:
-        _fail(
-            f"stream_diverged: the event stream differs from the store at {found.describe()}; "
-            "repair with `talkstream relay --rebuild-stream`"
-        )
-
-
 def _audit(app: Negotiations) -> None:
-    report = _audit_store(app)
-    if not report.ok:
-        _audit_failed(report)
-
-
-def _audit_store(app: Negotiations) -> AuditReport:
+    """The store's own check (hashes and chains), as the demo ends with it."""
     console = render.console(stderr=True)
     report = verify(app, progress=lambda n: console.print(f"checked {n} events…"))
-    if report.ok:
-        render.console().print(
-            f"[green]audit ok[/]: {report.checked} events verified up to position "
-            f"{report.last_position}"
-        )
-    for p in report.problems[:50]:
-        console.print(render.text(f"position {p.position} ({p.negotiation_id}): {p.reason}"))
-    return report
-
-
-def _audit_failed(report: AuditReport) -> None:
-    _fail(
-        f"audit failed: {len(report.problems)} of {report.checked} events have problems",
-        exits.AUDIT_FAILED,
+    for finding in report.findings[:50]:
+        console.print(render.text(finding.line()))
+    if not report.ok:
+        _fail(f"audit failed: {len(report.findings)} findings in {report.checked} events")
+    render.console().print(
+        f"[green]audit ok[/]: {report.checked} events verified up to position "
+        f"{report.last_position}"
     )
-
-
-def _audit_stream(settings: Settings, app: Negotiations) -> Divergence | None:
-    """The stream compared with the store (a line either way); None unless they differ."""
-    from services.runtime.repair import compare_stream
-
-    console = render.console(stderr=True)
-    try:
-        found, compared = compare_stream(settings, app)
-    except (RedisError, RedisUnavailable) as e:
-        console.print(
-            f"stream not compared: Redis unreachable ({' '.join(str(e).split())})",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return None
-    if found is None:
-        render.console().print(
-            f"[green]stream ok[/]: the {compared} entries of the event stream match the store",
-            highlight=False,
-        )
-    else:
-        console.print(
-            f"stream diverged from the store at {found.describe()}",
-            highlight=False,
-            soft_wrap=True,
-        )
-    return found
 
 
 @app.command("negotiations")
@@ -764,9 +708,45 @@ def keys_revoke(
 
 
 def main() -> None:
-    from services.cli.bench import register
-    from services.cli.ledger import register as register_ledger
+    from services.cli import audit, bench, hooks, ledger
 
-    register(bench_app)
-    register_ledger(audit_app)
+    bench.register(bench_app)
+    ledger.register(audit_app)
+    audit.register(audit_app)
+    hooks.register(app, hooks_app)
     app()
+
+
+@app.command("export")
+@clean_errors
+def export_cmd(
+    negotiation_id: Annotated[
+        str | None, typer.Argument(help="The negotiation (or --all).", show_default=False)
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the package to.")] = Path(
+        "."
+    ),
+    every: Annotated[bool, typer.Option("--all", help="Every negotiation in the store.")] = False,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+) -> None:
+    """Write a Frictionless Data Package: datapackage.json and CSV tables of the events, the
+    actors, the sources, the milestones and their status history."""
+    if (negotiation_id is None) == (not every):
+        raise CliError("invalid_option", "name one negotiation ID or give --all", field="ID")
+    when = {
+        "as_of": optional_date(as_of, "--as-of"),
+        "known_at": optional_date(known_at, "--known-at"),
+    }
+    negotiations = _app()
+    ids = negotiations.negotiation_ids() if every else [str(negotiation_id)]
+
+    def shares() -> Iterator[dict[str, list[Row]]]:
+        for done, nid in enumerate(ids, start=1):
+            yield tables_at(negotiations.wires(nid), **when)
+            sys.stderr.write(f"exported {nid} ({done}/{len(ids)})\n")
+
+    name = "talkstream-all" if every else f"talkstream-{negotiation_id}"
+    caption = _caption(as_of, known_at) or "as recorded"
+    path = package.write_package(out, shares(), name=name, description=f"{name}, {caption}")
+    sys.stdout.write(f"{path}\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from events.exceptions import ContractError, RegistryMismatch, TalkstreamError
 from services.api.exceptions import ApiError, ChangesUnavailable
+from services.audit.exceptions import AuditError, WatchFailed
 from services.cli.exceptions import CliError
 from services.client.exceptions import ClientError
 from services.exceptions import InvalidSettings
@@ -19,11 +20,11 @@ from services.recorder.exceptions import BatchRejected, LogKeyProblem, RecorderE
 from services.relay.exceptions import RelayError
 from services.runtime.exceptions import RuntimeProblem
 from services.web.exceptions import PageError
+from services.wire.exceptions import WireError
 
-REFUSED = 1  # bad input or option, a broken rule, something not there, a failed check
+REFUSED = 1  # bad input or option, a broken rule, something not there, a failed check (audit)
 USAGE = 2  # the command line does not parse (the command-line library's own exit code)
 ENVIRONMENT = 3  # the store, Redis, the settings or the address cannot be used
-AUDIT_FAILED = 4  # `audit verify` found stored events with problems
 
 EXIT_CODES: dict[type[TalkstreamError], int] = {
     ContractError: REFUSED,
@@ -35,6 +36,9 @@ EXIT_CODES: dict[type[TalkstreamError], int] = {
     RelayError: REFUSED,
     RuntimeProblem: ENVIRONMENT,
     InvalidSettings: ENVIRONMENT,
+    AuditError: REFUSED,  # a bad bundle, a split view or rewritten history seen by the watcher
+    WatchFailed: ENVIRONMENT,  # the watched log cannot be reached
+    WireError: REFUSED,  # a webhook refused or unknown
 }
 
 NEVER_MET: dict[type[TalkstreamError], str] = {
@@ -49,7 +53,7 @@ EPILOG = (
     f"Exit codes: 0 done; {REFUSED}: refused (bad input or option, a broken rule, nothing "
     f"there, a failed check); {USAGE}: the command line does not parse; {ENVIRONMENT}: the "
     "environment (the store, Redis, the settings or the address cannot be used: fix it and "
-    f"run the command again); {AUDIT_FAILED}: audit verify found stored events with problems."
+    "run the command again)."
 )
 
 

@@ -27,3 +27,12 @@ class PublishTimeout(ClientError):
             "publish_timeout", f"no result for {len(entry_ids)} entries within {timeout} s"
         )
         self.entry_ids = entry_ids
+
+
+class ReadFailed(ClientError):
+    """The server refused a read (``status`` its HTTP status; 0: unreachable)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.args = (f"{code}: {message}",)
+        self.status = status

@@ -86,6 +86,8 @@ class Negotiations(Application[UUID]):
         super().__init__(env)
         self._load_lock = threading.Lock()
         self.after_save: list[Callable[[], None]] = []
+        # called first, in the saving thread, with the saved events' positions (tracing)
+        self.on_saved: list[Callable[[list[int]], None]] = []
         self.store_recorder: StoreRecorder = store_recorder(self.recorder)
         self.store = self.store_recorder.store_name
         self.health = StoreHealth(self.store)
@@ -133,6 +135,10 @@ class Negotiations(Application[UUID]):
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         """After each committed save: wake whoever publishes (the relay) in this process."""
         super()._notify(recordings)
+        if self.on_saved:
+            positions = [r.notification.id for r in recordings]
+            for saved in self.on_saved:
+                saved(positions)
         for listener in self.after_save:
             listener()
 

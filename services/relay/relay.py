@@ -39,7 +39,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import EventCorrupted, StoreUnavailable
-from services.relay import divergence
+from services.relay import divergence, tracing
 from services.relay.exceptions import StreamDiverged
 from services.wire.divergence import Divergence, record, recorded
 from services.wire.entries import entry_args, entry_id, hash_of, position_of
@@ -201,6 +201,7 @@ class Relay:
             position, there = int(reply[2]), reply[3].decode() or None
             raise StreamDiverged(self._locate(Divergence(position, batch.hash_at(position), there)))
         self.stats.published += outcome
+        tracing.relayed(self.redis, self.stream, batch.args)
         return True
 
     def publish_once(self) -> int:

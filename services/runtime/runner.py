@@ -1,4 +1,5 @@
-"""Long-running processes besides the API server: ``relay``, ``intake`` and ``project``
+"""Long-running processes besides the API server: ``relay``, ``intake``, ``project`` and
+``deliver`` (webhooks)
 (``up``, which serves the API with all of them, is services/runtime/server.py)."""
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
+import httpx
 from redis import Redis
 
 from projections.live.worker import build_projectors
 from projections.views import Projection
+from services.hooks.deliverer import Deliverer, Policy
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
+from services.runtime import tracing
 from services.runtime.bootstrap import build_application
 from services.runtime.ledger import build_log_writer, log_writer_running
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
+from services.wire.hooks import Hooks
 from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.runner")
@@ -41,6 +46,37 @@ def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
     return relay
 
 
+def build_deliverer(settings: Settings, redis_url: str) -> Deliverer:
+    """The webhook deliverer on ``redis_url``, with the settings' timeout and retry policy."""
+    policy = Policy(
+        timeout=settings.hooks_timeout,
+        retry_for=settings.hooks_retry_for,
+        backoff_initial=settings.hooks_backoff_initial,
+        backoff_max=settings.hooks_backoff_max,
+        poll_interval=settings.hooks_poll_interval,
+        allow_private=settings.hooks_allow_private,
+    )
+    client = httpx.Client(timeout=settings.hooks_timeout, follow_redirects=False)
+    return Deliverer(Hooks(Redis.from_url(redis_url), settings.prefix), client, policy)
+
+
+def run_deliverer(settings: Settings) -> None:
+    """The webhook deliverer alone, until SIGINT/SIGTERM."""
+    with redis_for(settings) as url:
+        deliverer = build_deliverer(settings, url)
+        stop = threading.Event()
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            deliverer.run(stop)
+        finally:
+            deliverer.client.close()
+
+
 def projector_options(settings: Settings) -> dict[str, Any]:
     return {
         "batch": settings.projection_batch,
@@ -50,6 +86,7 @@ def projector_options(settings: Settings) -> dict[str, Any]:
 
 def run_relay(settings: Settings) -> None:
     """The relay alone, until SIGINT/SIGTERM."""
+    provider = tracing.configure(settings, "talkstream-relay")
     with redis_for(settings) as url:
         app = build_application(settings)
         relay = build_relay(settings, app, url)
@@ -68,15 +105,20 @@ def run_relay(settings: Settings) -> None:
                 relay.run(stop)
         finally:
             app.close()
+            tracing.shutdown(provider)
 
 
 def run_projectors(settings: Settings, projections: Mapping[str, Projection]) -> None:
     """The projection workers (all, or some) alone, until SIGINT/SIGTERM."""
+    provider = tracing.configure(settings, "talkstream-projections")
     with redis_for(settings) as url:
         app, _, _ = build_projectors(
             url, settings.prefix, projections=projections, **projector_options(settings)
         )
-        asyncio.run(app.run())
+        try:
+            asyncio.run(app.run())
+        finally:
+            tracing.shutdown(provider)
 
 
 def run_intake(settings: Settings) -> None:

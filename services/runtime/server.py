@@ -21,15 +21,17 @@ from projections.live.worker import attach_projectors
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.protocol import ConnectionLimits, bounded_protocol
+from services.hooks.deliverer import Deliverer
 from services.intake.app import build_intake
 from services.recorder.ledger import LogWriter
 from services.relay.relay import Relay
+from services.runtime import tracing
 from services.runtime.bootstrap import build_api_context, build_application
 from services.runtime.exceptions import RuntimeProblem
 from services.runtime.ledger import build_log_writer
 from services.runtime.page import with_page
 from services.runtime.redis_server import redis_for
-from services.runtime.runner import build_relay, projector_options
+from services.runtime.runner import build_deliverer, build_relay, projector_options
 from services.settings import Settings
 
 log = logging.getLogger("talkstream.api")
@@ -43,6 +45,7 @@ class Workers:
 
     relay: Relay
     streams: FastStream
+    deliverer: Deliverer
     log_writer: LogWriter | None = None
 
     @asynccontextmanager
@@ -51,8 +54,10 @@ class Workers:
         thread = threading.Thread(target=self.relay.run, args=(stop,), name="relay", daemon=True)
         thread.start()
         writer = self._start_log_writer(stop)
+        hooks = threading.Thread(target=self.deliverer.run, args=(stop,), name="hooks", daemon=True)
+        hooks.start()
         await self.streams.start()
-        log.info("workers started: relay, log writer, intake, projections")
+        log.info("workers started: relay, log writer, intake, projections, webhooks")
         try:
             yield
         finally:
@@ -65,6 +70,8 @@ class Workers:
             if writer is not None and self.log_writer is not None:
                 self.log_writer.notify()
                 await asyncio.to_thread(writer.join, 10)
+            await asyncio.to_thread(hooks.join, 10 + self.deliverer.policy.timeout)
+            self.deliverer.client.close()
             log.info("workers stopped")
 
     def _start_log_writer(self, stop: threading.Event) -> threading.Thread | None:
@@ -91,7 +98,8 @@ def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
     attach_projectors(
         intake, broker, redis_url, ctx.settings.prefix, **projector_options(ctx.settings)
     )
-    return Workers(relay=relay, streams=intake, log_writer=writer)
+    deliverer = build_deliverer(ctx.settings, redis_url)
+    return Workers(relay=relay, streams=intake, deliverer=deliverer, log_writer=writer)
 
 
 def _check_port_free(settings: Settings) -> None:
@@ -167,6 +175,7 @@ def serve(
     ``with_workers`` is off (a scale-out API instance); ``before`` runs once the store and
     Redis are ready and before the server starts (the demo loads and prints the scenario)."""
     _check_port_free(settings)
+    provider = tracing.configure(settings, "talkstream-api")
     with redis_for(settings) as url:
         app = build_application(settings)
         try:
@@ -181,4 +190,5 @@ def serve(
             uvicorn.Server(config).run()
         finally:
             app.close()
+            tracing.shutdown(provider)
         log.info("stopped cleanly")

@@ -42,6 +42,7 @@ class Verdict:
     checked: int = 0
     last_position: int = 0
     problems: int = 0
+    first: str | None = None  # the first finding: its kind, position and negotiation
     refused: str | None = None
 
 
@@ -111,7 +112,8 @@ class AuditReads:
             ok=bool(body["ok"]),
             checked=int(body["checked"]),
             last_position=int(body.get("last_position") or 0),
-            problems=len(body.get("problems") or []),
+            problems=len(body.get("findings") or []),
+            first=_finding(body.get("first")),
         )
         with self._lock:
             self._verdict = (last, verdict)
@@ -167,6 +169,14 @@ def proves(proof: dict[str, Any], position: int, event_hash: str, checkpoint: Ch
     except (InvalidProof, KeyError, TypeError, ValueError, binascii.Error):
         return False
     return True
+
+
+def _finding(first: dict[str, Any] | None) -> str | None:
+    if not first:
+        return None
+    where = f" at position {first['position']}" if first.get("position") is not None else ""
+    who = f" ({first['negotiation_id']})" if first.get("negotiation_id") else ""
+    return f"{first['kind']}{where}{who}"
 
 
 def _reason(body: bytes) -> str:

@@ -53,6 +53,7 @@ KIND_OF = complete(
         "MilestoneScheduled": MILESTONE,
         "MilestoneMet": MILESTONE,
         "MilestoneMissed": MILESTONE,
+        "MilestoneProgressed": MILESTONE,
         "MilestoneRescheduled": MILESTONE,
         "EventCorrected": CORRECTION,
         "EventRetracted": CORRECTION,

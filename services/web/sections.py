@@ -9,10 +9,11 @@ from datetime import date
 from typing import Any, cast
 
 from events import CORRECTIONS
+from projections.implementation import agreement_scores
 from projections.kinds import describe
 from projections.shapes import Record, State
 from projections.timeline import TimelineRow
-from projections.views import PROJECTIONS, AuditRow, CommitmentRow, PositionsView
+from projections.views import PROJECTIONS, AuditRow, CommitmentRow, CommitmentsView, PositionsView
 from services.web.dates import instant, month_of, shown
 from services.web.exceptions import InvalidFilter
 from services.web.marks import KINDS, kind_of
@@ -238,12 +239,15 @@ def _marks(event_id: str, rec: Record, registry: dict[str, Record]) -> Iterator[
 
 
 def agreements(state: State) -> list[dict[str, Any]]:
+    scores = agreement_scores(state["view"])
     return [
         {
             "id": aid,
             "title": a["title"],
             "form": a["form"].replace("_", " "),
+            "stage": str(a.get("stage") or "").replace("_", " "),
             "status": a["status"],
+            "implementation": scores[aid]["score"] if aid in scores else None,
             "parties": a["parties"],
             "event_id": a["event_id"],
             "history": [
@@ -258,7 +262,8 @@ def agreements(state: State) -> list[dict[str, Any]]:
 def milestones(state: State, today: date) -> list[dict[str, Any]]:
     """Each milestone with its due date, status (rescheduled and overdue named) and history."""
     view = state["view"]
-    rows = cast(list[CommitmentRow], PROJECTIONS["commitments"].render(state, today))
+    rendered = cast(CommitmentsView, PROJECTIONS["commitments"].render(state, today))
+    rows = rendered["milestones"]
     rows.sort(key=lambda r: (r["last_day"] is None, r["last_day"] or "", r["milestone_id"]))
     out = []
     for row in rows:

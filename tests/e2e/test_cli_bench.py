@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.e2e.helpers import TALKSTREAM, Runner
+from tests.e2e.helpers import TALKSTREAM, Runner, ok
 
 BENCH_LOADED = "print(any(m.startswith('services.bench') for m in sys.modules))"
 
@@ -82,3 +82,12 @@ def test_bench_page_without_a_browser_says_how_to_install_one(cli: Runner) -> No
     [line] = result.stderr.splitlines()
     assert line.startswith("error: browser_missing: `talkstream bench page` renders in Chromium")
     assert "apt-get install chromium chromium-driver" in line
+
+
+def test_bench_verify_prints_its_ratios(cli: Runner) -> None:
+    done = ok(cli("bench", "verify", "--events", 600, "--samples", 10))
+    text = " ".join(done.stdout.split())
+    assert "verify 600 events (hashes, chains, tree vs checkpoints):" in text
+    assert "raw read + hashlib.sha256 of the same rows" in text and "ratio" in text
+    assert "export:" in text and "offline verify of the bundle:" in text
+    assert "inclusion proof over 600 leaves: p50" in text

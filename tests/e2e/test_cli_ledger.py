@@ -166,3 +166,15 @@ def test_the_log_benchmarks_print_their_figures(tmp_path: Path) -> None:
     recorded = ok(cli("bench", "record", "--with-log", "--events", "200", "--batch", "20")).stdout
     assert "with the log writer" in recorded
     assert "ratio" in recorded
+
+
+def test_a_checkpoint_on_demand_is_stored_even_when_redis_is_unreachable(
+    tmp_path: Path, redis_url: str, prefix: str
+) -> None:
+    env = {"TALKSTREAM_REDIS_URL": redis_url, "TALKSTREAM_PREFIX": prefix}
+    cli = demo(tmp_path, env)
+    away = {**env, "TALKSTREAM_REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = ok(cli("audit", "checkpoint", env=away))
+    assert "checkpoint 15 stored, not published yet: Redis unreachable" in result.stderr
+    assert result.stdout.startswith("talkstream.local/log\n15\n")
+    assert "included" in ok(cli("audit", "prove", "2", env=away)).stdout

@@ -114,11 +114,12 @@ def test_a_store_restored_from_an_earlier_copy_is_reported_then_repaired(
     assert refused.startswith("error: stream_not_diverged: ")
 
 
-def test_audit_verify_without_redis_checks_the_store_and_says_the_stream_was_not_compared(
+def test_audit_verify_without_redis_checks_the_store_and_says_the_stream_was_skipped(
     cli: Runner,
 ) -> None:
     ok(cli("demo", "--no-serve"))
     result = ok(cli("audit", "verify", env={"TALKSTREAM_REDIS_URL": "redis://127.0.0.1:1/0"}))
     assert "audit ok: 15 events verified" in result.stdout
-    (line,) = [x for x in result.stderr.splitlines() if x.startswith("stream not compared")]
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("stream: skipped")]
     assert "Redis unreachable" in line
+    assert "view negotiation: skipped: Redis unreachable" in result.stderr

@@ -102,7 +102,8 @@ def test_a_corrupted_event_is_named_by_its_negotiation_and_spares_the_others(
         rest = http.get("/v1/audit/events", params={"after": CORRUPTED})
         assert rest.status_code == 200 and rest.json()["events"][0]["position"] == CORRUPTED + 1
         verdict = http.get("/v1/audit/verify").json()
-        assert verdict["problems"][0]["position"] == CORRUPTED, verdict
+        assert verdict["first"]["position"] == CORRUPTED, verdict
+        assert verdict["first"]["kind"] == "altered_bytes", verdict
 
         batch = http.post(
             "/v1/events:batch",

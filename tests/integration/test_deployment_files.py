@@ -25,4 +25,13 @@ def test_docker_compose_file_is_valid() -> None:
         text=True,
         timeout=60,
     ).stdout.split()
-    assert {"postgres", "redis", "recorder", "relay", "intake", "projectors", "api"} <= set(names)
+    assert {
+        "postgres",
+        "redis",
+        "recorder",
+        "relay",
+        "intake",
+        "projectors",
+        "api",
+        "webhooks",
+    } <= set(names)

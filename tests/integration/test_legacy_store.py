@@ -132,3 +132,21 @@ def test_a_flipped_byte_in_a_first_format_row_is_found(
         finally:
             reader.close()
             write_state(store_settings, position, state)
+
+
+def test_the_log_takes_first_format_rows_and_new_ones_alike(
+    legacy_app: Negotiations, store_settings: Settings
+) -> None:
+    from events.tlog import Ed25519Signer, event_leaf_hash, root
+    from services.recorder.ledger import LogWriter, compare_checkpoints, open_ledger
+
+    legacy_app.record(note("On top.", "legacy-talks"), principal="t")
+    ledger = open_ledger(legacy_app, store_settings)
+    signer = Ed25519Signer.generate(ledger.origin)
+    made = LogWriter(legacy_app, ledger, signer).checkpoint_now()
+    stored = list(legacy_app.notifications())
+    assert made.size == len(stored) > 1
+    assert stored[0].state.startswith(FIRST_FORMAT)
+    expected = [event_leaf_hash(n.id, legacy_app.body_of(n)[1]) for n in stored]
+    assert made.root == root(expected)
+    assert compare_checkpoints(legacy_app, ledger, [signer.verifier]).ok

@@ -21,7 +21,7 @@ PATH = re.compile(r"(?<![\w./-])(?:services|events|projections)(?:/[\w.-]{2,})+/
 # A dotted name in backticks or in an import line, up to the first character that cannot be in
 # one (``:Class``); a JSON path such as ``events.3.confidence`` is none.
 DOTTED = re.compile(r"(?:`|\bfrom |\bimport )((?:services|events|projections)(?:\.[A-Za-z_]\w*)+)")
-FILE_SUFFIXES = frozenset({"md", "db", "json", "jsonl", "py", "log", "aof"})
+FILE_SUFFIXES = frozenset({"md", "db", "json", "jsonl", "py", "log", "aof", "csv"})
 
 
 def paths_in(text: str) -> set[str]:

@@ -43,6 +43,8 @@ FLOORS = (
             "services.api",
             "services.client",
             "services.web",
+            "services.audit",
+            "services.hooks",
         ),
         isolated=True,
     ),

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from services.api.auth import Auditor, ctx_of
-from services.api.models import MAX_POSITION, AuditPage, AuditProblem, AuditVerdict
+from services.api.models import MAX_POSITION, AuditFinding, AuditPage, AuditVerdict
 from services.api.openapi import error_responses
 from services.recorder.application import Negotiations
-from services.recorder.audit import verify
+from services.recorder.audit import AuditReport, verify
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 MAX_PROBLEMS = 100
@@ -47,14 +47,22 @@ def _page(app: Negotiations, after: int, limit: int) -> list[dict[str, Any]]:
 
 @router.get("/verify", response_model=AuditVerdict, responses=error_responses(401, 403, 429, 503))
 async def audit_verify(request: Request, principal: Auditor) -> AuditVerdict:
-    """Checks every stored event's hash and each negotiation's hash chain."""
-    report = await run_in_threadpool(verify, ctx_of(request).app)
+    """The full verification, as `talkstream audit verify --json`: every stored byte against
+    its hash, every chain link, the log's tree against every signed checkpoint, the event
+    stream against the store and each live view against a fresh fold."""
+    ctx = ctx_of(request)
+    audit = ctx.full_audit
+    report = await run_in_threadpool(
+        (lambda: audit(ctx.redis)) if audit is not None else (lambda: verify(ctx.app))
+    )
+    return verdict(report)
+
+
+def verdict(report: AuditReport) -> AuditVerdict:
+    data = report.as_json()
+    data["findings"] = data["findings"][:MAX_PROBLEMS]
+    first = data.pop("first")
     return AuditVerdict(
-        ok=report.ok,
-        checked=report.checked,
-        last_position=report.last_position,
-        problems=[
-            AuditProblem(position=p.position, negotiation_id=p.negotiation_id, reason=p.reason)
-            for p in report.problems[:MAX_PROBLEMS]
-        ],
+        **data,
+        first=AuditFinding(**first) if first else None,
     )

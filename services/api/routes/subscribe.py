@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.types import Receive, Scope, Send
 
+from events import cloudevent
 from projections.views import PROJECTIONS
 from services.api.auth import Reader, ctx_of
 from services.api.context import ApiContext
 from services.api.exceptions import ChangesUnavailable, InvalidRequest
 from services.api.fanout import (
+    Change,
     EntryId,
     Interest,
     entry_id_text,
@@ -45,7 +47,7 @@ READY_WAIT = 5.0  # seconds a subscriber waits for a reader that has not reached
         **error_responses(401, 403, 422, 429, 503),
     },
 )
-async def subscribe(
+async def subscribe(  # noqa: PLR0917 (FastAPI parameters)
     request: Request,
     principal: Reader,
     negotiation: Annotated[
@@ -56,6 +58,10 @@ async def subscribe(
         Query(pattern="^(" + "|".join(PROJECTIONS) + ")$", description="Only this view."),
     ] = None,
     last_event_id: Annotated[str | None, Header(max_length=45)] = None,
+    format: Annotated[
+        Literal["sse", "cloudevents"],
+        Query(description="cloudevents: each `data:` is a structured-mode CloudEvent."),
+    ] = "sse",
 ) -> StreamingResponse:
     """Follow view changes; reconnect with Last-Event-ID to miss none."""
     if last_event_id is not None and not ENTRY_ID.match(last_event_id):
@@ -76,6 +82,7 @@ async def subscribe(
         sub.joined_at if start is None else start,
         feed.read_page,
         heartbeat=ctx.settings.sse_heartbeat,
+        render=cloudevent_frame if format == "cloudevents" else None,
     )
     return EventStreamResponse(frames, on_close=lambda: feed.fanout.leave(sub))
 
@@ -95,6 +102,15 @@ class EventStreamResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             self.on_close()
+
+
+def cloudevent_frame(change: Change) -> str:
+    """A change as an SSE event whose data is its structured-mode CloudEvent; the id stays
+    the change entry's, so Last-Event-ID resumes as usual."""
+    data = {"negotiation_id": change.negotiation_id, "projection": change.projection}
+    event = cloudevent.of_change(change.id, {**data, "position": change.position})
+    body = cloudevent.structured(event).decode()
+    return f"id: {change.id}\nevent: cloudevent\ndata: {body}\n\n"
 
 
 async def _resume_point(ctx: ApiContext, last_event_id: str) -> EntryId:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from events import ContractError, Envelope, parse_draft
+from events import ContractError, Envelope, cloudevent, parse_draft
 from services.api.auth import Writer, ctx_of
 from services.api.body import json_object
 from services.api.errors import status_of
@@ -27,6 +27,7 @@ from services.api.models import (
     WriteResult,
 )
 from services.api.openapi import error_responses, event_body
+from services.api.tracing import recorded, recording
 from services.recorder.application import InvalidDraft, Policy, Refused, Written
 
 log = logging.getLogger("talkstream.api")
@@ -64,6 +65,15 @@ def _answer(written: Written, request: Request) -> JSONResponse:
     )
 
 
+async def _body(request: Request, fills: dict[str, str | None]) -> dict[str, Any]:
+    """The published event: a JSON body, or a CloudEvent (structured or binary mode) on
+    ``.../events`` (docs/cloudevents.md)."""
+    if "negotiation_id" in fills and cloudevent.is_cloudevent(request.headers):
+        event = cloudevent.read_http(request.headers, await request.body())
+        return cloudevent.draft_body(event, fills["negotiation_id"])
+    return await json_object(request)
+
+
 def _fill(body: dict[str, Any], field: str, value: str | None) -> None:
     if value is not None and body.setdefault(field, value) != value:
         raise InvalidRequest(
@@ -75,14 +85,16 @@ def _fill(body: dict[str, Any], field: str, value: str | None) -> None:
 async def _record_one(
     request: Request, principal: Principal, fills: dict[str, str | None], expected: int | None
 ) -> JSONResponse:
-    body = await json_object(request)
+    body = await _body(request, fills)
     for field, value in fills.items():
         _fill(body, field, value)
     draft = parse_draft(body)
     ctx = ctx_of(request)
-    written = await run_in_threadpool(
-        ctx.app.record, draft, principal=principal.name, expected_version=expected
-    )
+    with recording(draft) as span:
+        written = await run_in_threadpool(
+            ctx.app.record, draft, principal=principal.name, expected_version=expected
+        )
+        recorded(span, written)
     return _answer(written, request)
 
 
@@ -108,6 +120,9 @@ async def open_negotiation(
     responses={200: {"model": WriteResult, "description": "A re-send."}, **WRITE_ERRORS},
     openapi_extra=event_body(),
     summary="Record one event in a negotiation",
+    description="A JSON event, or a CloudEvent in structured mode (`application/cloudevents+json`)"
+    " or binary mode (`ce-*` headers): its `type` is the event type, its `data` the event "
+    "without `type`, its `source` + `id` the idempotency key (docs/cloudevents.md).",
 )
 async def record_event(
     request: Request,

@@ -17,6 +17,7 @@ from services.web.audit import proves
 from tests.factories import body
 from tests.integration.api.conftest import bearer, catch_up
 from tests.integration.web.conftest import PAGE, SCENARIO_ID, sign_in
+from tests.tamper import change_view_field
 
 
 def test_before_any_checkpoint_the_panel_shows_positions_and_hashes_only(
@@ -66,3 +67,20 @@ def test_the_inclusion_check_takes_only_a_proof_of_this_event_to_this_root(
     assert not proves(proof, 4, real, checkpoint)  # the proof of another position
     forged = {**proof, "proof": list(reversed(proof["proof"]))}
     assert not proves(forged, 3, real, checkpoint)
+
+
+def test_a_failed_verification_names_its_first_finding(
+    browser: TestClient, ctx: ApiContext, keys: dict[str, str]
+) -> None:
+    catch_up(ctx)
+    sign_in(browser, keys["auditor"])
+    assert "Last verification passed" in browser.get(PAGE).text
+    ctx.app.record(
+        parse_draft(body("ContextNoted", {"topic": "T", "text": "Later."}, SCENARIO_ID)),
+        principal="seed",
+    )
+    catch_up(ctx)
+    change_view_field(ctx.redis, ctx.settings, SCENARIO_ID)
+    html = browser.get(PAGE).text
+    assert "Last verification failed" in html
+    assert re.search(rf"the first: view_drift at position \d+ \({SCENARIO_ID}\)", html)

@@ -33,7 +33,8 @@ def test_the_html_holds_header_timeline_commitments_positions_and_audit(
 ) -> None:
     html = reader.get(PAGE).text
     assert '<h1 id="title">U.S.–Iraq Joint Security Cooperation Dialogue' in html
-    assert "agreement reached" in html
+    assert ">implementation<" in html  # the joint statement is in force
+    assert 'joint statement · framework partial · <span class="status">in_force</span>' in html
     assert '15</span> events from <span id="count-sources">5</span> distinct sources' in html
     assert "Thabit al-Abbasi" in html  # a delegation's head
     assert len(rows(html)) == 15

@@ -82,7 +82,7 @@ def test_an_unreadable_keys_file_is_one_clear_error(ring: KeyRing) -> None:
         (Role.publisher, {Permission.write}),
         (Role.reader, {Permission.read}),
         (Role.auditor, {Permission.read, Permission.audit}),
-        (Role.admin, {Permission.read, Permission.write, Permission.audit}),
+        (Role.admin, {Permission.read, Permission.write, Permission.audit, Permission.manage}),
     ],
 )
 def test_each_role_grants_exactly_its_permissions(role: Role, allowed: set[Permission]) -> None:

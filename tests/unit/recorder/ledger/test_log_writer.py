@@ -167,3 +167,30 @@ def test_any_batching_and_restart_point_builds_the_same_tree_and_proofs(
             verify_consistency(size, 15, root(expected[:size]), root(expected), joined.proof)
     finally:
         app.close()
+
+
+def test_the_running_writer_waits_out_a_damaged_tree_with_one_log_line(
+    recorded: Negotiations, ledger: Ledger, signer: Ed25519Signer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import threading
+
+    from tests.waiting import wait_for
+
+    LogWriter(recorded, ledger, signer).catch_up()
+    tree = ledger.tables._tree  # type: ignore[attr-defined]
+    edge = stored_hash_count(14)  # the hash of leaf 14, on the tree's right edge
+    kept = tree.pop(edge)
+    given(recorded, note("later", nid="us-iraq-jscd"))
+    writer = LogWriter(recorded, ledger, signer, poll_interval=0.01, gather=0.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=writer.run, args=(stop,), daemon=True)
+    with caplog.at_level("WARNING", logger="talkstream.ledger"):
+        thread.start()
+        wait_for(lambda: "waiting" in caplog.text, 10, "the writer to say it waits")
+        assert thread.is_alive() and ledger.size() == 15
+        tree[edge] = kept
+        wait_for(lambda: ledger.size() == 16, 10, "the writer to go on")
+    stop.set()
+    writer.notify()
+    thread.join(10)
+    assert caplog.text.count("log writer: waiting") == 1
