@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     api_body_timeout: float = Field(default=30.0, gt=0, le=3600)
     api_keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
     api_send_timeout: float = Field(default=60.0, gt=0, le=3600)
+    # The point-in-time cache's bound (events and folds of as-of questions), per API process.
+    asof_cache_mb: float = Field(default=64.0, gt=0, le=65_536)
 
     @property
     def events_db(self) -> Path:
