@@ -25,6 +25,7 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("asof")(asof)
     bench_app.command("http")(http)
     bench_app.command("sse")(sse)
+    bench_app.command("growth")(growth)
 
 
 def record(
@@ -218,6 +219,43 @@ def _percentile_ratios(r: Mapping[str, float], prefix: str, baseline: str) -> st
 
 def _ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}" if baseline > 0 else "n/a (baseline <= 0)"
+
+
+def growth(
+    sizes: Annotated[
+        str, typer.Option(help="Record sizes in events, comma-separated (each >= 4,000).")
+    ] = "10000,100000",
+) -> None:
+    """Per record size: import time and peak RSS, cold catch-up, Redis bytes per event by key
+    family, live and as-of GET p50/p99, `up` RSS after one as-of question per negotiation,
+    rebuild time and peak RSS, verify time; then the ratio of each per-event cost from the
+    smallest size to the largest (the bound: 1.5)."""
+    from services.bench.growth import bench_growth, rows
+    from services.bench.http import require_httpx
+
+    require_httpx("growth")
+    try:
+        counts = [int(part.replace("_", "")) for part in sizes.split(",")]
+    except ValueError:
+        raise typer.BadParameter("sizes must be whole numbers, e.g. 10000,100000") from None
+    if not counts or min(counts) < 4000:
+        raise typer.BadParameter("each size must be at least 4000 events (1,000 negotiations)")
+    console = render.console()
+    with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+        measured = bench_growth(sorted(counts), Path(tmp), progress=console.print)
+    table = rows(measured)
+    width = max(len(name) for name, _ in table)
+    for name, cells in table:
+        console.print(f"{name:<{width}}  " + "  ".join(f"{c:>18}" for c in cells), markup=False)
+    first, last = measured[0], measured[-1]
+    for name, cells in table:
+        if name.endswith("/event") or name.startswith("Redis B/event, all"):
+            low, high = float(cells[0] or 0), float(cells[-1] or 0)
+            if low > 0:
+                console.print(
+                    f"{name}: {last.events:,} vs {first.events:,} events, ratio {high / low:.2f}",
+                    markup=False,
+                )
 
 
 def _against_raw(name: str, rate: float, unit: str, raw_name: str, raw: float) -> str:
