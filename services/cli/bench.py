@@ -246,7 +246,8 @@ def growth(
     table = rows(measured)
     width = max(len(name) for name, _ in table)
     for name, cells in table:
-        console.print(f"{name:<{width}}  " + "  ".join(f"{c:>18}" for c in cells), markup=False)
+        line = f"{name:<{width}}  " + "  ".join(f"{c:>13}" for c in cells)
+        console.print(line, markup=False, soft_wrap=True)
     first, last = measured[0], measured[-1]
     for name, cells in table:
         if name.endswith("/event") or name.startswith("Redis B/event, all"):
@@ -255,6 +256,7 @@ def growth(
                 console.print(
                     f"{name}: {last.events:,} vs {first.events:,} events, ratio {high / low:.2f}",
                     markup=False,
+                    soft_wrap=True,
                 )
 
 
