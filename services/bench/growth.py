@@ -53,8 +53,8 @@ class Size:
     verified: Step | None = None
 
 
-def write_record(path: Path, events: int) -> None:
-    """The record of ``events`` events over ``NEGOTIATIONS`` negotiations, as JSON Lines."""
+def write_record(path: Path, events: int, negotiations: int = NEGOTIATIONS) -> None:
+    """The record of ``events`` events over ``negotiations`` negotiations, as JSON Lines."""
     rng = random.Random(events)
     words = [
         "talks",
@@ -67,13 +67,13 @@ def write_record(path: Path, events: int) -> None:
         "security",
     ]
     with path.open("wb") as out:
-        for i in range(NEGOTIATIONS):
+        for i in range(negotiations):
             out.write(orjson.dumps(_opened(i)) + b"\n")
             for party in PARTIES:
                 out.write(orjson.dumps(_joined(i, party)) + b"\n")
-        for n in range(events - 3 * NEGOTIATIONS):
+        for n in range(events - 3 * negotiations):
             text = " ".join(rng.choice(words) for _ in range(50))[:400]
-            out.write(orjson.dumps(_note(n % NEGOTIATIONS, n, text)) + b"\n")
+            out.write(orjson.dumps(_note(n % negotiations, n, text)) + b"\n")
 
 
 def _envelope(kind: str, i: int, occurred_at: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -119,22 +119,35 @@ def run_talkstream(args: list[str], env: dict[str, str]) -> Step:
     return Step(seconds, usage.ru_maxrss / 1024)  # Linux: kilobytes
 
 
-def bench_growth(sizes: list[int], home: Path, progress: Progress) -> list[Size]:
-    return [_one_size(events, home / f"size-{events}", progress) for events in sizes]
+def bench_growth(
+    sizes: list[int],
+    home: Path,
+    progress: Progress,
+    *,
+    negotiations: int = NEGOTIATIONS,
+    redis_url: str | None = None,
+) -> list[Size]:
+    """Each size measured in turn, on its own store and Redis prefix (deleted afterwards)."""
+    return [
+        _one_size(events, home / f"size-{events}", progress, negotiations, redis_url)
+        for events in sizes
+    ]
 
 
-def _one_size(events: int, home: Path, progress: Progress) -> Size:
+def _one_size(
+    events: int, home: Path, progress: Progress, negotiations: int, redis_url: str | None
+) -> Size:
     home.mkdir(parents=True)
     size = Size(events)
     record = home / "record.jsonl"
-    write_record(record, events)
+    write_record(record, events, negotiations)
     size.file_mb = record.stat().st_size / 1e6
     progress(f"{events} events: {size.file_mb:.0f} MB of JSON Lines; importing…")
-    with bench_redis(home) as (redis_url, prefix):
+    with bench_redis(home, redis_url) as (url, prefix):
         env = {
             **os.environ,
             "TALKSTREAM_HOME": str(home / "talkstream"),
-            "TALKSTREAM_REDIS_URL": redis_url,
+            "TALKSTREAM_REDIS_URL": url,
             "TALKSTREAM_PREFIX": prefix,
             "TALKSTREAM_API_RATE_PER_SECOND": "1000000",
             "TALKSTREAM_API_RATE_BURST": "1000000",
@@ -142,16 +155,15 @@ def _one_size(events: int, home: Path, progress: Progress) -> Size:
         size.imported = run_talkstream(["import", str(record)], env)
         record.unlink()
         progress(f"  imported in {size.imported.seconds:.1f} s; `up` from cold…")
-        with _up(env, Path(env["TALKSTREAM_HOME"])) as (base, key, pid):
-            size.catch_up_s = _caught_up(base, key)
+        with _up(env, Path(env["TALKSTREAM_HOME"])) as (base, key, pid, started):
+            size.catch_up_s = _caught_up(base, key, started)
             progress(f"  caught up in {size.catch_up_s:.1f} s; asking…")
-            size.redis_bytes = redis_families(redis_url, prefix, events)
+            size.redis_bytes = redis_families(url, prefix, events)
             rss_before = _rss_mb(pid)
-            size.live_ms = _gets(base, key, lambda i: f"/v1/negotiations/growth-{i}", LIVE_GETS)
-            size.asof_questions = NEGOTIATIONS
-            size.asof_ms = _gets(
-                base, key, lambda i: f"/v1/negotiations/growth-{i}?as_of=2024-06", NEGOTIATIONS
-            )
+            live = f"{base}/v1/negotiations/growth-"
+            size.live_ms = _gets(key, lambda n: f"{live}{n % negotiations}", LIVE_GETS)
+            size.asof_questions = negotiations
+            size.asof_ms = _gets(key, lambda n: f"{live}{n}?as_of=2024-06", negotiations)
             size.up_rss_mb = (rss_before, _rss_mb(pid))
         progress("  rebuilding the negotiation view…")
         size.rebuilt = run_talkstream(["replay", "--projection", "negotiation"], env)
@@ -160,12 +172,15 @@ def _one_size(events: int, home: Path, progress: Progress) -> Size:
 
 
 @contextmanager
-def _up(env: dict[str, str], home: Path) -> Iterator[tuple[str, str, int]]:
+def _up(env: dict[str, str], home: Path) -> Iterator[tuple[str, str, int, float]]:
+    """``talkstream up`` on a free port, once it answers: its URL, a key, its pid and when it
+    was started (``perf_counter``)."""
     import httpx
 
     _, key = KeyRing(home / "keys.json").create(name="bench", role=Role.admin)
     port = _free_port()
     script = str(Path(sys.executable).parent / "talkstream")
+    started = time.perf_counter()
     process = subprocess.Popen(
         [script, "up", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
     )
@@ -180,7 +195,7 @@ def _up(env: dict[str, str], home: Path) -> Iterator[tuple[str, str, int]]:
                     break
             except httpx.TransportError:
                 time.sleep(0.05)
-        yield base, key, process.pid
+        yield base, key, process.pid, started
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -194,11 +209,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _caught_up(base: str, key: str) -> float:
-    """Seconds from now until /readyz shows the stream and every view at the store's head."""
+def _caught_up(base: str, key: str, started: float) -> float:
+    """Seconds from ``started`` (the process's start) until /readyz shows the stream and every
+    view at the store's head."""
     import httpx
 
-    started = time.perf_counter()
     headers = {"Authorization": f"Bearer {key}"}
     while time.perf_counter() - started < CATCH_UP_TIMEOUT:
         ready = httpx.get(f"{base}/readyz", headers=headers, timeout=30).json()
@@ -211,18 +226,18 @@ def _caught_up(base: str, key: str) -> float:
     raise RuntimeError("the views did not catch up in time")
 
 
-def _gets(base: str, key: str, path: Callable[[int], str], count: int) -> tuple[float, float]:
-    """p50 and p99 in ms of ``count`` GETs, one per negotiation in turn, on one connection."""
+def _gets(key: str, url: Callable[[int], str], count: int) -> tuple[float, float]:
+    """p50 and p99 in ms of ``count`` GETs of ``url(n)``, one after another, on one connection."""
     import httpx
 
     latencies = []
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
+    with httpx.Client(headers={"Authorization": f"Bearer {key}"}) as client:
         for n in range(count):
             started = time.perf_counter()
-            answer = client.get(path(n % NEGOTIATIONS))
+            answer = client.get(url(n))
             latencies.append(time.perf_counter() - started)
             if answer.status_code != 200:
-                raise RuntimeError(f"GET {path(n)} answered {answer.status_code}")
+                raise RuntimeError(f"GET {url(n)} answered {answer.status_code}")
     cuts = sorted(latencies)
     return cuts[len(cuts) // 2] * 1000, cuts[min(len(cuts) - 1, len(cuts) * 99 // 100)] * 1000
 
