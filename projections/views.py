@@ -144,9 +144,18 @@ def _audit(state: State, today: date) -> list[AuditRow]:
 
 @dataclass(frozen=True)
 class Projection:
+    """``stored_as``: the projection whose stored state this one renders (the same reducer
+    over the same types folds the same state, so it is folded and stored once)."""
+
     name: str
     render: Render
     types: frozenset[str] = field(default_factory=frozenset)  # empty: every type
+    stored_as: str | None = None
+
+    @property
+    def store(self) -> str:
+        """The name its state is stored under."""
+        return self.stored_as or self.name
 
     def keeps(self, event_type: str) -> bool:
         """Whether events of this type reach the reducer (corrections always do)."""
@@ -165,7 +174,7 @@ PROJECTIONS: dict[str, Projection] = {
     p.name: p
     for p in (
         Projection("negotiation", negotiation_view),
-        Projection("timeline", _timeline),
+        Projection("timeline", _timeline, stored_as="negotiation"),
         Projection("positions", _positions, known("positions projection", {"PositionStated"})),
         Projection(
             "commitments",
@@ -182,9 +191,34 @@ PROJECTIONS: dict[str, Projection] = {
                 },
             ),
         ),
-        Projection("audit", _audit),
+        Projection("audit", _audit, stored_as="negotiation"),
     )
 }
+
+
+def _stored(projections: dict[str, Projection]) -> dict[str, Projection]:
+    """The projections that store a state, each rendered by itself and the ones stored as it
+    (which must fold the same types: the stored state is theirs too)."""
+    stored = {name: p for name, p in projections.items() if p.stored_as is None}
+    for p in projections.values():
+        if p.stored_as is not None and stored[p.stored_as].types != p.types:
+            raise ValueError(f"{p.name} keeps other types than {p.stored_as}, where it is stored")
+    return stored
+
+
+STORED: dict[str, Projection] = _stored(PROJECTIONS)
+
+
+def store_of(name: str) -> str:
+    """The name a projection's state is stored under (a name it does not know: its own)."""
+    projection = PROJECTIONS.get(name)
+    return projection.store if projection is not None else name
+
+
+def rendered_from(store: str) -> list[str]:
+    """The projections served from the state stored under ``store`` (itself first)."""
+    names = [p.name for p in PROJECTIONS.values() if p.store == store]
+    return names or [store]
 
 
 def due_next(rows: Iterable[CommitmentRow], *, limit: int = 20) -> list[CommitmentRow]:

@@ -14,6 +14,7 @@ compare-and-set: the next batch is computed again from what Redis holds.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from dataclasses import dataclass
@@ -51,6 +52,89 @@ class EntryReader:
         lower = f"({entry_id(position)}"
         reply: Any = self.client.xrange(self.stream, min=lower, max=upper, count=count)
         return [(at, _pairs(flat)) for at, flat in reply]
+
+
+class Read:
+    """One entry of the stream as read: its position, its plain ``type`` field, and the
+    recorded event decoded on first use (once per process, however many appliers use it:
+    reducers never change the events they are given)."""
+
+    __slots__ = ("_wire", "entry_id", "fields", "position", "type")
+
+    def __init__(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        self.entry_id = entry_id
+        self.fields = fields
+        self.position = position_of(entry_id)
+        self.type = fields[b"type"].decode()
+        self._wire: dict[str, Any] | None = None
+
+    @property
+    def wire(self) -> dict[str, Any]:
+        if self._wire is None:
+            self._wire = recorded_event(self.entry_id, self.fields)
+        return self._wire
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Every stream entry after ``after`` up to the last one it holds, as one read returned
+    them (the stream only grows at its end, so what a range held it holds for good, until
+    the stream is replaced: see ``SharedReads``)."""
+
+    after: int
+    reads: list[Read]
+
+    def covers(self, position: int) -> bool:
+        return self.after <= position < self.reads[-1].position
+
+    def following(self, position: int, through: int | None, count: int) -> list[Read]:
+        start = bisect.bisect_right([r.position for r in self.reads], position)
+        picked = self.reads[start : start + count]
+        if through is not None:
+            picked = [r for r in picked if r.position <= through]
+        return picked
+
+
+class SharedReads:
+    """The reads of ``<prefix>:events`` shared by the appliers of one process: a range one
+    of them read (and the events it decoded) is handed to the others from memory while it is
+    among the last ``keep`` ranges read; a projection that lags behind them reads Redis
+    itself, so none waits for another.
+
+    A range is only reused while no applier of the process has read its head from Redis
+    since the range was read: a rebuild of the stream replaces what its positions hold and
+    switches every view, and each applier learns of a switch by reading its head, which
+    first forgets every range read before (``forget``; a read in flight meanwhile is not
+    kept)."""
+
+    def __init__(self, reader: EntryReader, *, keep: int = 4) -> None:
+        self.reader = reader
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._chunks: list[_Chunk] = []
+        self._epoch = 0
+        self.hits = 0
+        self.misses = 0
+
+    def forget(self) -> None:
+        with self._lock:
+            self._chunks.clear()
+            self._epoch += 1
+
+    def after(self, position: int, *, through: int | None = None, count: int) -> list[Read]:
+        """Up to ``count`` entries after ``position`` (through ``through``, if given)."""
+        with self._lock:
+            for chunk in reversed(self._chunks):
+                if chunk.covers(position):
+                    self.hits += 1
+                    return chunk.following(position, through, count)
+            epoch = self._epoch
+        reads = [Read(i, f) for i, f in self.reader.after(position, through=through, count=count)]
+        with self._lock:
+            self.misses += 1
+            if reads and epoch == self._epoch:
+                self._chunks = [*self._chunks[-(self.keep - 1) :], _Chunk(position, reads)]
+        return reads
 
 
 def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
@@ -94,12 +178,15 @@ class Applier:
         events_stream: str,
         *,
         generation: str | None = None,
+        reads: SharedReads | None = None,
     ) -> None:
+        """``reads``: the reads shared with the other appliers of the process (by default
+        its own)."""
         self.redis = redis
         self.store = store
         self.projection = projection
         self.stream = events_stream
-        self.reader = EntryReader(redis, events_stream)
+        self.reads = reads or SharedReads(EntryReader(redis, events_stream))
         self.fixed_generation = generation
         self._lock = threading.Lock()
         self._cache: dict[str, State] = {}
@@ -166,14 +253,16 @@ class Applier:
     def _apply_next(self, head: _Head, upto: int | None) -> bool:
         """Applies the next chunk of entries after ``head`` (through ``upto``, if given);
         False if there was none."""
-        entries = self.reader.after(head.tracked, through=upto, count=READ_CHUNK)
-        if not entries:
+        reads = self.reads.after(head.tracked, through=upto, count=READ_CHUNK)
+        if not reads:
             return False
-        wires = [recorded_event(i, f) for i, f in entries if kept(self.projection, f)]
-        self._apply_batch(head, wires, position_of(entries[-1][0]))
+        keeps = self.projection.keeps if self.projection.types else None
+        wires = [r.wire for r in reads if keeps is None or keeps(r.type)]
+        self._apply_batch(head, wires, reads[-1].position)
         return True
 
     def _read_head(self) -> _Head:
+        self.reads.forget()  # what was read before may belong to a replaced stream
         gen = self.generation()
         return _Head(gen, self.store.tracked(gen), self.store.parked(gen))
 

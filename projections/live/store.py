@@ -3,8 +3,10 @@
 Keys (named in services/wire/streams.py, ``ViewKeys``; ``P`` = ``<prefix>:view:<projection>``,
 ``G`` = the generation):
 - ``P:gen``: the generation readers use (a rebuild writes a new one and switches atomically);
+- ``P:@served``: the served generation, its tracked position and a stamp every write moves
+  (what a reader checks, in one read, before reusing a rendering);
 - ``P:G:@tracked``: the last stream position applied;
-- ``P:G:state:<negotiation_id>``: one negotiation's state (JSON);
+- ``P:G:state:<negotiation_id>``: one negotiation's state (a hash, see ``codec``);
 - ``P:G:@negotiations``: the set of negotiation ids with a state;
 - ``P:G:@parked``: negotiation id -> why it is parked (JSON);
 - ``P:G:@parked:<negotiation_id>``: the events waiting while it is parked (JSON list items).
@@ -26,6 +28,7 @@ from redis import Redis
 from events import canonical_json
 from projections.live import codec
 from projections.negotiation import State
+from projections.views import rendered_from, store_of
 from services.wire.streams import Streams
 
 COMMIT = """
@@ -69,12 +72,18 @@ end
 local changes = tonumber(ARGV[i]); i = i + 1
 for _ = 1, changes do
   if ARGV[5] == 'served' then
-    redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
-      'negotiation_id', ARGV[i], 'projection', ARGV[4], 'position', ARGV[i + 1])
+    for view in string.gmatch(ARGV[4], '[^,]+') do
+      redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
+        'negotiation_id', ARGV[i], 'projection', view, 'position', ARGV[i + 1])
+    end
   end
   i = i + 2
 end
 redis.call('SET', KEYS[2], ARGV[3])
+if ARGV[5] == 'served' then
+  redis.call('HSET', KEYS[6], 'gen', ARGV[1], 'tracked', ARGV[3])
+  redis.call('HINCRBY', KEYS[6], 'stamp', 1)
+end
 return 1
 """
 
@@ -84,6 +93,8 @@ local live_tracked = tonumber(redis.call('GET', ARGV[2] .. live .. ':@tracked') 
 local new_tracked = tonumber(redis.call('GET', ARGV[2] .. ARGV[1] .. ':@tracked') or '0')
 if new_tracked < live_tracked and ARGV[3] ~= 'replace' then return {0, live} end
 redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'gen', ARGV[1], 'tracked', new_tracked)
+redis.call('HINCRBY', KEYS[2], 'stamp', 1)
 return {1, live}
 """
 
@@ -96,10 +107,23 @@ end
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('HDEL', KEYS[4], ARGV[3])
 redis.call('DEL', KEYS[1])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
-  'negotiation_id', ARGV[3], 'projection', ARGV[4], 'position', ARGV[5])
+redis.call('HINCRBY', KEYS[6], 'stamp', 1)
+for view in string.gmatch(ARGV[4], '[^,]+') do
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100000', '*',
+    'negotiation_id', ARGV[3], 'projection', view, 'position', ARGV[5])
+end
 return 1
 """
+
+
+@dataclass(frozen=True)
+class Served:
+    """What ``P:@served`` says: the generation served, its tracked position, and a stamp
+    that every write to the served generation (commit, resumed parking, switch) moves."""
+
+    gen: str
+    tracked: int
+    stamp: int
 
 
 @dataclass
@@ -114,11 +138,17 @@ class Batch:
 
 
 class ViewStore:
+    """The states of projection ``name``, kept under the projection it is stored as
+    (``projections.views.store_of``): the views rendered from one stored state share it, and
+    each commit announces a change of every one of them."""
+
     def __init__(self, redis: Redis, prefix: str, name: str) -> None:
         self.redis = redis
         self.name = name
+        self.stored_as = store_of(name)
+        self.announced = ",".join(rendered_from(self.stored_as))
         streams = Streams(prefix)
-        self.keys = streams.view(name)
+        self.keys = streams.view(self.stored_as)
         self.base = self.keys.base
         self.changes_stream = streams.changes
         self._commit = redis.register_script(COMMIT)
@@ -136,6 +166,15 @@ class ViewStore:
     def tracked(self, gen: str) -> int:
         value = self.redis.get(self.keys.tracked(gen))
         return int(value) if value is not None else 0
+
+    def served(self) -> Served | None:
+        """The served generation, its tracked position and the stamp of its last write, in
+        one read of one key; None before the first commit (or switch) wrote them."""
+        reply: Any = self.redis.hmget(self.keys.served, ["gen", "tracked", "stamp"])
+        gen, tracked, stamp = reply
+        if gen is None or tracked is None or stamp is None:
+            return None
+        return Served(gen.decode(), int(tracked), int(stamp))
 
     def tracked_and_head(self, gen: str, negotiation_id: str) -> tuple[int, bytes | None]:
         """The tracked position and one negotiation's headline field (its version and
@@ -190,7 +229,7 @@ class ViewStore:
         """``served``: the batch was computed for the generation readers use, which must not
         have changed meanwhile (a rebuild writes an unserved generation)."""
         flag = "served" if served else "unserved"
-        args: list[Any] = [gen, expected, tracked, self.name, flag, len(batch.parked)]
+        args: list[Any] = [gen, expected, tracked, self.announced, flag, len(batch.parked)]
         for nid, info in batch.parked.items():
             args += [nid, orjson.dumps(info)]
         args.append(len(batch.waiting))
@@ -214,6 +253,7 @@ class ViewStore:
             self.keys.negotiations(gen),
             self.keys.parked(gen),
             self.changes_stream,
+            self.keys.served,
         ]
         return bool(self._commit(keys=keys, args=args))
 
@@ -226,12 +266,13 @@ class ViewStore:
             self.keys.negotiations(gen),
             self.keys.parked(gen),
             self.changes_stream,
+            self.keys.served,
         ]
         args: list[Any] = [
             applied,
             "-",
             negotiation_id,
-            self.name,
+            self.announced,
             state["view"].get("position") or 0,
         ]
         for name, value in codec.full(state).items():
@@ -254,7 +295,8 @@ class ViewStore:
         """Makes ``new_gen`` the served generation if it has caught up with the live one; with
         ``replace``, in any case (the live one was built from a stream that was replaced)."""
         mode = "replace" if replace else "catch_up"
-        done, old = self._switch(keys=[self.gen_key], args=[new_gen, f"{self.base}:", mode])
+        keys = [self.gen_key, self.keys.served]
+        done, old = self._switch(keys=keys, args=[new_gen, f"{self.base}:", mode])
         return bool(done), old.decode() if isinstance(old, bytes) else str(old)
 
     def drop(self, gen: str) -> int:

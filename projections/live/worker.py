@@ -34,9 +34,9 @@ from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMe
 from redis import Redis
 from redis.exceptions import RedisError
 
-from projections.live.apply import Applier
+from projections.live.apply import Applier, EntryReader, SharedReads
 from projections.live.store import ViewStore
-from projections.views import PROJECTIONS, Projection
+from projections.views import PROJECTIONS, STORED, Projection
 from services.wire.entries import position_of
 from services.wire.groups import ensure_group
 from services.wire.outages import Outage, RestartWatch, keep_reading, until_done
@@ -59,11 +59,28 @@ def appliers(
     *,
     projections: Mapping[str, Projection] = PROJECTIONS,
 ) -> dict[str, Applier]:
+    """One applier per stored state the chosen projections are served from (``timeline``
+    and ``audit`` are rendered from ``negotiation``'s: asking for any of them runs it)."""
     events = Streams(prefix).events
+    stores = dict.fromkeys(p.store for p in projections.values())
+    reads = SharedReads(EntryReader(redis, events))  # one reader for the process's appliers
     return {
-        name: Applier(redis, ViewStore(redis, prefix, name), projection, events)
-        for name, projection in projections.items()
+        store: Applier(
+            redis,
+            ViewStore(redis, prefix, store),
+            _folding(store, projections),
+            events,
+            reads=reads,
+        )
+        for store in stores
     }
+
+
+def _folding(store: str, projections: Mapping[str, Projection]) -> Projection:
+    """The projection that folds the state stored under ``store``: the caller's own if it
+    chose it, else the registered one."""
+    own = projections.get(store)
+    return own if own is not None and own.store == store else STORED[store]
 
 
 def _subscribe(

@@ -15,6 +15,17 @@ from redis import Redis
 from projections.negotiation import State
 
 
+class ServedHead(Protocol):
+    """Where the served generation stands: its name, tracked position and write stamp."""
+
+    @property
+    def gen(self) -> str: ...
+    @property
+    def tracked(self) -> int: ...
+    @property
+    def stamp(self) -> int: ...
+
+
 class Views(Protocol):
     """One projection's stored states, as served (a generation, its tracked position and a
     state per negotiation)."""
@@ -23,6 +34,8 @@ class Views(Protocol):
     def name(self) -> str: ...
 
     def generation(self) -> str: ...
+
+    def served(self) -> ServedHead | None: ...
 
     def tracked(self, gen: str) -> int: ...
 

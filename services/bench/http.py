@@ -22,7 +22,7 @@ import orjson
 from services.api.keys import KeyRing, Role
 from services.bench.exceptions import BenchExtraMissing
 from services.bench.record import NEGOTIATIONS, _note, _opening, note_body, opening_body
-from services.bench.target import bench_redis
+from services.bench.target import bench_redis, bench_store, postgres_env
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 
@@ -41,17 +41,30 @@ def bench_http(
     split: bool = False,
     redis_url: str | None = None,
     prefix: str | None = None,
+    store: str = "sqlite",
 ) -> dict[str, float]:
     """``split``: ``talkstream api``, ``relay`` and ``project`` as three processes (the
-    scale-out layout) instead of one ``talkstream up``."""
+    scale-out layout) instead of one ``talkstream up``. ``store``: both the in-process
+    baseline and the server record to a fresh store of that kind."""
     require_httpx("bench http")
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
         bench_redis(Path(tmp), redis_url, prefix) as (url, pfx),
     ):
         progress("in process: recording one event per call, then batches of 100…")
-        direct_single, direct_batch = _in_process(Path(tmp) / "direct", events, batches)
-        with _server(Path(tmp) / "server", url, pfx, progress, split=split) as (port, key):
+        with bench_store(Path(tmp) / "direct", store) as direct:
+            direct_single, direct_batch = _in_process(direct, events, batches)
+        with (
+            bench_store(Path(tmp) / "server", store) as served,
+            _server(
+                Path(tmp) / "server",
+                url,
+                pfx,
+                progress,
+                split=split,
+                extra_env=postgres_env(served),
+            ) as (port, key),
+        ):
             result = asyncio.run(
                 _drive(
                     port,
@@ -74,8 +87,8 @@ def require_httpx(command: str) -> None:
         raise BenchExtraMissing(command, "httpx") from None
 
 
-def _in_process(home: Path, events: int, batches: int) -> tuple[float, float]:
-    app = build_application(Settings(home=home, store="sqlite"))
+def _in_process(settings: Settings, events: int, batches: int) -> tuple[float, float]:
+    app = build_application(settings)
     try:
         app.record_many([_opening(i) for i in range(NEGOTIATIONS)], principal="bench")
         singles = [_note(n % NEGOTIATIONS, n) for n in range(events)]

@@ -26,11 +26,10 @@ from faststream.redis import RedisBroker, StreamSub
 from redis import Redis
 
 from events import Envelope, RecordedEvent, hashed_body, seal
-from projections.live.apply import Applier
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
-from projections.live.worker import build_projectors
-from projections.views import PROJECTIONS
+from projections.live.worker import appliers, build_projectors
+from projections.views import PROJECTIONS, STORED
 from services.bench.record import _note, _opening
 from services.bench.target import bench_redis
 from services.recorder.application import Negotiations
@@ -43,6 +42,7 @@ from services.wire.streams import Streams, as_fields
 
 Progress = Callable[[str], object]
 Worker = Callable[[threading.Event], None]
+STEP = 500  # entries each applier applies in turn (a delivery of the workers' batch size)
 REPORT_EVERY = 2.0  # seconds between progress lines while waiting
 TIMEOUT = 600.0
 QUIET = logging.getLogger("talkstream.bench.quiet")  # FastStream's per-message lines, dropped
@@ -79,11 +79,13 @@ def bench_project(
         redis = Redis.from_url(url)
         stream = Streams(pfx).events
         total = _fill_stream(Path(tmp), redis, stream, events, progress)
-        progress(f"applying all five projections to {total} entries, one after another…")
-        views = _apply_all(redis, pfx, stream, total, progress)
+        progress(f"applying all {len(PROJECTIONS)} projections to {total} entries…")
+        views = _apply_all(redis, pfx, total, progress)
         progress("raw consumer: XREADGROUP COUNT 500 + XACK, fresh group…")
         raw = _raw_group(redis, stream, f"{pfx}:bench:raw", total)
-        progress(f"raw consumer, one fresh group per view ({len(PROJECTIONS)}), one after another…")
+        progress(
+            f"raw consumer, one fresh group per stored view ({len(STORED)}), one after another…"
+        )
         raw_per_view = _raw_groups(redis, stream, f"{pfx}:bench:raw", total)
         progress("FastStream single-message subscriber, no-op handler, fresh group…")
         ensure_group(redis, stream, f"{pfx}:bench:faststream")
@@ -94,6 +96,7 @@ def bench_project(
         "raw": raw,
         "raw_per_view": raw_per_view,
         "faststream": single,
+        "stored": float(len(STORED)),
     }
 
 
@@ -114,16 +117,26 @@ def _fill_stream(tmp: Path, redis: Redis, stream: str, events: int, progress: Pr
     return int(redis.xlen(stream))
 
 
-def _apply_all(redis: Redis, prefix: str, stream: str, total: int, progress: Progress) -> float:
+def _apply_all(redis: Redis, prefix: str, total: int, progress: Progress) -> float:
+    """The workers' appliers of every view (one per stored state, sharing one reader of the
+    stream), following the stream together as the workers of one process do: each applies
+    the next ``STEP`` entries in turn."""
+    workers = appliers(redis, prefix)
+    spent = dict.fromkeys(workers, 0.0)
     started = time.perf_counter()
-    for name, projection in PROJECTIONS.items():
-        began = time.perf_counter()
-        applier = Applier(redis, ViewStore(redis, prefix, name), projection, stream)
-        reached = applier.apply_through()
-        if reached != total:
-            raise RuntimeError(f"{name} stopped at position {reached} of {total}")
-        progress(f"  {name}: {_elapsed_rate(total, began):.0f} events/s")
-    return _elapsed_rate(total, started)
+    for upto in range(STEP, total + STEP, STEP):
+        for name, applier in workers.items():
+            began = time.perf_counter()
+            reached = applier.apply_through(min(upto, total))
+            spent[name] += time.perf_counter() - began
+            if reached != min(upto, total):
+                raise RuntimeError(f"{name} stopped at position {reached} of {total}")
+    rate = _elapsed_rate(total, started)
+    for name, seconds in spent.items():
+        progress(f"  {name}: {total / seconds:.0f} events/s")
+    reads = next(iter(workers.values())).reads
+    progress(f"  shared reads: {reads.misses} from Redis, {reads.hits} from memory")
+    return rate
 
 
 def _raw_group(redis: Redis, stream: str, group: str, total: int) -> float:
@@ -141,9 +154,10 @@ def _raw_group(redis: Redis, stream: str, group: str, total: int) -> float:
 
 
 def _raw_groups(redis: Redis, stream: str, group_prefix: str, total: int) -> float:
-    """Events/s through one raw group per view, read one after another."""
+    """Events/s through one raw group per stored state (what the views' workers read), read
+    one after another."""
     started = time.perf_counter()
-    for name in PROJECTIONS:
+    for name in STORED:
         _raw_group(redis, stream, f"{group_prefix}:{name}", total)
     return _elapsed_rate(total, started)
 
@@ -201,16 +215,45 @@ def bench_rebuild(
         _generate(redis, stream, events, progress)
         progress("rebuilding the negotiation projection…")
         store = ViewStore(redis, pfx, "negotiation")
+        rss_before = _peak_rss_mb()
         started = time.perf_counter()
         with _in_thread(_tracking(url, store, events, progress)):
             done = rebuild(redis, store, PROJECTIONS["negotiation"], stream, progress=progress)
         rebuilt = _elapsed_rate(events, started)
         if done.position != events:
             raise RuntimeError(f"the rebuild stopped at position {done.position} of {events}")
+        peak = _peak_rss_mb()
+        progress("measuring Redis memory of the stream and the views…")
+        stream_bytes = _memory(redis, [stream])
+        bases = [Streams(pfx).view(name).base for name in STORED]
+        views = [k for b in bases for k in redis.scan_iter(match=f"{b}:*", count=1000)]
+        views_bytes = _memory(redis, views)
         progress("raw XRANGE scan in pages of 1000…")
         raw = _scan(redis, stream, events)
         redis.close()
-    return {"rebuild": rebuilt, "raw": raw}
+    return {
+        "rebuild": rebuilt,
+        "raw": raw,
+        "peak_rss_mb": peak,
+        "rss_growth_mb": peak - rss_before,
+        "stream_bytes_per_event": stream_bytes / events,
+        "views_bytes_per_event": views_bytes / events,
+    }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _memory(redis: Redis, keys: list[Any]) -> int:
+    """Bytes Redis holds for ``keys`` (MEMORY USAGE, every element counted)."""
+    pipe = redis.pipeline(transaction=False)
+    for key in keys:
+        pipe.memory_usage(key, samples=0)
+    return sum(int(n or 0) for n in pipe.execute())
 
 
 def _tracking(url: str, store: ViewStore, total: int, progress: Progress) -> Worker:

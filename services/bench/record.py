@@ -11,6 +11,8 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from events import Envelope, parse_draft
+from services.bench.target import bench_store
+from services.recorder.store import eventsourcing_env
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 
@@ -79,19 +81,30 @@ def _rate(count: int, fn: Callable[[], None]) -> float:
     return count / (time.perf_counter() - started)
 
 
-def bench_record(events: int, batch: int, directory: Path) -> dict[str, float]:
-    settings = Settings(home=directory / "app", store="sqlite")
+def bench_record(
+    events: int, batch: int, directory: Path, store: str = "sqlite"
+) -> dict[str, float]:
+    """On a fresh store of the kind asked (``bench_store``), the raw baseline on the same."""
+    with bench_store(directory / "app", store) as settings:
+        return _bench_record(events, batch, directory, settings)
+
+
+def _raw_env(settings: Settings, directory: Path) -> dict[str, str]:
+    """eventsourcing's own recorder on the same kind of store (its own table or file)."""
+    if settings.store == "sqlite":
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(directory)}
+    env = eventsourcing_env(settings)
+    del env["APPLICATION_RECORDER_TOPIC"]
+    return env
+
+
+def _bench_record(events: int, batch: int, directory: Path, settings: Settings) -> dict[str, float]:
     app = build_application(settings)
     app.record_many([_opening(i) for i in range(NEGOTIATIONS)], principal="bench")
     drafts = [_note(n % NEGOTIATIONS, n) for n in range(events)]
     wires = [d.model_dump(mode="json", exclude_none=True) for d in drafts]
 
-    raw = PlainApp(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(directory / "raw.db"),
-        }
-    )
+    raw = PlainApp(env=_raw_env(settings, directory / "raw.db"))
     plains = [PlainNote(wires[i]) for i in range(NEGOTIATIONS)]
     raw.save(*plains)
     ids = [p.id for p in plains]
@@ -120,9 +133,13 @@ def bench_record(events: int, batch: int, directory: Path) -> dict[str, float]:
                 touched[key] = agg
             raw.save(*touched.values())
 
-    return {
-        "app_single": _rate(events, app_single),
-        "raw_single": _rate(events, raw_single),
-        "app_batch": _rate(events, app_batches),
-        "raw_batch": _rate(events, raw_batches),
-    }
+    try:
+        return {
+            "app_single": _rate(events, app_single),
+            "raw_single": _rate(events, raw_single),
+            "app_batch": _rate(events, app_batches),
+            "raw_batch": _rate(events, raw_batches),
+        }
+    finally:
+        app.close()
+        raw.close()

@@ -17,7 +17,7 @@ from eventsourcing.persistence import Notification
 from redis import Redis
 
 from services.bench.record import NEGOTIATIONS, _note, _opening
-from services.bench.target import bench_redis
+from services.bench.target import bench_redis, bench_store
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
@@ -27,12 +27,13 @@ from services.wire.streams import Streams, as_fields
 Progress = Callable[[str], object]
 
 
-def bench_relay(events: int, progress: Progress) -> dict[str, float]:
+def bench_relay(events: int, progress: Progress, store: str = "sqlite") -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
         bench_redis(Path(tmp)) as (url, prefix),
+        bench_store(Path(tmp) / "store", store) as settings,
     ):
-        app = build_application(Settings(home=Path(tmp) / "store"))
+        app = build_application(settings)
         app.record_many([_opening(i) for i in range(NEGOTIATIONS)], principal="bench")
         drafts = [_note(n % NEGOTIATIONS, n) for n in range(events)]
         for start in range(0, events, 500):

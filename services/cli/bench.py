@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,20 @@ import typer
 
 from services.cli import render
 from services.cli.commands import clean_errors
+
+
+class Store(StrEnum):
+    sqlite = "sqlite"
+    postgres = "postgres"
+
+
+StoreOption = Annotated[
+    Store,
+    typer.Option(
+        help="The event store: a fresh SQLite file, or a fresh schema in the PostgreSQL "
+        "database TALKSTREAM_POSTGRES_* name (dropped afterwards)."
+    ),
+]
 
 
 def register(bench_app: typer.Typer) -> None:
@@ -31,14 +46,16 @@ def register(bench_app: typer.Typer) -> None:
 def record(
     events: Annotated[int, typer.Option(min=10, help="Events per measurement.")] = 2000,
     batch: Annotated[int, typer.Option(min=1, help="Events per save in batch mode.")] = 10,
+    store: StoreOption = Store.sqlite,
 ) -> None:
-    """Events/s recorded through the application vs raw eventsourcing saves (SQLite)."""
+    """Events/s recorded through the application vs raw eventsourcing saves on the same
+    store."""
     from services.bench.record import bench_record
 
     console = render.console()
-    console.print(f"recording {events} events 4 ways on fresh SQLite files…")
+    console.print(f"recording {events} events 4 ways on a fresh {store.value} store…")
     with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
-        r = bench_record(events, batch, Path(tmp))
+        r = bench_record(events, batch, Path(tmp), store.value)
     console.print(
         f"one event per save: app {r['app_single']:.0f}/s, raw "
         f"{r['raw_single']:.0f}/s, ratio {r['app_single'] / r['raw_single']:.2f}"
@@ -51,13 +68,14 @@ def record(
 
 def relay(
     events: Annotated[int, typer.Option(min=100, help="Events to publish.")] = 20_000,
+    store: StoreOption = Store.sqlite,
 ) -> None:
     """Relay events/s (store -> stream) vs raw pipelined XADD of the same entries."""
     from services.bench.stream import bench_relay
 
     console = render.console()
-    console.print(f"storing {events} events, then relaying them…")
-    r = bench_relay(events, progress=console.print)
+    console.print(f"storing {events} events in a fresh {store.value} store, then relaying them…")
+    r = bench_relay(events, progress=console.print, store=store.value)
     console.print(_against_raw("relay", r["relay"], "events/s", "raw pipelined XADD", r["raw"]))
 
 
@@ -80,19 +98,23 @@ def intake(
 def project(
     events: Annotated[int, typer.Option(min=100, help="Events on the stream.")] = 20_000,
 ) -> None:
-    """Events/s through all five projections (applied one after another) vs a raw
-    XREADGROUP + XACK consumer and FastStream's single-message subscriber."""
+    """Events/s through all five projections (their appliers following the stream together,
+    as one process's workers do) vs a raw XREADGROUP + XACK consumer and FastStream's
+    single-message subscriber."""
     from services.bench.projections import bench_project
 
     console = render.console()
     r = bench_project(events, progress=console.print)
-    console.print(f"projections, all five views one after another: {r['projections']:.0f} events/s")
+    console.print(
+        f"projections, all five views ({r['stored']:.0f} stored states, one shared reader): "
+        f"{r['projections']:.0f} events/s"
+    )
     console.print(
         f"raw XREADGROUP COUNT 500 + XACK: {r['raw']:.0f}/s, "
         f"ratio {r['projections'] / r['raw']:.2f} (target >= 0.5)"
     )
     console.print(
-        f"raw, one group per view (five, one after another): {r['raw_per_view']:.0f}/s, "
+        f"raw, one group per stored state, one after another: {r['raw_per_view']:.0f}/s, "
         f"ratio {r['projections'] / r['raw_per_view']:.2f} (the same reading as the views)"
     )
     console.print(
@@ -114,6 +136,15 @@ def rebuild(
     console = render.console()
     r = bench_rebuild(events, progress=console.print)
     console.print(_against_raw("rebuild", r["rebuild"], "events/s", "raw XRANGE scan", r["raw"]))
+    console.print(
+        f"memory: this process peaked at {r['peak_rss_mb']:.0f} MiB "
+        f"(+{r['rss_growth_mb']:.0f} MiB during the rebuild)"
+    )
+    stream, views = r["stream_bytes_per_event"], r["views_bytes_per_event"]
+    console.print(
+        f"Redis per event: stream {stream:.0f} B, views {views:.0f} B, stream + views "
+        f"{(stream + views) / stream:.2f}x the stream alone (target <= 2)"
+    )
 
 
 def latency(
@@ -147,7 +178,7 @@ def asof(
 
 
 @clean_errors
-def http(
+def http(  # noqa: PLR0917 (typer passes each command-line option as a parameter)
     events: Annotated[int, typer.Option(min=16, help="Single-event POSTs.")] = 2000,
     batches: Annotated[int, typer.Option(min=1, help="Batch POSTs of 100 events.")] = 40,
     reads: Annotated[int, typer.Option(min=100, help="GETs of a negotiation.")] = 2000,
@@ -156,6 +187,7 @@ def http(
         bool,
         typer.Option(help="Serve with `api`, `relay` and `project` processes, not one `up`."),
     ] = False,
+    store: StoreOption = Store.sqlite,
 ) -> None:
     """HTTP writes/s (single and batches of 100) against the in-process record rate in the
     same run, and GET /v1/negotiations/{id} latency, on a real `talkstream up`."""
@@ -169,6 +201,7 @@ def http(
         clients=clients,
         progress=console.print,
         split=split,
+        store=store.value,
     )
     console.print(
         f"single-event POSTs ({clients} clients): {r['http_single']:.0f} events/s; in process "

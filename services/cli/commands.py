@@ -22,7 +22,7 @@ from projections import timeline
 from projections.asof import fold_at, too_early
 from projections.diff import diff
 from projections.negotiation import State, view
-from projections.views import PROJECTIONS, Projection
+from projections.views import PROJECTIONS, STORED, Projection
 from services import logs
 from services.cli import exits, render
 from services.cli.exceptions import CliError
@@ -671,7 +671,7 @@ def asyncapi(
     """The AsyncAPI document of talkstream's Redis streams (checked in as docs/asyncapi.json)."""
     from services.wire.asyncapi import asyncapi_json
 
-    document = asyncapi_json(version("talkstream"), PROJECTIONS)
+    document = asyncapi_json(version("talkstream"), STORED)
     if file is None:
         sys.stdout.write(document)
         return

@@ -36,6 +36,7 @@ from services.recorder.exceptions import (
     RecorderError,
     StoreUnavailable,
 )
+from services.recorder.group import GroupCommit, Slot
 from services.recorder.integrity import OPENED_TOPIC, RECORDED_TOPIC, CheckedMapper
 from services.recorder.store import StoreHealth, StoreRecorder, reaching_store, store_recorder
 
@@ -60,6 +61,15 @@ class _DraftRefused(Exception):
         self.stopped = stopped
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """One draft to record, by whom, and the version it expects its negotiation at."""
+
+    draft: Envelope
+    principal: str
+    expected_version: int | None = None
+
+
 @dataclass
 class _Pending:
     negotiation: Negotiation
@@ -79,6 +89,7 @@ class Negotiations(Application[UUID]):
         self.store_recorder: StoreRecorder = store_recorder(self.recorder)
         self.store = self.store_recorder.store_name
         self.health = StoreHealth(self.store)
+        self.group_commit: GroupCommit[_Ask, Written] = GroupCommit(self._commit_group)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(
@@ -128,7 +139,41 @@ class Negotiations(Application[UUID]):
     def record(
         self, draft: Envelope, *, principal: str, expected_version: int | None = None
     ) -> Written:
-        return self.record_many([draft], principal=principal, expected_version=expected_version)[0]
+        """Records one draft. Concurrent calls are committed together (``group``): each is
+        validated alone and answered alone, a refused one sinks none of the others, and a
+        call with no other in flight is committed at once."""
+        return self.group_commit.submit(_Ask(draft, principal, expected_version))
+
+    def _commit_group(self, slots: list[Slot[_Ask, Written]]) -> None:
+        """Records the group's drafts in one transaction; a refused draft is answered with
+        its refusal and left out, and the rest are tried again without it. A failure that is
+        not one draft's (the store failed, a concurrent writer in another process won the
+        retries) makes each draft be recorded alone, so each gets the answer it would get
+        alone."""
+        remaining = list(slots)
+        while len(remaining) > 1:
+            try:
+                outcome = self._record_unit([s.ask for s in remaining])
+            except (RecorderError, ContractError):
+                break
+            if not isinstance(outcome, Stopped):
+                for slot, written in zip(remaining, outcome, strict=True):
+                    slot.settle(written)
+                return
+            remaining.pop(outcome.index).settle(error=outcome.error)
+        for slot in remaining:
+            self._commit_alone(slot)
+
+    def _commit_alone(self, slot: Slot[_Ask, Written]) -> None:
+        try:
+            outcome = self._record_unit([slot.ask])
+        except (RecorderError, ContractError) as error:
+            slot.settle(error=error)
+            return
+        if isinstance(outcome, Stopped):
+            slot.settle(error=outcome.error)
+        else:
+            slot.settle(outcome[0])
 
     def record_many(
         self,
@@ -140,7 +185,7 @@ class Negotiations(Application[UUID]):
         """Records all drafts in one transaction, or none (BatchRejected names the first bad
         one; a lone draft's refusal is raised as it is). Concurrent writers are retried unless
         ``expected_version`` pins the version."""
-        outcome = self._record_unit(drafts, principal, expected_version)
+        outcome = self._record_unit(_asks(drafts, principal, expected_version))
         if not isinstance(outcome, Stopped):
             return outcome
         if len(drafts) == 1:
@@ -153,20 +198,19 @@ class Negotiations(Application[UUID]):
         """One result per draft, in order: what a refusal takes down with it, and which
         failures are raised rather than answered, is the policy's (see ``batch``)."""
         return batch.record_batch(
-            drafts, policy, lambda unit: self._record_unit(unit, principal, None)
+            drafts, policy, lambda unit: self._record_unit(_asks(unit, principal, None))
         )
 
-    def _record_unit(
-        self, drafts: Sequence[Envelope], principal: str, expected_version: int | None
-    ) -> list[Written] | Stopped:
+    def _record_unit(self, asks: Sequence[_Ask]) -> list[Written] | Stopped:
+        pinned = any(ask.expected_version is not None for ask in asks)
         try:
             with self._writing():
                 for attempt in range(RETRIES_ON_CONCURRENT_WRITE):
                     try:
-                        return self._record_once(drafts, principal, expected_version)
+                        return self._record_once(asks)
                     except IntegrityError:
                         last = attempt + 1 == RETRIES_ON_CONCURRENT_WRITE
-                        if expected_version is not None or last:
+                        if pinned or last:
                             raise ConflictError(
                                 "concurrent_write",
                                 "another writer recorded to this negotiation first; retry",
@@ -175,16 +219,15 @@ class Negotiations(Application[UUID]):
             return refused.stopped
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _record_once(
-        self, drafts: Sequence[Envelope], principal: str, expected_version: int | None
-    ) -> list[Written]:
+    def _record_once(self, asks: Sequence[_Ask]) -> list[Written]:
         now = utc_now()
         loaded: dict[str, Negotiation] = {}
         pending: list[_Pending] = []
-        for index, draft in enumerate(drafts):
+        for index, ask in enumerate(asks):
             try:
-                pinned = expected_version if index == 0 else None
-                pending.append(self._apply(draft, loaded, principal, now, pinned))
+                pending.append(
+                    self._apply(ask.draft, loaded, ask.principal, now, ask.expected_version)
+                )
             except (RecorderError, ContractError) as error:
                 raise _DraftRefused(Stopped(index, error)) from error
         # Save events in the batch's order (not grouped by negotiation), so positions follow it.
@@ -379,6 +422,19 @@ class Negotiations(Application[UUID]):
         event = self._decoded(stored)
         return event.body.decode("utf-8"), event.wire["hash"]
 
+    def head_of(self, stored: StoredEvent) -> tuple[str, str, str, str]:
+        """The stored event's hashed body, its hash, its type and its negotiation id, checked
+        as every read is, without building the domain event (what the relay publishes)."""
+        try:
+            unpacked = self.checked_mapper.checked(stored)
+        except EventCorrupted as e:
+            if e.position is None or e.negotiation_id is not None:
+                raise
+            with self._reading():
+                raise self._located(e) from e
+        wire = unpacked.wire
+        return unpacked.body.decode("utf-8"), unpacked.hash, wire["type"], wire["negotiation_id"]
+
     def _decoded(self, stored: StoredEvent) -> Negotiation.Opened | Negotiation.Recorded:
         """The stored event, checked: a stored notification that fails names its position
         and, if known, its negotiation."""
@@ -416,6 +472,14 @@ class Negotiations(Application[UUID]):
     def max_position(self) -> int:
         with self._reading():
             return self.recorder.max_notification_id() or 0
+
+
+def _asks(drafts: Sequence[Envelope], principal: str, expected_version: int | None) -> list[_Ask]:
+    """A batch's drafts as asks: ``expected_version`` pins the first draft only."""
+    return [
+        _Ask(draft, principal, expected_version if index == 0 else None)
+        for index, draft in enumerate(drafts)
+    ]
 
 
 def _last_id(negotiation: Negotiation) -> str:

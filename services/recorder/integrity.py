@@ -17,6 +17,7 @@ the same rows with ``unpack`` and reports every problem instead of stopping at o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -49,6 +50,7 @@ CLASSES: dict[str, type[Negotiation.Opened | Negotiation.Recorded]] = {
     OPENED_TOPIC: Negotiation.Opened,
     RECORDED_TOPIC: Negotiation.Recorded,
 }
+_UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")  # format_utc's form
 UNDECODABLE = (ValueError, KeyError, TypeError, AttributeError, TopicError)
 uuid_of = lru_cache(maxsize=4096)(negotiation_uuid)  # a SHA-1 per event read is not needed
 
@@ -73,6 +75,19 @@ class Unpacked:
                 self.parsed["hash"] = self.hash
         return self.parsed
 
+    def timestamp_problem(self) -> bool:
+        """Whether the stored timestamp is not ``recorded_at`` in its one textual form."""
+        if self.first_format is None:  # the timestamp is recorded_at itself: check its form
+            text = self.wire.get("recorded_at")
+            if not isinstance(text, str) or not _UTC_TEXT.fullmatch(text):
+                return True
+            datetime.fromisoformat(text)  # a valid instant (ValueError is undecodable)
+            return False
+        timestamp = self.timestamp
+        return not isinstance(timestamp, datetime) or (
+            format_utc(timestamp) != self.wire.get("recorded_at")
+        )
+
     @property
     def timestamp(self) -> Any:
         """When the store took the event: ``recorded_at`` (the first format stores it apart;
@@ -89,7 +104,7 @@ class Unpacked:
             return "hash does not match the event's content"
         if stored.topic == OPENED_TOPIC and self.originator_topic != AGGREGATE_TOPIC:
             return "opening event names another aggregate class"
-        return _wire_problem(stored, self.wire, self.timestamp)
+        return _wire_problem(stored, self)
 
     def stored_again(self, transcoder: Transcoder) -> bytes:
         """The row as this content is stored by its format: equal to the row if the row is
@@ -147,6 +162,13 @@ class CheckedMapper(Mapper[UUID]):
         cls = CLASSES.get(stored_event.topic)
         if cls is None:
             raise corrupted(stored_event, "unknown event topic")
+        return _domain_event(cls, stored_event, self.checked(stored_event))
+
+    def checked(self, stored_event: StoredEvent) -> Unpacked:
+        """The row decoded and checked as ``to_domain_event`` checks it, without building the
+        domain event (the relay needs only the body, its hash and its head)."""
+        if stored_event.topic not in CLASSES:
+            raise corrupted(stored_event, "unknown event topic")
         try:
             unpacked = unpack(stored_event, self.transcoder)
             problem = unpacked.problem(stored_event)
@@ -154,7 +176,7 @@ class CheckedMapper(Mapper[UUID]):
             raise corrupted(stored_event, f"undecodable: {type(e).__name__}") from e
         if problem:
             raise corrupted(stored_event, problem)
-        return _domain_event(cls, stored_event, unpacked)
+        return unpacked
 
     def unpack(self, stored_event: StoredEvent) -> Unpacked:
         """The row decoded without the checks (the audit makes its own)."""
@@ -189,14 +211,15 @@ def corrupted(stored: StoredEvent, reason: str) -> EventCorrupted:
     )
 
 
-def _wire_problem(stored: StoredEvent, wire: Any, timestamp: Any) -> str | None:
+def _wire_problem(stored: StoredEvent, unpacked: Unpacked) -> str | None:
     """The hashed event against what the row says around it."""
+    wire = unpacked.wire
     if not isinstance(wire, dict) or not isinstance(wire.get("negotiation_id"), str):
         return "the body is not an event"
     if uuid_of(wire["negotiation_id"]) != stored.originator_id:
         return "stored under another negotiation's id"
     if wire.get("version") != stored.originator_version:
         return f"stored as version {stored.originator_version}, the body says {wire.get('version')}"
-    if not isinstance(timestamp, datetime) or format_utc(timestamp) != wire.get("recorded_at"):
+    if unpacked.timestamp_problem():
         return "stored timestamp differs from recorded_at"
     return None

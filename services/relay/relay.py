@@ -164,13 +164,13 @@ class Relay:
         hash = ""
         for count, n in enumerate(notifications):
             try:
-                body, next_hash = self.app.body_of(n)
+                body, next_hash, kind, negotiation_id = self.app.head_of(n)
             except EventCorrupted:
                 if count == 0:
                     raise
                 return Batch(notifications[count - 1].id, count, args, hash)
             hash = next_hash
-            args += entry_args(n.id, body, hash)
+            args += entry_args(n.id, body, hash, kind, negotiation_id)
         return Batch(notifications[-1].id, len(notifications), args, hash)
 
     def _beyond(

@@ -10,7 +10,7 @@ from redis import Redis
 from projections.live.apply import Applier
 from projections.live.rebuild import Progress, Rebuilt, rebuild
 from projections.live.store import ViewStore
-from projections.views import PROJECTIONS, Projection
+from projections.views import PROJECTIONS, STORED, Projection
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
 from services.wire.streams import Streams
@@ -71,7 +71,8 @@ def retry(
         redis = Redis.from_url(url)
         events = Streams(settings.prefix).events
         reports = []
-        for projection in projections:
+        stored = {p.store: p for p in projections}  # a stored state is retried once
+        for projection in (STORED.get(name, p) for name, p in stored.items()):
             store = ViewStore(redis, settings.prefix, projection.name)
             applier = Applier(redis, store, projection, events)
             for r in applier.retry_parked(negotiation_id):

@@ -20,7 +20,7 @@ from redis import Redis
 
 from projections.live.rebuild import Rebuilt, rebuild
 from projections.live.store import ViewStore
-from projections.views import PROJECTIONS
+from projections.views import STORED
 from services.recorder.application import Negotiations
 from services.relay import divergence
 from services.relay.exceptions import StreamNotDiverged
@@ -129,7 +129,7 @@ def _rebuild(
             progress=progress,
             replace=True,
         )
-        for projection in PROJECTIONS.values()
+        for projection in STORED.values()  # each stored state once (timeline, audit: negotiation's)
     ]
     clear(redis, streams.events_diverged)
     return StreamRebuilt(found, moved_to, moved, relay.stats.published, position, views)

@@ -76,14 +76,14 @@ def contract_broker(
             streams.events,
             streams.projection_group(name),
             title=f"projection {name}",
-            description=f"The {name} projection's consumer group.",
+            description=f"The consumer group of the {name} projection's stored state.",
             body=list[Any],
         )
     outputs: tuple[tuple[str, str, str, type[BaseModel]], ...] = (
         (
             streams.changes,
             "changes",
-            "One entry per negotiation whose view a projection batch changed.",
+            "One entry per negotiation and view that a projection batch changed.",
             ChangeEntry,
         ),
         (streams.events, "events", "Every recorded event, in store order (the relay).", EventEntry),

@@ -78,11 +78,16 @@ def position_of(entry_id: object) -> int:
     return int(text.split("-", 1)[0])
 
 
-def entry_args(position: int, body: str, hash: str) -> list[bytes | str | int]:
+def entry_args(
+    position: int, body: str, hash: str, type: str | None = None, negotiation_id: str | None = None
+) -> list[bytes | str | int]:
     """The stream entry of a stored event, as the relay script's arguments:
-    entry ID, type, negotiation_id, position, hash, event. The body goes out as stored."""
-    head = orjson.loads(body)
-    return [entry_id(position), head["type"], head["negotiation_id"], position, hash, body]
+    entry ID, type, negotiation_id, position, hash, event. The body goes out as stored; its
+    type and negotiation are read from it unless given."""
+    if type is None or negotiation_id is None:
+        head = orjson.loads(body)
+        type, negotiation_id = head["type"], head["negotiation_id"]
+    return [entry_id(position), type, negotiation_id, position, hash, body]
 
 
 def entry_fields(args: list[bytes | str | int]) -> dict[str, bytes | str | int]:

@@ -94,6 +94,13 @@ class ViewKeys:
         """``base:gen``: the generation readers use."""
         return f"{self.base}:gen"
 
+    @property
+    def served(self) -> str:
+        """``base:@served``: a hash of the served generation (``gen``), its tracked position
+        (``tracked``) and a ``stamp`` that every write to it moves, so that a reader learns in
+        one read whether anything it rendered may have changed."""
+        return f"{self.base}:@served"
+
     def of(self, gen: str) -> str:
         """``base:G:``, the start of every key of a generation."""
         return f"{self.base}:{gen}:"

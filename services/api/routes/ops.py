@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
-from projections.views import PROJECTIONS
+from projections.views import STORED
 from services.api.auth import ctx_of
 from services.api.context import ApiContext
 from services.api.levels import read_levels
@@ -117,5 +117,5 @@ async def metrics(request: Request) -> Response:
 @router.get("/asyncapi", openapi_extra=OPEN)
 async def asyncapi() -> dict[str, Any]:
     """The AsyncAPI document of the Redis streams."""
-    document: dict[str, Any] = json.loads(asyncapi_json(version("talkstream"), PROJECTIONS))
+    document: dict[str, Any] = json.loads(asyncapi_json(version("talkstream"), STORED))
     return document

@@ -127,11 +127,18 @@ def _live_view(ctx: ApiContext, projection: str, negotiation_id: str) -> tuple[i
     """The tracked position and the rendered live view (None: not in the view yet), rendered
     again only when the negotiation's state changed."""
     store = ctx.views(projection)
-    gen = store.generation()
+    today = _today()
+    served = store.served()
+    if served is not None:  # the common case: one read of one key when nothing was written
+        key = (projection, served.gen, negotiation_id)
+        view = ctx.rendered.current(key, served.stamp, today)
+        if view is not None:
+            return served.tracked, view
+    gen = served.gen if served is not None else store.generation()
     position, head = store.tracked_and_head(gen, negotiation_id)
     if head is None:
         return position, None
-    key, today = (projection, gen, negotiation_id), _today()
+    key = (projection, gen, negotiation_id)
     view = ctx.rendered.get(key, head, today)
     if view is None:
         state = store.load(gen, [negotiation_id])[negotiation_id]
@@ -139,6 +146,8 @@ def _live_view(ctx: ApiContext, projection: str, negotiation_id: str) -> tuple[i
             return position, None
         view = PROJECTIONS[projection].render(state, today)
         ctx.rendered.put(key, head, today, view)
+    if served is not None:
+        ctx.rendered.confirm(key, served.stamp)
     return position, view
 
 

@@ -1,4 +1,5 @@
-"""Consumers learn of each changed negotiation from ``<prefix>:changes`` with a plain XREAD."""
+"""Consumers learn of each changed negotiation from ``<prefix>:changes`` with a plain XREAD,
+once per view (the views rendered from one stored state are all announced by its commit)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def test_changes_stream_announces_each_changed_negotiation(
     sqlite_app.record_many(started("talks-a") + started("talks-b"), principal="p")
     sqlite_app.record_many([note("a", "talks-a"), note("b", "talks-b")], principal="p")
     end = relay.catch_up()
-    for name in ("negotiation", "audit"):
+    for name in ("negotiation", "audit"):  # audit is stored as negotiation: nothing is left
         store = ViewStore(client, prefix, name)
         assert Applier(client, store, PROJECTIONS[name], relay.stream).apply_through() == end
 
@@ -33,5 +34,5 @@ def test_changes_stream_announces_each_changed_negotiation(
     assert sorted(tuple(sorted(fields.items())) for _, fields in entries) == sorted(
         (("negotiation_id", nid), ("position", last[nid]), ("projection", projection))
         for nid in last
-        for projection in ("negotiation", "audit")
+        for projection in ("negotiation", "timeline", "audit")
     )

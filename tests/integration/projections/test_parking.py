@@ -110,8 +110,11 @@ def test_a_poison_event_parks_only_its_negotiation_and_retry_resumes_it(
     assert store.parked(gen) == {}
     assert store.waiting(gen, "talks-bad") == []
     announced = client.xrange(f"{prefix}:changes", min=f"({before.decode()}")
-    assert [(f[b"negotiation_id"], f[b"position"]) for _, f in announced] == [
-        (b"talks-bad", str(bad[-1].position).encode())
+    assert [
+        (f[b"negotiation_id"], f[b"position"], f[b"projection"]) for _, f in announced
+    ] == [  # one announcement per view rendered from the resumed state
+        (b"talks-bad", str(bad[-1].position).encode(), view.encode())
+        for view in ("negotiation", "timeline", "audit")
     ]
 
     sqlite_app.record(note("after the fix", "talks-bad"), principal="p")

@@ -11,7 +11,7 @@ from projections.live.apply import Applier
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.live.worker import build_projectors
-from projections.views import PROJECTIONS
+from projections.views import PROJECTIONS, STORED
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from services.wire.streams import Streams
@@ -55,7 +55,7 @@ def test_workers_started_after_events_were_written_catch_up(
         wait_for(settled, 30, "every projection to apply and acknowledge the whole stream")
 
     groups = {g["name"].decode(): g for g in client.xinfo_groups(relay.stream)}
-    assert sorted(groups) == sorted(Streams(prefix).projection_group(name) for name in PROJECTIONS)
+    assert sorted(groups) == sorted(Streams(prefix).projection_group(name) for name in STORED)
     for name, applier in appliers.items():
         # Created at 0: the entries written before the group existed were delivered too.
         group = groups[Streams(prefix).projection_group(name)]

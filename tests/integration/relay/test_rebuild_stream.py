@@ -13,7 +13,7 @@ from redis import Redis
 
 from projections.live.apply import Applier
 from projections.live.store import ViewStore
-from projections.views import PROJECTIONS
+from projections.views import PROJECTIONS, STORED
 from services.recorder.application import Negotiations
 from services.relay.exceptions import StreamNotDiverged
 from services.relay.relay import Relay
@@ -114,6 +114,6 @@ def test_a_live_applier_follows_a_rebuild_behind_its_own_position(
         assert applier.follow_switch()
     assert _audit_view(settings) == _stored(restored_applied)
     assert _tracked(client, settings.prefix) == dict.fromkeys(PROJECTIONS, written.position)
-    assert Streams(settings.prefix).projection_group("audit") in {
+    assert {Streams(settings.prefix).projection_group(name) for name in STORED} <= {
         g["name"].decode() for g in client.xinfo_groups(stream)
     }

@@ -3,16 +3,20 @@ the hash member at its sorted place), and nothing parses them back to learn what
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import orjson
 import pytest
 
 from events import canonical_json
+from events.canonical import hashed_body, with_hash
 from services.recorder.application import Negotiations
+from services.recorder.exceptions import EventCorrupted
 from tests.factories import note, scenario, started
 
 
@@ -53,3 +57,34 @@ def test_recording_canonicalises_each_event_once_and_parses_nothing_back(
         principal="p",
     )
     assert calls == Counter({"json.dumps": 6})
+
+
+def test_the_relays_head_is_the_checked_body_with_its_type_and_negotiation(
+    memory_app: Negotiations,
+) -> None:
+    memory_app.record_many(scenario(), principal="p")
+    for n in memory_app.notifications():
+        wire = memory_app.wire_of(n)
+        assert memory_app.head_of(n) == (
+            *memory_app.body_of(n),
+            wire["type"],
+            wire["negotiation_id"],
+        )
+
+
+@pytest.mark.parametrize(
+    "recorded_at",
+    ["2024-07-22T10:00:00Z", "2024-07-22T10:00:00.000000+00:00", "2024-13-22T10:00:00.000000Z"],
+)
+def test_a_row_whose_recorded_at_is_not_in_its_one_form_is_refused_by_every_read(
+    memory_app: Negotiations, recorded_at: str
+) -> None:
+    memory_app.record_many(started("talks-a"), principal="p")
+    stored = next(memory_app.notifications())
+    wire = {**memory_app.wire_of(stored), "recorded_at": recorded_at}
+    body = hashed_body(wire)
+    digest = hashlib.sha256(body).hexdigest()
+    altered = replace(stored, state=with_hash(body, wire["event_id"], digest))
+    for read in (memory_app.wire_of, memory_app.body_of, memory_app.head_of):
+        with pytest.raises(EventCorrupted):
+            read(altered)
