@@ -28,7 +28,7 @@ NEGOTIATIONS = 1000
 PARTIES = ({"name": "Iraq", "country": "IRQ"}, {"name": "United States", "country": "USA"})
 LIVE_GETS = 400
 SAMPLED_KEYS = 200  # keys per family whose MEMORY USAGE is read (the rest extrapolated)
-START_TIMEOUT = 120.0
+START_TIMEOUT = 1800.0  # `up` of a long record serves only once it has started its parts
 CATCH_UP_TIMEOUT = 3600.0
 
 
@@ -126,12 +126,15 @@ def bench_growth(
     *,
     negotiations: int = NEGOTIATIONS,
     redis_url: str | None = None,
+    measured: Callable[[list[Size]], object] = lambda _: None,
 ) -> list[Size]:
-    """Each size measured in turn, on its own store and Redis prefix (deleted afterwards)."""
-    return [
-        _one_size(events, home / f"size-{events}", progress, negotiations, redis_url)
-        for events in sizes
-    ]
+    """Each size measured in turn, on its own store and Redis prefix (deleted afterwards);
+    ``measured`` is told the sizes measured so far after each one."""
+    done: list[Size] = []
+    for events in sizes:
+        done.append(_one_size(events, home / f"size-{events}", progress, negotiations, redis_url))
+        measured(done)
+    return done
 
 
 def _one_size(
@@ -175,7 +178,6 @@ def _one_size(
 def _up(env: dict[str, str], home: Path) -> Iterator[tuple[str, str, int, float]]:
     """``talkstream up`` on a free port, once it answers: its URL, a key, its pid and when it
     was started (``perf_counter``)."""
-    import httpx
 
     _, key = KeyRing(home / "keys.json").create(name="bench", role=Role.admin)
     port = _free_port()
@@ -187,18 +189,29 @@ def _up(env: dict[str, str], home: Path) -> Iterator[tuple[str, str, int, float]
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+        while not _healthy(base):
             if process.poll() is not None:
                 raise RuntimeError(f"talkstream up exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"talkstream up did not answer within {START_TIMEOUT:.0f} s")
+            time.sleep(0.1)
         yield base, key, process.pid, started
     finally:
         process.terminate()
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _healthy(base: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _free_port() -> int:

@@ -263,7 +263,7 @@ def growth(
     family, live and as-of GET p50/p99, `up` RSS after one as-of question per negotiation,
     rebuild time and peak RSS, verify time; then the ratio of each per-event cost from the
     smallest size to the largest (the bound: 1.5)."""
-    from services.bench.growth import bench_growth, rows
+    from services.bench.growth import Size, bench_growth, rows
     from services.bench.http import require_httpx
 
     require_httpx("growth")
@@ -274,23 +274,27 @@ def growth(
     if not counts or min(counts) < 4000:
         raise typer.BadParameter("each size must be at least 4000 events (1,000 negotiations)")
     console = render.console()
+
+    def table(measured: list[Size]) -> None:
+        rows_ = rows(measured)
+        width = max(len(name) for name, _ in rows_)
+        for name, cells in rows_:
+            line = f"{name:<{width}}  " + "  ".join(f"{c:>13}" for c in cells)
+            console.print(line, markup=False, soft_wrap=True)
+        first, last = measured[0], measured[-1]
+        for name, cells in rows_:
+            if len(measured) > 1 and (name.endswith("/event") or name == "Redis B/event, all"):
+                low, high = float(cells[0]), float(cells[-1])
+                if low > 0:
+                    console.print(
+                        f"{name}: {last.events:,} vs {first.events:,} events, "
+                        f"ratio {high / low:.2f}",
+                        markup=False,
+                        soft_wrap=True,
+                    )
+
     with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
-        measured = bench_growth(sorted(counts), Path(tmp), progress=console.print)
-    table = rows(measured)
-    width = max(len(name) for name, _ in table)
-    for name, cells in table:
-        line = f"{name:<{width}}  " + "  ".join(f"{c:>13}" for c in cells)
-        console.print(line, markup=False, soft_wrap=True)
-    first, last = measured[0], measured[-1]
-    for name, cells in table:
-        if name.endswith("/event") or name.startswith("Redis B/event, all"):
-            low, high = float(cells[0] or 0), float(cells[-1] or 0)
-            if low > 0:
-                console.print(
-                    f"{name}: {last.events:,} vs {first.events:,} events, ratio {high / low:.2f}",
-                    markup=False,
-                    soft_wrap=True,
-                )
+        bench_growth(sorted(counts), Path(tmp), progress=console.print, measured=table)
 
 
 def _against_raw(name: str, rate: float, unit: str, raw_name: str, raw: float) -> str:
