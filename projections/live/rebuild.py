@@ -29,7 +29,7 @@ from projections.views import Projection
 from services.wire.entries import position_of, recorded_event
 
 BULK_PAGE = 5000
-PASS_EVENTS = 100_000
+PASS_EVENTS = 40_000
 """Stream entries folded per pass at most (see the module's docstring)."""
 
 Progress = Callable[[str], object]
