@@ -116,6 +116,10 @@ return 1
 """
 
 
+WRITE_ALL_BYTES = 4 * 1024 * 1024
+"""Field bytes a rebuild's pipeline holds before it goes out."""
+
+
 @dataclass(frozen=True)
 class Served:
     """What ``P:@served`` says: the generation served, its tracked position, and a stamp
@@ -280,14 +284,20 @@ class ViewStore:
         return bool(self._unpark(keys=keys, args=args))
 
     def write_all(self, gen: str, states: dict[str, State], tracked: int) -> None:
-        """Writes an unserved generation's states, then its tracked position (a rebuild)."""
+        """Writes an unserved generation's states, then its tracked position (a rebuild). The
+        pipeline goes out every 200 states or ``WRITE_ALL_BYTES`` of fields, whichever comes
+        first, so long negotiations' states are never all encoded at once."""
         pipe = self.redis.pipeline(transaction=False)
+        pending = 0
         for count, (nid, state) in enumerate(states.items(), start=1):
+            fields = codec.full(state)
             pipe.delete(self.keys.state(gen, nid))
-            pipe.hset(self.keys.state(gen, nid), mapping=codec.full(state))  # type: ignore[arg-type]
+            pipe.hset(self.keys.state(gen, nid), mapping=fields)  # type: ignore[arg-type]
             pipe.sadd(self.keys.negotiations(gen), nid)
-            if count % 200 == 0:
+            pending += sum(len(v) for v in fields.values())
+            if count % 200 == 0 or pending >= WRITE_ALL_BYTES:
                 pipe.execute()
+                pending = 0
         pipe.set(self.keys.tracked(gen), tracked)
         pipe.execute()
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 from redis import Redis
+from redis.client import Pipeline
 
 from projections.live import rebuild as rebuilding
+from projections.live import store as store_module
 from projections.live.rebuild import passes_for, rebuild
 from projections.live.store import ViewStore
 from projections.live.worker import build_projectors
@@ -72,4 +74,32 @@ def test_a_rebuild_in_passes_while_writes_come_serves_every_event_once(
         wait_for(lambda: store.tracked(store.generation()) == end, 30, "the worker to finish")
     assert rebuilt.passes > 1
     assert store.generation() == rebuilt.generation
+    assert live_differences(store, NEGOTIATION, sqlite_app, nids) == []
+
+
+def test_a_rebuild_writes_long_states_in_pieces_of_bounded_bytes(
+    sqlite_app: Negotiations,
+    relay: Relay,
+    client: Redis,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nids = [f"talks-{k}" for k in range(4)]
+    write_notes(sqlite_app, nids, 200, 50)
+    relay.catch_up()
+    store = ViewStore(client, prefix, "negotiation")
+    whole = rebuild(client, store, NEGOTIATION, relay.stream)
+    executed: list[int] = []
+    plain = Pipeline.execute
+
+    def counted(self: Pipeline, raise_on_error: bool = True) -> list[object]:
+        executed.append(len(self.command_stack))
+        return plain(self, raise_on_error)
+
+    monkeypatch.setattr(Pipeline, "execute", counted)
+    monkeypatch.setattr(store_module, "WRITE_ALL_BYTES", 1)  # every state goes out alone
+    pieces = rebuild(client, store, NEGOTIATION, relay.stream)
+    writes = [n for n in executed if n == 3]  # delete, hset, sadd of one state
+    assert len(writes) >= len(nids)
+    assert pieces.fingerprint == whole.fingerprint
     assert live_differences(store, NEGOTIATION, sqlite_app, nids) == []
