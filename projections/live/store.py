@@ -118,6 +118,8 @@ return 1
 
 WRITE_ALL_BYTES = 4 * 1024 * 1024
 """Field bytes a rebuild's pipeline holds before it goes out."""
+FINGERPRINT_PAGE = 20
+"""States decoded at a time for a fingerprint (a long negotiation's state is megabytes)."""
 
 
 @dataclass(frozen=True)
@@ -320,8 +322,8 @@ class ViewStore:
         gen = gen or self.generation()
         ids = self.negotiation_ids(gen)
         digest = hashlib.sha256()
-        for start in range(0, len(ids), 200):
-            for nid, state in self.load(gen, ids[start : start + 200]).items():
+        for start in range(0, len(ids), FINGERPRINT_PAGE):
+            for nid, state in self.load(gen, ids[start : start + FINGERPRINT_PAGE]).items():
                 digest.update(_fingerprint_line(nid, state))
         return digest.hexdigest()
 
