@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     hooks_backoff_max: float = Field(default=3_600.0, gt=0)
     hooks_poll_interval: float = Field(default=0.5, gt=0, le=60)
     otlp_endpoint: str | None = None  # traces go to this OTLP/HTTP endpoint when set
+    # The point-in-time cache's bound (events and folds of as-of questions), per API process.
+    asof_cache_mb: float = Field(default=64.0, gt=0, le=65_536)
 
     @property
     def events_db(self) -> Path:

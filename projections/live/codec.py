@@ -8,6 +8,11 @@ new, ``full`` encodes everything and the hash is replaced.
 
 Values are compact UTF-8 JSON written by orjson (states hold only JSON data with str keys and
 64-bit integers); they are never hashed, so they need not be canonical.
+
+A view entry keyed by an event whose registry record is in the same hash, and holding every
+field of that record's payload unchanged (a context note's text, say), is stored without
+them: ``{"@r": 1, ...the other fields}``, filled in again from the record when read. The text
+of an event is then kept once per state, not twice.
 """
 
 from __future__ import annotations
@@ -27,13 +32,30 @@ def _dump(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
+REF = "@r"
+
+
+def _entry(state: State, key: str, entry: Any) -> bytes:
+    """A view entry, without the fields it shares with its event's payload (see above)."""
+    record = state["registry"].get(key)
+    if record is None or not isinstance(entry, dict):
+        return _dump(entry)
+    payload: dict[str, Any] = cast(dict[str, Any], record["payload"])
+    missing = object()
+    if not payload or any(entry.get(k, missing) != v for k, v in payload.items()):
+        return _dump(entry)
+    if list(entry)[: len(payload)] != list(payload):  # read back in the same key order only
+        return _dump(entry)
+    return _dump({REF: 1, **{k: v for k, v in entry.items() if k not in payload}})
+
+
 def full(state: State) -> dict[str, bytes]:
     fields = {f"r:{event_id}": _dump(rec) for event_id, rec in state["registry"].items()}
     view = state["view"]
     fields[HEAD] = _dump({k: v for k, v in view.items() if k not in SECTIONS})
     for section in SECTIONS:
         for key, entry in view[section].items():
-            fields[f"v:{section}:{key}"] = _dump(entry)
+            fields[f"v:{section}:{key}"] = _entry(state, key, entry)
     return fields
 
 
@@ -48,7 +70,7 @@ def delta(state: State, wires: Iterable[dict[str, Any]]) -> dict[str, bytes] | N
         fields[f"r:{wire['event_id']}"] = _dump(state["registry"][wire["event_id"]])
         for section, key in touched:
             if key in view[section]:
-                fields[f"v:{section}:{key}"] = _dump(view[section][key])
+                fields[f"v:{section}:{key}"] = _entry(state, key, view[section][key])
     fields[HEAD] = _dump({k: v for k, v in view.items() if k not in SECTIONS})
     return fields
 
@@ -58,6 +80,7 @@ def decode(fields: dict[bytes, bytes]) -> State:
         return empty()
     state = empty()
     records: list[tuple[str, Record]] = []
+    shared: list[tuple[Section, str, dict[str, Any]]] = []
     for raw_name, raw in fields.items():
         name = raw_name.decode()
         value = orjson.loads(raw)
@@ -67,7 +90,14 @@ def decode(fields: dict[bytes, bytes]) -> State:
             state["view"].update(value)
         else:
             _, section, key = name.split(":", 2)
+            if isinstance(value, dict) and value.get(REF) == 1:
+                shared.append((cast(Section, section), key, value))
             state["view"][cast(Section, section)][key] = value  # a name this module wrote
     records.sort(key=lambda item: item[1]["position"] or 0)
     state["registry"] = dict(records)
+    for section, key, rest in shared:
+        del rest[REF]
+        payload = cast(dict[str, Any], state["registry"][key]["payload"])
+        filled: Any = {**payload, **rest}
+        state["view"][section][key] = filled
     return state

@@ -116,6 +116,12 @@ return 1
 """
 
 
+WRITE_ALL_BYTES = 4 * 1024 * 1024
+"""Field bytes a rebuild's pipeline holds before it goes out."""
+FINGERPRINT_PAGE = 20
+"""States decoded at a time for a fingerprint (a long negotiation's state is megabytes)."""
+
+
 @dataclass(frozen=True)
 class Served:
     """What ``P:@served`` says: the generation served, its tracked position, and a stamp
@@ -280,14 +286,20 @@ class ViewStore:
         return bool(self._unpark(keys=keys, args=args))
 
     def write_all(self, gen: str, states: dict[str, State], tracked: int) -> None:
-        """Writes an unserved generation's states, then its tracked position (a rebuild)."""
+        """Writes an unserved generation's states, then its tracked position (a rebuild). The
+        pipeline goes out every 200 states or ``WRITE_ALL_BYTES`` of fields, whichever comes
+        first, so long negotiations' states are never all encoded at once."""
         pipe = self.redis.pipeline(transaction=False)
+        pending = 0
         for count, (nid, state) in enumerate(states.items(), start=1):
+            fields = codec.full(state)
             pipe.delete(self.keys.state(gen, nid))
-            pipe.hset(self.keys.state(gen, nid), mapping=codec.full(state))  # type: ignore[arg-type]
+            pipe.hset(self.keys.state(gen, nid), mapping=fields)  # type: ignore[arg-type]
             pipe.sadd(self.keys.negotiations(gen), nid)
-            if count % 200 == 0:
+            pending += sum(len(v) for v in fields.values())
+            if count % 200 == 0 or pending >= WRITE_ALL_BYTES:
                 pipe.execute()
+                pending = 0
         pipe.set(self.keys.tracked(gen), tracked)
         pipe.execute()
 
@@ -310,8 +322,8 @@ class ViewStore:
         gen = gen or self.generation()
         ids = self.negotiation_ids(gen)
         digest = hashlib.sha256()
-        for start in range(0, len(ids), 200):
-            for nid, state in self.load(gen, ids[start : start + 200]).items():
+        for start in range(0, len(ids), FINGERPRINT_PAGE):
+            for nid, state in self.load(gen, ids[start : start + FINGERPRINT_PAGE]).items():
                 digest.update(_fingerprint_line(nid, state))
         return digest.hexdigest()
 

@@ -106,10 +106,14 @@ def build_context(
         keys=KeyRing(settings.keys_path),
         limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
         metrics=Metrics(levels),
-        pit=PointInTime(lambda nid, after: app.wires(nid, after_version=after)),
+        pit=PointInTime(
+            lambda nid, after: app.wires(nid, after_version=after),
+            limit_bytes=int(settings.asof_cache_mb * 1024 * 1024),
+        ),
         redis_outage=Outage("api", logging.getLogger("talkstream.api"), probe=redis.ping),
         open_views=open_views,
         full_audit=full_audit,
     )
     ctx.metrics.count_subscribers(lambda: ctx.feed.fanout.count)
+    ctx.metrics.count_asof_cache(ctx.pit.stats)
     return ctx

@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from projections.pointintime import CacheStats
 from services.wire.divergence import Divergence
 
 
@@ -70,6 +71,37 @@ class _LevelsCollector(Collector):
         yield dead
 
 
+class _AsOfCacheCollector(Collector):
+    def __init__(self, read: Callable[[], CacheStats]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        stats = self.read()
+        yield CounterMetricFamily(
+            "talkstream_asof_cache_hits",
+            "Point-in-time questions answered from the cache's folds.",
+            value=stats.hits,
+        )
+        yield CounterMetricFamily(
+            "talkstream_asof_cache_misses",
+            "Point-in-time questions folded anew.",
+            value=stats.misses,
+        )
+        yield CounterMetricFamily(
+            "talkstream_asof_cache_evictions",
+            "Cached events or folds dropped to keep the cache within its bytes.",
+            value=stats.evictions,
+        )
+        yield GaugeMetricFamily(
+            "talkstream_asof_cache_bytes", "Bytes the point-in-time cache holds.", value=stats.bytes
+        )
+        yield GaugeMetricFamily(
+            "talkstream_asof_cache_limit_bytes",
+            "The point-in-time cache's bound (TALKSTREAM_ASOF_CACHE_MB).",
+            value=stats.limit_bytes,
+        )
+
+
 class Metrics:
     def __init__(self, read_levels: Callable[[], Levels | None]) -> None:
         self.registry = CollectorRegistry()
@@ -98,6 +130,10 @@ class Metrics:
             "talkstream_sse_subscribers", "Open /v1/subscribe streams.", registry=self.registry
         )
         gauge.set_function(count)
+
+    def count_asof_cache(self, stats: Callable[[], CacheStats]) -> None:
+        """Exposes the point-in-time cache's hits, misses, evictions and bytes at scrape time."""
+        self.registry.register(_AsOfCacheCollector(stats))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -43,6 +43,7 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("http")(http)
     bench_app.command("sse")(sse)
     bench_app.command("page")(page)
+    bench_app.command("growth")(growth)
 
 
 def record(
@@ -365,6 +366,49 @@ def _percentile_ratios(r: Mapping[str, float], prefix: str, baseline: str) -> st
 
 def _ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}" if baseline > 0 else "n/a (baseline <= 0)"
+
+
+def growth(
+    sizes: Annotated[
+        str, typer.Option(help="Record sizes in events, comma-separated (each >= 4,000).")
+    ] = "10000,100000",
+) -> None:
+    """Per record size: import time and peak RSS, cold catch-up, Redis bytes per event by key
+    family, live and as-of GET p50/p99, `up` RSS after one as-of question per negotiation,
+    rebuild time and peak RSS, verify time; then the ratio of each per-event cost from the
+    smallest size to the largest (the bound: 1.5)."""
+    from services.bench.growth import Size, bench_growth, rows
+    from services.bench.http import require_httpx
+
+    require_httpx("growth")
+    try:
+        counts = [int(part.replace("_", "")) for part in sizes.split(",")]
+    except ValueError:
+        raise typer.BadParameter("sizes must be whole numbers, e.g. 10000,100000") from None
+    if not counts or min(counts) < 4000:
+        raise typer.BadParameter("each size must be at least 4000 events (1,000 negotiations)")
+    console = render.console()
+
+    def table(measured: list[Size]) -> None:
+        rows_ = rows(measured)
+        width = max(len(name) for name, _ in rows_)
+        for name, cells in rows_:
+            line = f"{name:<{width}}  " + "  ".join(f"{c:>13}" for c in cells)
+            console.print(line, markup=False, soft_wrap=True)
+        first, last = measured[0], measured[-1]
+        for name, cells in rows_:
+            if len(measured) > 1 and (name.endswith("/event") or name == "Redis B/event, all"):
+                low, high = float(cells[0]), float(cells[-1])
+                if low > 0:
+                    console.print(
+                        f"{name}: {last.events:,} vs {first.events:,} events, "
+                        f"ratio {high / low:.2f}",
+                        markup=False,
+                        soft_wrap=True,
+                    )
+
+    with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+        bench_growth(sorted(counts), Path(tmp), progress=console.print, measured=table)
 
 
 def _against_raw(name: str, rate: float, unit: str, raw_name: str, raw: float) -> str:

@@ -6,11 +6,11 @@ import functools
 import ipaddress
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TypeVar, get_args
 
 import typer
 
@@ -34,7 +34,7 @@ from services.recorder.audit import verify
 from services.recorder.exceptions import (
     NothingYet,
 )
-from services.recorder.jsonl import jsonl_lines, parse_lines, record_lines, scenario_lines
+from services.recorder.jsonl import numbered_drafts, scenario_lines
 from services.runtime.bootstrap import build_application
 from services.settings import Settings, load_settings
 
@@ -261,24 +261,38 @@ def record(
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="JSON Lines: one published event per line.")],
 ) -> None:
-    """Record every event of a JSON Lines file in one transaction, or none of them."""
+    """Record every event of a JSON Lines file in one transaction, or none of them. The file
+    is read, checked and written as it goes: memory stays bounded whatever its length."""
     try:
-        lines = jsonl_lines(file.read_text("utf-8"))
+        source = file.open("rb")
+    except OSError as e:
+        raise CliError("unreadable_input", f"cannot read {file}: {e}", field="FILE") from None
+    with source:
+        _import(_file_lines(source, file), label=str(file))
+
+
+def _file_lines(source: BinaryIO, file: Path) -> Iterator[str]:
+    """The file's lines, read one at a time and split at "\\n" only (see ``jsonl_lines``)."""
+    try:
+        for raw in source:
+            yield raw.removesuffix(b"\n").decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise CliError("unreadable_input", f"cannot read {file}: {e}", field="FILE") from None
-    _import(lines, label=str(file))
 
 
-def _import(lines: list[str], *, label: str, app: Negotiations | None = None) -> None:
-    drafts, numbers = parse_lines(lines)
+def _import(lines: Iterable[str], *, label: str, app: Negotiations | None = None) -> None:
     settings = load_settings()
     console = render.console(stderr=True)
-    console.print(render.text(f"validated {len(drafts)} events from {label}; recording…"))
-    results = record_lines(
-        app or build_application(settings), drafts, numbers, principal=settings.principal
+
+    def progress(count: int) -> None:
+        console.print(f"… {count} events checked and written")
+
+    imported = (app or build_application(settings)).record_stream(
+        numbered_drafts(lines), principal=settings.principal, progress=progress
     )
-    new = sum(1 for r in results if not r.duplicate)
-    console.print(f"recorded {new} new events, {len(results) - new} already present")
+    total = imported.new + imported.present
+    console.print(render.text(f"validated {total} events from {label}"))
+    console.print(f"recorded {imported.new} new events, {imported.present} already present")
 
 
 @app.command()

@@ -25,7 +25,7 @@ from eventsourcing.persistence import (
 
 from events import ContractError, Envelope, RecordedEvent
 from events.dates import utc_now
-from services.recorder import batch
+from services.recorder import batch, bulk
 from services.recorder.batch import InvalidDraft, Policy, Refused, Stopped, Written
 from services.recorder.domain import Negotiation, Repeat, negotiation_uuid
 from services.recorder.exceptions import (
@@ -332,6 +332,30 @@ class Negotiations(Application[UUID]):
         if not isinstance(negotiation, Negotiation):  # pragma: no cover
             raise TypeError(f"unexpected aggregate {type(negotiation).__name__}")
         return negotiation
+
+    def negotiation(self, negotiation_id: str) -> Negotiation | None:
+        """The negotiation as stored now (a copy of its own), or None if it was never opened."""
+        return self._load(negotiation_id)
+
+    def record_stream(
+        self,
+        drafts: bulk.Numbered,
+        *,
+        principal: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> bulk.Imported:
+        """Records a long stream of drafts in one transaction or none, in bounded memory (see
+        ``bulk``); a concurrent writer to the same negotiations fails it (retry)."""
+        try:
+            with self._writing():
+                imported = bulk.record_stream(self, drafts, principal=principal, progress=progress)
+        except IntegrityError:
+            raise ConflictError(
+                "concurrent_write", "another writer recorded to these negotiations; retry"
+            ) from None
+        for listener in self.after_save:
+            listener()
+        return imported
 
     def _position_of(self, originator_id: UUID, version: int) -> int:
         rows = self.store_recorder.select_with_positions(originator_id, version - 1)

@@ -33,14 +33,24 @@ from events.wire import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventFact:
     """One recorded event as the rules need it. Never changed in place: amended copies replace
-    it, so copying Facts copies references, not payloads."""
+    it, so copying Facts copies references, not payloads. ``payload`` is None for an inert
+    event of slim facts (see ``Facts.slim``): ``Facts.full`` reads it back when needed."""
 
     type: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None
     retracted: bool = False
+    version: int = 0
+
+
+INERT = frozenset({"ContextNoted", "DemandMade"})
+"""Types whose payload no rule and no derived fact reads (no guard, no facts, no say in the
+status): only a correction of one needs its payload, to validate the corrected whole."""
+
+Fetch = Callable[[int], dict[str, Any]]
+"""The payload of the negotiation's event at a version, read back from the store."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,24 @@ class Facts:
     milestone_degrees: dict[str, int] = field(default_factory=dict)
     events: dict[str, EventFact] = field(default_factory=dict)
     keys: dict[str, KeyFact] = field(default_factory=dict)
+    fetch: Fetch | None = None  # set: slim facts, inert payloads are read back when needed
+
+    def slim(self, fetch: Fetch) -> None:
+        """Drops the payloads of inert events (held again only while a correction is checked)
+        and reads them back with ``fetch``: the memory of a negotiation's facts then grows by
+        a few dozen bytes per such event, not by its text."""
+        self.fetch = fetch
+        for event_id, fact in self.events.items():
+            if fact.type in INERT and fact.payload is not None:
+                self.events[event_id] = replace(fact, payload=None)
+
+    def full(self, event_id: str) -> EventFact:
+        """The event's fact with its payload, read back if slim facts dropped it."""
+        fact = self.events[event_id]
+        if fact.payload is None and self.fetch is not None:
+            fact = replace(fact, payload=self.fetch(fact.version))
+            self.events[event_id] = fact
+        return fact
 
     def absorb(self, wire: Wire) -> None:
         wire = cast(Wire, upcast(cast(dict[str, Any], wire)))
@@ -87,10 +115,13 @@ class Facts:
         self.last_hash = wire["hash"]
         if key := wire.get("idempotency_key"):
             self.keys[key] = KeyFact(wire["event_id"], wire["version"], wire["hash"], wire)
-        self.events[wire["event_id"]] = EventFact(kind, payload)
+        kept = None if self.fetch is not None and kind in INERT else payload
+        self.events[wire["event_id"]] = EventFact(kind, kept, version=wire["version"])
         if kind == "NegotiationOpened":
             self.opened_at = PartialDate.parse(wire["occurred_at"])
         if kind in CORRECTIONS:
+            if kind == "EventCorrected":
+                self.full(str(payload["target_event_id"]))
             amend(self.events, kind, payload)
             self.rederive()
         else:
@@ -126,7 +157,7 @@ class Facts:
         or a retraction they read as if the history had been right all along."""
         fresh = Facts(negotiation_id=self.negotiation_id)
         for fact in effective(self.events):
-            fresh.derive(fact.type, fact.payload)
+            fresh.derive(fact.type, fact.payload or {})
         for name in DERIVED:
             setattr(self, name, getattr(fresh, name))
 
@@ -156,7 +187,8 @@ def amend(events: dict[str, EventFact], kind: str, payload: dict[str, Any]) -> N
     target_id = payload["target_event_id"]
     target = events[target_id]
     if kind == "EventCorrected":
-        events[target_id] = replace(target, payload={**target.payload, **payload["patch"]})
+        patched = {**(target.payload or {}), **payload["patch"]}
+        events[target_id] = replace(target, payload=patched)
     else:
         events[target_id] = replace(target, retracted=True)
 

@@ -1,15 +1,13 @@
-"""Importing published events from JSON Lines: validate every line before anything is
-written, then record them all in one transaction or none; a refusal names its line."""
+"""Importing published events from JSON Lines: each line parsed and validated as it is read,
+then recorded with the others in one transaction or none; a refusal names its line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
 
 from events import ContractError, Envelope, InvalidJson, parse_draft, parse_json
-from services.recorder.application import Negotiations
-from services.recorder.batch import Policy, Refused, Written, store_failed
-from services.recorder.exceptions import ConflictError, LineRejected
+from services.recorder.exceptions import LineRejected
 
 SCENARIO = "us-iraq-jscd-2024.jsonl"
 
@@ -18,12 +16,21 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
     """All events of a JSON Lines text and their line numbers; blank lines are skipped."""
     drafts: list[Envelope] = []
     numbers: list[int] = []
+    for number, draft in numbered_drafts(lines):
+        drafts.append(draft)
+        numbers.append(number)
+    return drafts, numbers
+
+
+def numbered_drafts(lines: Iterable[str]) -> Iterator[tuple[int, Envelope]]:
+    """Each event of a JSON Lines text with its line number, parsed as it is reached (one
+    line in memory at a time); blank lines are skipped, a bad line raises LineRejected."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         document = f"line {number}"
         try:
-            drafts.append(parse_draft(parse_json(line, document=document)))
+            yield number, parse_draft(parse_json(line, document=document))
         except InvalidJson as e:
             # A problem of the whole line names no field: "line N: not JSON (...)".
             raise LineRejected(
@@ -31,29 +38,6 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Envelope], list[int]]:
             ) from None
         except ContractError as e:
             raise LineRejected(number, e.code, str(e)) from None
-        numbers.append(number)
-    return drafts, numbers
-
-
-def record_lines(
-    app: Negotiations, drafts: list[Envelope], numbers: list[int], *, principal: str
-) -> list[Written]:
-    """Records the drafts of ``parse_lines`` all together or not at all. The first refused
-    draft raises LineRejected naming its line; a line imported alone is refused as ``record``
-    refuses one event, except that a failure of the store is raised as it is."""
-    alone = len(drafts) == 1
-    try:
-        results = app.record_batch(drafts, principal=principal, policy=Policy.ALL_OR_NONE)
-    except ConflictError as e:  # another writer won every retry
-        if not alone:
-            raise
-        results = [Refused(e)]
-    for number, result in zip(numbers, results, strict=True):
-        if isinstance(result, Refused) and result.because_of is None:
-            if alone and store_failed(result.error):
-                raise result.error
-            raise LineRejected(number, result.error.code, str(result.error))
-    return [r for r in results if isinstance(r, Written)]
 
 
 def jsonl_lines(text: str) -> list[str]:

@@ -252,7 +252,7 @@ def _target(f: Facts, target_id: str) -> None:
 
 def _corrected(f: Facts, p: payloads.EventCorrectedPayload) -> None:
     _target(f, p.target_event_id)
-    target = f.events[p.target_event_id]
+    target = f.full(p.target_event_id)
     for name in p.patch:
         if name.endswith("_id"):
             _fail(
@@ -260,7 +260,7 @@ def _corrected(f: Facts, p: payloads.EventCorrectedPayload) -> None:
                 f"identifier {name!r} cannot be corrected; retract the event and record it anew",
             )
     try:
-        PAYLOAD_OF[target.type].model_validate({**target.payload, **p.patch})
+        PAYLOAD_OF[target.type].model_validate({**(target.payload or {}), **p.patch})
     except ValidationError as e:
         raise invalid_event(e, prefix="payload.patch") from None
     _replay(f, "EventCorrected", p, "this correction")
@@ -294,12 +294,12 @@ def _replay(
         guard = _GUARD_OF.get(fact.type)
         if guard is not None:
             try:
-                guard(trial, PAYLOAD_OF[fact.type].model_validate(fact.payload))
+                guard(trial, PAYLOAD_OF[fact.type].model_validate(fact.payload or {}))
             except InvariantViolation as e:
                 raise InvariantViolation(
                     e.code, f"{what} would leave a history that breaks a rule: {e.message}"
                 ) from None
-        trial.derive(fact.type, fact.payload)
+        trial.derive(fact.type, fact.payload or {})
 
 
 NO_GUARD = Nothing("guard")

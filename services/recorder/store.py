@@ -23,8 +23,9 @@ import sqlite3
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -80,6 +81,17 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
 Positioned = list[tuple[int, StoredEvent]]
 
 
+@dataclass(frozen=True)
+class BulkWrite:
+    """One open write transaction of the store, filled in pieces: ``insert`` adds stored
+    events to it, ``stored_at`` reads one event back as the transaction sees it (its own
+    inserts included). The transaction commits when its context ends, or rolls back on an
+    error: all or nothing, whatever the number of pieces."""
+
+    insert: Callable[[Sequence[StoredEvent]], object]
+    stored_at: Callable[[UUID, int], StoredEvent]
+
+
 class StoreRecorder(ApplicationRecorder):
     """What the application needs of its recorder beyond eventsourcing's interface."""
 
@@ -96,6 +108,10 @@ class StoreRecorder(ApplicationRecorder):
 
     def reopen_connections(self) -> None:
         """Drops connections that a failure may have spoiled (by default, none)."""
+
+    @abstractmethod
+    def bulk(self) -> AbstractContextManager[BulkWrite]:
+        """One write transaction filled in pieces (see ``BulkWrite``)."""
 
 
 def _stored(row: Any, originator_id: UUID) -> StoredEvent:
@@ -119,6 +135,22 @@ class SQLiteRecorder(StoreRecorder, SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, (originator_id.hex, after_version))
             return [(row["rowid"], _stored(row, originator_id)) for row in c.fetchall()]
+
+    @contextmanager
+    def bulk(self) -> Iterator[BulkWrite]:
+        table = self.events_table_name  # the recorder's own name, never input
+        one = (
+            f"SELECT originator_version, topic, state FROM {table} "  # noqa: S608
+            "WHERE originator_id=? AND originator_version=?"
+        )
+
+        with self.datastore.transaction(commit=True) as c:
+
+            def stored_at(originator_id: UUID, version: int) -> StoredEvent:
+                c.execute(one, (originator_id.hex, version))
+                return _stored(c.fetchone(), originator_id)
+
+            yield BulkWrite(lambda events: self._insert_events(c, events), stored_at)
 
     def probe_write(self) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -169,6 +201,20 @@ class OneTryPostgresRecorder(StoreRecorder, PostgresApplicationRecorder):
             rows = curs.fetchall()
         return [(row["notification_id"], _stored(row, originator_id)) for row in rows]
 
+    @contextmanager
+    def bulk(self) -> Iterator[BulkWrite]:
+        one = SQL(
+            "SELECT originator_version, topic, state FROM {}.{} "
+            "WHERE originator_id=%s AND originator_version=%s"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        with self.datastore.transaction(commit=True) as curs:
+
+            def stored_at(originator_id: UUID, version: int) -> StoredEvent:
+                curs.execute(one, (originator_id, version))
+                return _stored(curs.fetchone(), originator_id)
+
+            yield BulkWrite(lambda events: self._insert_stored_events(curs, events), stored_at)
+
     def probe_write(self) -> None:
         table = Identifier(self.datastore.schema, PROBE_TABLE)
         create = SQL(
@@ -204,6 +250,20 @@ class MemoryRecorder(StoreRecorder, POPOApplicationRecorder):
 
     def probe_write(self) -> None:
         """Memory always takes writes."""
+
+    @contextmanager
+    def bulk(self) -> Iterator[BulkWrite]:
+        """The pieces are held and inserted together at the end (memory holds them anyway)."""
+        held: list[StoredEvent] = []
+
+        def stored_at(originator_id: UUID, version: int) -> StoredEvent:
+            for event in held:
+                if (event.originator_id, event.originator_version) == (originator_id, version):
+                    return event
+            return self.select_with_positions(originator_id, version - 1)[0][1]
+
+        yield BulkWrite(held.extend, stored_at)
+        self.insert_events(held)
 
 
 class MemoryFactory(POPOFactory):

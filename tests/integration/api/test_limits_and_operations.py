@@ -138,3 +138,42 @@ def test_metrics_say_when_the_levels_cannot_be_read(redis_settings: Settings) ->
     finally:
         ctx.app.close()
     assert "talkstream_levels_readable 0.0" in text
+
+
+def test_metrics_count_the_point_in_time_cache_hits_misses_and_evictions(
+    app_with: Build,
+) -> None:
+    ctx, http = app_with(asof_cache_mb=0.001)  # about 1 KB: every negotiation's events evict
+    _, key = ctx.keys.create(name="pub", role="publisher")
+    _, reader = ctx.keys.create(name="reader", role="reader")
+    for event in SETUP:
+        path = "/v1/negotiations" if event["type"] == "NegotiationOpened" else None
+        http.post(path or f"/v1/negotiations/{NID}/events", json=event, headers=bearer(key))
+    asked = [
+        http.get(f"/v1/negotiations/{NID}?as_of=2024-12", headers=bearer(reader)) for _ in "ab"
+    ]
+    assert [a.status_code for a in asked] == [200, 200]
+    assert asked[0].json() == asked[1].json()
+    text = http.get("/metrics").text
+    assert "talkstream_asof_cache_misses_total 2.0" in text  # nothing stayed to be hit
+    assert "talkstream_asof_cache_hits_total 0.0" in text
+    assert "talkstream_asof_cache_evictions_total 0.0" not in text
+    assert "talkstream_asof_cache_limit_bytes 1048.0" in text
+
+
+def test_metrics_count_a_repeated_point_in_time_question_as_a_hit(app_with: Build) -> None:
+    ctx, http = app_with()
+    _, key = ctx.keys.create(name="pub", role="publisher")
+    _, reader = ctx.keys.create(name="reader", role="reader")
+    for event in SETUP:
+        path = "/v1/negotiations" if event["type"] == "NegotiationOpened" else None
+        http.post(path or f"/v1/negotiations/{NID}/events", json=event, headers=bearer(key))
+    for _ in "ab":
+        assert (
+            http.get(f"/v1/negotiations/{NID}?as_of=2024-12", headers=bearer(reader)).status_code
+            == 200
+        )
+    text = http.get("/metrics").text
+    assert "talkstream_asof_cache_misses_total 1.0" in text
+    assert "talkstream_asof_cache_hits_total 1.0" in text
+    assert "talkstream_asof_cache_evictions_total 0.0" in text

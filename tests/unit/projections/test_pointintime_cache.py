@@ -7,6 +7,8 @@ import gc
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from events import PartialDate
 from projections import pointintime
@@ -90,3 +92,76 @@ def test_a_fold_ending_inside_a_workers_batch_leaves_the_collector_paused(
         resumed = gc.isenabled()
         gc.enable()
     assert resumed, "the collector stayed paused after both ended"
+
+
+def _talks(app: Negotiations, nids: list[str]) -> None:
+    for nid in nids:
+        app.record_many([*started(nid), note("x" * 400, nid)], principal="p")
+
+
+def test_the_cache_stays_within_its_bytes_and_evicts_the_least_recently_asked(
+    memory_app: Negotiations,
+) -> None:
+    nids = [f"talks-{i}" for i in range(6)]
+    _talks(memory_app, nids)
+    one = PointInTime(lambda nid, after: memory_app.wires(nid, after_version=after))
+    one.state(nids[0])
+    weight = one.stats().bytes  # one negotiation's events and one fold
+    calls: list[tuple[str, int]] = []
+
+    def load(nid: str, after: int) -> list[dict[str, object]]:
+        calls.append((nid, after))
+        return memory_app.wires(nid, after_version=after)
+
+    service = PointInTime(load, limit_bytes=weight * 3)
+    for nid in nids:
+        service.state(nid)
+        assert service.stats().bytes <= weight * 3
+    stats = service.stats()
+    assert stats.evictions > 0
+    assert stats.misses == len(nids)
+    service.state(nids[-1])  # the most recent: still cached, no load from the start
+    assert service.stats().hits == 1
+    assert calls[-1] == (nids[-1], 4)  # started (3) and a note
+    service.state(nids[0])  # the least recent: evicted, loaded again from the start
+    assert calls[-1] == (nids[0], 0)
+    assert service.stats().misses == len(nids) + 1
+
+
+def test_an_entry_heavier_than_the_limit_is_answered_and_not_kept(
+    memory_app: Negotiations,
+) -> None:
+    _talks(memory_app, [NID])
+    service = PointInTime(
+        lambda nid, after: memory_app.wires(nid, after_version=after), limit_bytes=1
+    )
+    assert _same(service.state(NID), fold_at(memory_app.wires(NID)))
+    assert service.stats().bytes == 0
+
+
+DATES = st.sampled_from([None, "2023", "2023-08", "2024-07-22", "2024-10", "2100"])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    questions=st.lists(st.tuples(st.integers(0, 3), DATES, DATES), min_size=1, max_size=25),
+    limit=st.integers(1, 60_000),
+)
+def test_answers_under_any_bound_equal_a_plain_fold(
+    memory_app: Negotiations, questions: list[tuple[int, str | None, str | None]], limit: int
+) -> None:
+    nids = [f"pit-{i}" for i in range(4)]
+    if not memory_app.negotiation_ids():
+        _talks(memory_app, nids)
+    service = PointInTime(
+        lambda nid, after: memory_app.wires(nid, after_version=after), limit_bytes=limit
+    )
+    for index, as_of, known_at in questions:
+        a = PartialDate.parse(as_of) if as_of else None
+        k = PartialDate.parse(known_at) if known_at else None
+        wires = memory_app.wires(nids[index])
+        expected = fold_at(wires, as_of=a, known_at=k)
+        assert _same(service.state(nids[index], as_of=a, known_at=k), expected)
+        assert service.stats().bytes <= limit

@@ -43,3 +43,38 @@ def test_delta_writes_rebuild_the_same_state_as_full_writes(
 
 def test_an_empty_hash_decodes_to_the_empty_state() -> None:
     assert codec.decode({}) == empty()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(choices=CHOICES)
+def test_full_writes_read_back_in_the_same_key_order(choices: list[int]) -> None:
+    _, events = random_history(choices)
+    state = fold_into(empty(), [e.wire for e in events])
+    rebuilt = codec.decode(_as_hash(codec.full(state)))
+    assert json.dumps(rebuilt) == json.dumps(state)
+
+
+def test_a_notes_text_is_stored_once_per_state() -> None:
+    text = "A context note long enough to count: " + "troops " * 50
+    state = fold_into(empty(), [e.wire for e in random_history([0])[1]])
+    opening = next(iter(state["registry"].values()))
+    wire = {
+        **{k: opening[k] for k in ("occurred_at", "recorded_at", "recorded_by", "verification")},
+        "type": "ContextNoted",
+        "event_id": "note-1",
+        "negotiation_id": "talks-a",
+        "occurred_until": None,
+        "modality": "actual",
+        "sources": opening["sources"],
+        "version": 1000,
+        "position": 1000,
+        "hash": "h" * 64,
+        "payload": {"topic": "Troops", "text": text},
+    }
+    fold_into(state, [wire])
+    fields = codec.full(state)
+    stored = b"".join(fields.values())
+    assert stored.count(text.encode()) == 1
+    rebuilt = codec.decode(_as_hash(fields))
+    assert json.dumps(rebuilt, sort_keys=True) == json.dumps(state, sort_keys=True)
+    assert rebuilt["view"]["context"]["note-1"]["text"] == text

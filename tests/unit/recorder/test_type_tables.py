@@ -40,3 +40,13 @@ def test_types_without_a_guard_or_facts_say_so() -> None:
 
 def test_background_names_only_event_types() -> None:
     assert rules.BACKGROUND.issubset(EVENT_TYPES)
+
+
+def test_inert_types_have_no_guard_no_facts_and_no_say_in_the_status() -> None:
+    from services.recorder.facts import ABSORB, INERT, NO_FACTS
+    from services.recorder.rules import GUARDS, NO_GUARD
+
+    for kind in INERT:
+        assert GUARDS[kind] is NO_GUARD, kind
+        assert ABSORB[kind] is NO_FACTS, kind
+        assert kind not in ("TalksConcluded", "AgreementStatusChanged", "NegotiationOpened")

@@ -1,0 +1,127 @@
+"""An import recorded in pieces of one transaction (services/recorder/bulk.py) on real stores:
+the same answers as one batch, nothing stored when a late line is refused, corrections of
+events whose text the slim facts dropped checked against the stored text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from events import Envelope
+from projections.negotiation import fold
+from services.recorder import bulk
+from services.recorder.application import Negotiations
+from services.recorder.exceptions import LineRejected
+from services.recorder.facts import INERT
+from services.recorder.store import MEMORY_ENV
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
+from tests.factories import correction, note, scenario, started, talks
+
+PIECE = 3  # pieces of three events: every import below takes several
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "PIECE", PIECE)
+
+
+def _numbered(drafts: list[Envelope]) -> Iterator[tuple[int, Envelope]]:
+    return ((number, draft) for number, draft in enumerate(drafts, start=1))
+
+
+def _fresh(settings: Settings, name: str) -> Negotiations:
+    return build_application(settings.model_copy(update={"home": settings.home / name}))
+
+
+def _views(app: Negotiations) -> list[str]:
+    """Each negotiation's folded state and events, the server's stamps named by version (two
+    stores give the same events other ids and times)."""
+    out = []
+    for nid in sorted(app.negotiation_ids()):
+        wires = app.wires(nid)
+        text = json.dumps([fold(None, wires), wires], default=str)
+        for wire in wires:
+            for stamp in ("event_id", "recorded_at", "hash"):
+                text = text.replace(wire[stamp], f"{stamp}@{wire['version']}")
+        out.append(json.dumps(json.loads(text), sort_keys=True))
+    return out
+
+
+def _mixed() -> list[Envelope]:
+    """Two negotiations interleaved, long notes and one re-sent draft."""
+    a, b = started("talks-a"), started("talks-b")
+    drafts = [a[0], b[0], a[1], b[1], a[2], b[2]]
+    for i in range(7):
+        drafts.append(note("x" * 400 + str(i), "talks-a"))
+        drafts.append(note("y" * 400 + str(i), "talks-b"))
+    return [*scenario(), *drafts]
+
+
+def test_an_import_in_pieces_answers_as_one_batch_did(store_settings: Settings) -> None:
+    drafts = _mixed()
+    whole, pieces = Negotiations(env=MEMORY_ENV), _fresh(store_settings, "pieces")
+    try:
+        whole.record_many(drafts, principal="p")
+        imported = pieces.record_stream(_numbered(drafts), principal="p")
+        assert imported.new == len(drafts)
+        assert imported.pieces > len(drafts) // PIECE - 1  # the bounded path: many pieces
+        assert _views(pieces) == _views(whole)
+        assert pieces.max_position() == whole.max_position() == len(drafts)
+    finally:
+        whole.close()
+        pieces.close()
+
+
+def test_a_line_refused_after_pieces_were_written_leaves_nothing_stored(
+    store_settings: Settings,
+) -> None:
+    app = _fresh(store_settings, "refused")
+    drafts = [*_mixed(), talks("TalksResumed", "talks-a")]  # not suspended: refused
+    try:
+        with pytest.raises(LineRejected) as refused:
+            app.record_stream(_numbered(drafts), principal="p")
+        assert refused.value.line == len(drafts)
+        assert refused.value.code == "talks_not_suspended"
+        assert app.max_position() == 0
+        assert app.negotiation_ids() == []
+    finally:
+        app.close()
+
+
+def test_a_correction_of_a_note_whose_text_was_dropped_is_checked_against_the_stored_text(
+    store_settings: Settings,
+) -> None:
+    app = _fresh(store_settings, "corrected")
+    try:
+        app.record_many(started(), principal="p")
+        noted = app.record(note("About 2,500 troops."), principal="p")
+        drafts = [note("z" * 400) for _ in range(PIECE * 2)]
+        drafts.append(correction(noted.event_id, {"topic": "Troop levels"}))
+        app.record_stream(_numbered(drafts), principal="p")
+        last = app.history("talks-a")[-1]
+        assert last.draft.type == "EventCorrected"
+        state = fold(None, app.wires("talks-a"))
+        texts = json.dumps(state, default=str)
+        assert "Troop levels" in texts and "About 2,500 troops." in texts
+        bad = correction(noted.event_id, {"text": ""})  # the whole must still validate
+        with pytest.raises(LineRejected) as refused:
+            app.record_stream(_numbered([*drafts[:PIECE], bad]), principal="p")
+        assert "payload.patch" in str(refused.value)
+    finally:
+        app.close()
+
+
+def test_slim_facts_hold_no_text_of_inert_events(store_settings: Settings) -> None:
+    app = _fresh(store_settings, "slim")
+    try:
+        app.record_stream(_numbered(_mixed()), principal="p")
+        negotiation = app.negotiation("talks-a")
+        assert negotiation is not None
+        negotiation.facts.slim(lambda version: {})
+        inert = [f for f in negotiation.facts.events.values() if f.type in INERT]
+        assert inert and all(f.payload is None for f in inert)
+    finally:
+        app.close()
