@@ -20,7 +20,6 @@ from typing import Any
 import orjson
 
 from services.api.keys import KeyRing, Role
-from services.bench.exceptions import BenchExtraMissing
 from services.bench.record import NEGOTIATIONS, _note, _opening, note_body, opening_body
 from services.bench.target import bench_redis, bench_store, postgres_env
 from services.runtime.bootstrap import build_application
@@ -46,7 +45,6 @@ def bench_http(
     """``split``: ``talkstream api``, ``relay`` and ``project`` as three processes (the
     scale-out layout) instead of one ``talkstream up``. ``store``: both the in-process
     baseline and the server record to a fresh store of that kind."""
-    require_httpx("bench http")
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,
         bench_redis(Path(tmp), redis_url, prefix) as (url, pfx),
@@ -77,14 +75,6 @@ def bench_http(
                 )
             )
     return {**result, "direct_single": direct_single, "direct_batch": direct_batch}
-
-
-def require_httpx(command: str) -> None:
-    """Fails before anything starts when httpx (the ``bench`` extra) is not installed."""
-    try:
-        import httpx  # noqa: F401 (imported only to learn whether it is installed)
-    except ImportError:
-        raise BenchExtraMissing(command, "httpx") from None
 
 
 def _in_process(settings: Settings, events: int, batches: int) -> tuple[float, float]:

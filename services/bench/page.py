@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from services.bench.browser import chromium, require_browser
-from services.bench.http import _server, require_httpx
+from services.bench.http import _server
 from services.bench.target import bench_redis
 from services.recorder.jsonl import parse_lines, scenario_lines
 from services.runtime.bootstrap import build_application
@@ -38,7 +38,6 @@ def bench_page(
     redis_url: str | None = None,
     prefix: str | None = None,
 ) -> dict[str, float]:
-    require_httpx("bench page")
     require_browser("bench page")
     with (
         tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp,

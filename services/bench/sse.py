@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis as AsyncRedis
 
-from services.bench.http import Connection, _check, _server, require_httpx
+from services.bench.http import Connection, _check, _server
 from services.bench.record import note_body, opening_body
 from services.bench.target import bench_redis
 from services.runtime.server import raise_open_files_limit
@@ -138,7 +138,6 @@ def bench_sse(
     redis_url: str | None = None,
     prefix: str | None = None,
 ) -> dict[str, float]:
-    require_httpx("bench sse")
     raise_open_files_limit()
     env = {
         "TALKSTREAM_SSE_MAX_SUBSCRIBERS": str(subscribers + 10),

@@ -378,9 +378,7 @@ def growth(
     rebuild time and peak RSS, verify time; then the ratio of each per-event cost from the
     smallest size to the largest (the bound: 1.5)."""
     from services.bench.growth import Size, bench_growth, rows
-    from services.bench.http import require_httpx
 
-    require_httpx("growth")
     try:
         counts = [int(part.replace("_", "")) for part in sizes.split(",")]
     except ValueError:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from tests.e2e.helpers import TALKSTREAM, Runner, ok
 
 BENCH_LOADED = "print(any(m.startswith('services.bench') for m in sys.modules))"
@@ -53,14 +51,11 @@ def test_talkstream_up_loads_no_benchmark(cli: Runner) -> None:
     assert [m for m in imported if m.startswith("services.bench")] == []
 
 
-@pytest.mark.parametrize("benchmark", ["http", "sse", "page"])
-def test_an_http_benchmark_without_httpx_says_how_to_install_it(
-    cli: Runner, benchmark: str
-) -> None:
+def test_bench_page_without_selenium_says_how_to_install_it(cli: Runner) -> None:
     result = python(
         "import sys\n"
-        "sys.modules['httpx'] = None  # what an install without the bench extra finds\n"
-        f"sys.argv = ['talkstream', 'bench', '{benchmark}']\n"
+        "sys.modules['selenium'] = None  # what an install without the bench extra finds\n"
+        "sys.argv = ['talkstream', 'bench', 'page']\n"
         "from services.cli import main\n"
         "main()\n",
         cli,
@@ -69,7 +64,7 @@ def test_an_http_benchmark_without_httpx_says_how_to_install_it(
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr
     [line] = result.stderr.splitlines()
-    needs = f"error: bench_extra_missing: `talkstream bench {benchmark}` needs httpx"
+    needs = "error: bench_extra_missing: `talkstream bench page` needs selenium"
     assert line.startswith(needs)
     assert "pip install 'talkstream[bench]'" in line
 

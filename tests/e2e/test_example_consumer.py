@@ -32,6 +32,6 @@ def test_the_example_consumer_reads_state_events_and_changes(tmp_path: Path) -> 
         )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == f"{SCENARIO_ID}: agreement_reached at position 15"
+    assert lines[0] == f"{SCENARIO_ID}: implementation at position 15"
     assert re.fullmatch(r"as of 2024-06: \d+ events, hashes ok", lines[1])
     assert re.fullmatch(r"change \d+-\d+: negotiation now at position \d+", lines[2])

@@ -90,7 +90,7 @@ def test_views_events_and_the_audit_history_read_back_typed(
             history = list(auditor.audit_events(limit=4))
         with pytest.raises(ReadFailed) as forbidden:
             client.audit_page()
-    assert (now.source, now.position, now.view["status"]) == ("live", EVENTS, "agreement_reached")
+    assert (now.source, now.position, now.view["status"]) == ("live", EVENTS, "implementation")
     assert early.source == "store" and 0 < len(early.view) < EVENTS
     assert len(events) == EVENTS and all(e.hash_ok() for e in events)
     assert [e.position for e in events] == list(range(1, EVENTS + 1))
