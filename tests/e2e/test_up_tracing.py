@@ -14,6 +14,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from projections.views import PROJECTIONS
 from tests.e2e.helpers import Runner, bearer_client, ok, serving
 from tests.factories import opening_body
 from tests.ports import free_port
@@ -73,11 +74,12 @@ def test_up_exports_one_linked_trace_per_write_to_the_otlp_endpoint(tmp_path: Pa
                     headers={"traceparent": TRACEPARENT},
                 )
             assert written.status_code == 201, written.text
+            # one span per stored state that keeps the type (timeline and audit are negotiation's)
+            keeping = {p.store for p in PROJECTIONS.values() if p.keeps("NegotiationOpened")}
             deadline = time.monotonic() + 30
-            while (
-                sum(s["name"] == "projection.apply" and s["trace_id"] == TRACE_ID for s in spans)
-                < 2
-            ):
+            while sum(
+                s["name"] == "projection.apply" and s["trace_id"] == TRACE_ID for s in spans
+            ) < len(keeping):
                 assert time.monotonic() < deadline, spans
                 time.sleep(0.1)
     mine = [s for s in spans if s["trace_id"] == TRACE_ID]
