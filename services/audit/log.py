@@ -19,7 +19,7 @@ class LogCheck:
 
     def see(self, seen: Seen) -> None:
         nid = seen.negotiation_id if seen.negotiation_id != UNKNOWN else None
-        self.check.feed(seen.position, seen.body_hash, nid)
+        self.check.feed_digest(seen.position, seen.digest, nid)
 
     def finish(self) -> list[Finding] | str:
         report = self.check.finish()
