@@ -49,6 +49,7 @@ KINDS = (
 UNKNOWN = "?"  # the negotiation of an event that does not decode
 SORTED = orjson.OPT_SORT_KEYS
 PAGE = 5000  # stored events read per query
+RUN = 1000  # events handed on to the other checks at a time
 HASH_START = len(HASH_MEMBER)
 
 
@@ -145,9 +146,9 @@ def _seen(position: int, nid: str, digest: str, body: bytes, wire: Any = None) -
 
 
 class Observer(Protocol):
-    """A check fed by the store pass, event by event in position order."""
+    """A check fed by the store pass in position order, a run of events at a time."""
 
-    def see(self, seen: Seen) -> None: ...
+    def see_all(self, seen: Sequence[Seen]) -> None: ...
 
 
 @dataclass
@@ -179,16 +180,25 @@ def verify_notifications(
     found: list[Finding] = []
     chains: dict[str, _Chain] = {}
     watching = list(observers)
+    run: list[Seen] = []
     for n in notifications:
         report.checked += 1
         report.last_position = n.id
-        seen = _sound(n, chains) or _check(app, n, chains, found)
-        for observer in watching:
-            observer.see(seen)
+        run.append(_sound(n, chains) or _check(app, n, chains, found))
+        if len(run) == RUN:
+            _hand_on(run, watching)
+            run = []
         if progress is not None and report.checked % 1000 == 0:
             progress(report.checked)
+    _hand_on(run, watching)
     report.add("store", found)
     return report
+
+
+def _hand_on(run: list[Seen], observers: list[Observer]) -> None:
+    if run:
+        for observer in observers:
+            observer.see_all(run)
 
 
 def _sound(n: Notification, chains: dict[str, _Chain]) -> Seen | None:
@@ -221,7 +231,7 @@ def _sound(n: Notification, chains: dict[str, _Chain]) -> Seen | None:
         or wire.get("prev_hash") != (chain.last_hash if chain else None)
         or wire.get("version") != version
         or (n.topic == OPENED_TOPIC) != (version == 1)
-        or (n.topic != RECORDED_TOPIC and n.topic != OPENED_TOPIC)
+        or n.topic not in (RECORDED_TOPIC, OPENED_TOPIC)
         or n.originator_id != uuid_of(negotiation_id)
         or orjson.dumps(wire, option=SORTED) != state
     ):

@@ -18,7 +18,7 @@ too), is ``altered_bytes`` after the last checkpoint that still matched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from hashlib import sha256
 
@@ -80,6 +80,44 @@ class TreeReport:
         return not self.findings
 
 
+class _LoggedLeaves:
+    """The log's leaves in order, ``(index, position, event hash)``, read a page at a time."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._page: list[tuple[int, int, bytes]] = []
+        self._at = 0
+        self._first = 0  # the index of the first leaf not read yet
+        self._ended = False
+
+    def head(self) -> tuple[int, int, bytes] | None:
+        """The next leaf, if any."""
+        if self._at == len(self._page) and not self._read():
+            return None
+        return self._page[self._at]
+
+    def advance(self, count: int = 1) -> None:
+        self._at += count
+
+    def ahead(self, count: int) -> list[tuple[int, int, bytes]]:
+        """The next ``count`` leaves (fewer at the end of the log), without passing them."""
+        while len(self._page) - self._at < count and self._read():
+            pass
+        return self._page[self._at : self._at + count]
+
+    def _read(self) -> bool:
+        if self._ended:
+            return False
+        page = self._ledger.leaf_rows(self._first, _PAGE)
+        if not page:
+            self._ended = True
+            return False
+        self._page = self._page[self._at :] + page
+        self._at = 0
+        self._first = page[-1][0] + 1
+        return True
+
+
 class TreeCheck:
     """Feed it every stored event in position order, then ``finish``.
 
@@ -95,8 +133,7 @@ class TreeCheck:
         self._flush_at = 0  # the leaf count at which the tile goes onto the stack
         self._targets = self._signed_checkpoints(list(verifiers))
         self._next_target = 0
-        self._logged: Iterator[tuple[int, int, bytes]] = self._logged_leaves()
-        self._pending: tuple[int, int, bytes] | None = next(self._logged, None)
+        self._logged = _LoggedLeaves(ledger)
         self._last_logged = ledger.last_position()
         self._located_before: int | None = None  # leaf count when the first problem was found
         self._good_size = 0  # the largest checkpoint size that matched
@@ -133,22 +170,47 @@ class TreeCheck:
             after = page[-1].size
         return sorted(good, key=lambda c: c.size)
 
-    def _logged_leaves(self) -> Iterator[tuple[int, int, bytes]]:
-        first = 0
-        while page := self.ledger.leaf_rows(first, _PAGE):
-            yield from page
-            first = page[-1][0] + 1
-
     def feed(self, position: int, event_hash_hex: str, negotiation_id: str | None) -> None:
         """One stored event: its position, the SHA-256 of its stored body (hex), and its
         negotiation when it can be told."""
         self.feed_digest(position, bytes.fromhex(event_hash_hex), negotiation_id)
 
+    def feed_all(
+        self, positions: list[int], digests: list[bytes], negotiation_ids: list[str | None]
+    ) -> None:
+        """``feed_digest`` for each of a run of stored events, at once when the log's leaves
+        are exactly these events (the usual case; otherwise one by one, finding what
+        differs)."""
+        count = len(positions)
+        logged = self._logged.ahead(count)
+        if (
+            len(logged) != count
+            or [leaf[1] for leaf in logged] != positions
+            or [leaf[2] for leaf in logged] != digests
+            or any(len(digest) != HASH_SIZE for digest in digests)
+        ):
+            for event in zip(positions, digests, negotiation_ids, strict=True):
+                self.feed_digest(*event)
+            return
+        self._logged.advance(count)
+        hashes = [
+            sha256(b"\x00" + position.to_bytes(8, "big") + digest).digest()
+            for position, digest in zip(positions, digests, strict=True)
+        ]
+        done = 0
+        while done < count:
+            take = min(count - done, self._flush_at - self.report.leaves)
+            self._tile.extend(hashes[done : done + take])
+            self.report.leaves += take
+            done += take
+            if self.report.leaves == self._flush_at:
+                self._flush()
+
     def feed_digest(self, position: int, digest: bytes, negotiation_id: str | None) -> None:
         """``feed`` with the SHA-256 of the stored body as its 32 bytes."""
-        pending = self._pending
+        pending = self._logged.head()
         if pending is not None and pending[1] == position and pending[2] == digest:
-            self._pending = next(self._logged, None)  # the usual case: the log agrees
+            self._logged.advance()  # the usual case: the log agrees
         else:
             self._compare_logged(position, digest, negotiation_id)
         if len(digest) != HASH_SIZE:
@@ -181,9 +243,9 @@ class TreeCheck:
     def finish(self) -> TreeReport:
         if self._tile:
             self._flush()
-        while self._pending is not None:
-            self._missing(self._pending)
-            self._pending = next(self._logged, None)
+        while (pending := self._logged.head()) is not None:
+            self._missing(pending)
+            self._logged.advance()
         for target in self._targets[self._next_target :]:
             if target.size > self.report.leaves:
                 self._add(
@@ -201,10 +263,9 @@ class TreeCheck:
         return self.report
 
     def _compare_logged(self, position: int, stored: bytes, negotiation_id: str | None) -> None:
-        while self._pending is not None and self._pending[1] < position:
-            self._missing(self._pending)
-            self._pending = next(self._logged, None)
-        pending = self._pending
+        while (pending := self._logged.head()) is not None and pending[1] < position:
+            self._missing(pending)
+            self._logged.advance()
         if pending is None or pending[1] > position:
             if position <= self._last_logged:
                 self._add(
@@ -216,7 +277,7 @@ class TreeCheck:
                     )
                 )
             return
-        self._pending = next(self._logged, None)
+        self._logged.advance()
         if stored == pending[2]:
             return
         self._altered(position, pending[2], stored, negotiation_id)
