@@ -38,23 +38,16 @@ MAX_FINDINGS = 1000
 _PAGE = 5000
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
-_LEAF = sha256(b"\x00")  # RFC 9162 prefixes, copied per hash
-_NODE = sha256(b"\x01")
+_LEAF = sha256(b"\x00")  # the RFC 9162 leaf prefix, copied per leaf hashed alone
 
 
 def subtree_hash(leaf_hashes: list[bytes]) -> bytes:
     """MTH of a perfect subtree (a power-of-two count of leaf hashes), level by level."""
     level = leaf_hashes
     while len(level) > 1:
-        level = [_node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        pairs = zip(level[::2], level[1::2], strict=True)
+        level = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
     return level[0]
-
-
-def _node(left: bytes, right: bytes) -> bytes:
-    hashed = _NODE.copy()
-    hashed.update(left)
-    hashed.update(right)
-    return hashed.digest()
 
 
 @dataclass
