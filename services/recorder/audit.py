@@ -53,6 +53,7 @@ UNKNOWN = "?"  # the negotiation of an event that does not decode
 SORTED = orjson.OPT_SORT_KEYS
 PAGE = 5000  # stored events read per query
 RUN = 1000  # events handed on to the other checks at a time
+COLLECT_EVERY = 32 * RUN  # events between collections of the youngest objects in a pass
 HASH_START = len(HASH_MEMBER)
 
 
@@ -192,6 +193,8 @@ def verify_notifications(
             if len(run) == RUN:
                 _hand_on(run, watching)
                 run = []
+                if report.checked % COLLECT_EVERY == 0:
+                    gc.collect(0)
             if progress is not None and report.checked % 1000 == 0:
                 progress(report.checked)
         _hand_on(run, watching)
@@ -203,7 +206,6 @@ def _hand_on(run: list[Seen], observers: list[Observer]) -> None:
     if run:
         for observer in observers:
             observer.see_all(run)
-        gc.collect(0)
 
 
 class _Collector:
@@ -212,7 +214,7 @@ class _Collector:
     and no reference cycles; left on, the collector runs a full collection of the whole heap
     every few tens of thousands of events, which cost a third of a pass. Memory is freed by
     reference counting as before; any cycles the other checks make are collected among the
-    youngest objects after each run, and in full when the last pass ends."""
+    youngest objects every ``COLLECT_EVERY`` events, and in full when the last pass ends."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
