@@ -4,7 +4,7 @@ pass, against every signed checkpoint and the log's own leaves
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from events.tlog.note import NoteVerifier
 from services.recorder.audit import UNKNOWN, Finding, Seen
@@ -18,8 +18,14 @@ class LogCheck:
         self.check = TreeCheck(ledger, verifiers)
 
     def see(self, seen: Seen) -> None:
-        nid = seen.negotiation_id if seen.negotiation_id != UNKNOWN else None
-        self.check.feed(seen.position, seen.body_hash, nid)
+        self.see_all([seen])
+
+    def see_all(self, seen: Sequence[Seen]) -> None:
+        self.check.feed_all(
+            [one.position for one in seen],
+            [one.body_digest or one.digest for one in seen],
+            [one.negotiation_id if one.negotiation_id != UNKNOWN else None for one in seen],
+        )
 
     def finish(self) -> list[Finding] | str:
         report = self.check.finish()

@@ -5,9 +5,9 @@ skipped with the reason, never counted as passed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from redis.exceptions import RedisError
 
@@ -28,6 +28,13 @@ class Part(Protocol):
         ...
 
 
+@runtime_checkable
+class RunPart(Part, Protocol):
+    """A part that takes a run of events at once."""
+
+    def see_all(self, seen: Sequence[Seen]) -> None: ...
+
+
 class _Guarded:
     """Feeds a part until it fails to read what it compares with; then it is skipped."""
 
@@ -35,10 +42,14 @@ class _Guarded:
         self.part = part
         self.failed: str | None = None
 
-    def see(self, seen: Seen) -> None:
+    def see_all(self, seen: Sequence[Seen]) -> None:
         if self.failed is None:
             try:
-                self.part.see(seen)
+                if isinstance(self.part, RunPart):
+                    self.part.see_all(seen)
+                else:
+                    for one in seen:
+                        self.part.see(one)
             except RedisError as e:
                 self.failed = f"Redis unreachable ({' '.join(str(e).split())})"
 

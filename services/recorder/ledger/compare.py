@@ -18,23 +18,36 @@ too), is ``altered_bytes`` after the last checkpoint that still matched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from hashlib import sha256
 
 from eventsourcing.persistence import Notification
 
-from events.tlog import TlogError, event_leaf_hash, open_checkpoint
-from events.tlog.merkle import EMPTY_ROOT, fold, node_hash
+from events.tlog import TlogError, open_checkpoint
+from events.tlog.exceptions import MalformedHash
+from events.tlog.merkle import EMPTY_ROOT, HASH_SIZE, fold, node_hash
 from events.tlog.note import NoteVerifier
 from services.recorder.application import Negotiations
 from services.recorder.integrity import UNDECODABLE
 from services.recorder.ledger.log import Ledger
-from services.recorder.ledger.tables import Leaf, StoredCheckpoint
+from services.recorder.ledger.tables import StoredCheckpoint
 
 KINDS = ("bad_signature", "missing_event", "extra_event", "altered_bytes", "reordered")
 MAX_FINDINGS = 1000
 _PAGE = 5000
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+_LEAF = sha256(b"\x00")  # the RFC 9162 leaf prefix, copied per leaf hashed alone
+
+
+def subtree_hash(leaf_hashes: list[bytes]) -> bytes:
+    """MTH of a perfect subtree (a power-of-two count of leaf hashes), level by level."""
+    level = leaf_hashes
+    while len(level) > 1:
+        pairs = zip(level[::2], level[1::2], strict=True)
+        level = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
+    return level[0]
 
 
 @dataclass
@@ -60,23 +73,67 @@ class TreeReport:
         return not self.findings
 
 
+class _LoggedLeaves:
+    """The log's leaves in order, ``(index, position, event hash)``, read a page at a time."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._page: list[tuple[int, int, bytes]] = []
+        self._at = 0
+        self._first = 0  # the index of the first leaf not read yet
+        self._ended = False
+
+    def head(self) -> tuple[int, int, bytes] | None:
+        """The next leaf, if any."""
+        if self._at == len(self._page) and not self._read():
+            return None
+        return self._page[self._at]
+
+    def advance(self, count: int = 1) -> None:
+        self._at += count
+
+    def ahead(self, count: int) -> list[tuple[int, int, bytes]]:
+        """The next ``count`` leaves (fewer at the end of the log), without passing them."""
+        while len(self._page) - self._at < count and self._read():
+            pass
+        return self._page[self._at : self._at + count]
+
+    def _read(self) -> bool:
+        if self._ended:
+            return False
+        page = self._ledger.leaf_rows(self._first, _PAGE)
+        if not page:
+            self._ended = True
+            return False
+        self._page = self._page[self._at :] + page
+        self._at = 0
+        self._first = page[-1][0] + 1
+        return True
+
+
 class TreeCheck:
-    """Feed it every stored event in position order, then ``finish``."""
+    """Feed it every stored event in position order, then ``finish``.
+
+    The leaf hashes are gathered a tile (256 leaves) at a time and each full tile is reduced
+    to its subtree hash level by level; a tile is cut short at a checkpoint's size, whose root
+    is then taken from the stack of perfect subtrees (RFC 9162 MTH either way)."""
 
     def __init__(self, ledger: Ledger, verifiers: Iterable[NoteVerifier]) -> None:
         self.ledger = ledger
         self.report = TreeReport()
         self._stack: list[tuple[int, bytes]] = []
+        self._tile: list[bytes] = []  # leaf hashes not yet on the stack
+        self._flush_at = 0  # the leaf count at which the tile goes onto the stack
         self._targets = self._signed_checkpoints(list(verifiers))
         self._next_target = 0
-        self._logged: Iterator[Leaf] = self._logged_leaves()
-        self._pending: Leaf | None = next(self._logged, None)
+        self._logged = _LoggedLeaves(ledger)
         self._last_logged = ledger.last_position()
         self._located_before: int | None = None  # leaf count when the first problem was found
         self._good_size = 0  # the largest checkpoint size that matched
         self._mismatched_logged: dict[bytes, LogFinding] = {}
         self._mismatched_stored: dict[bytes, LogFinding] = {}
         self._check_targets()  # a checkpoint of the empty tree
+        self._plan_flush()
 
     def _signed_checkpoints(self, verifiers: list[NoteVerifier]) -> list[StoredCheckpoint]:
         """The stored checkpoints whose signature verifies; a finding for each other one."""
@@ -106,24 +163,82 @@ class TreeCheck:
             after = page[-1].size
         return sorted(good, key=lambda c: c.size)
 
-    def _logged_leaves(self) -> Iterator[Leaf]:
-        first = 0
-        while page := self.ledger.leaves(first, _PAGE):
-            yield from page
-            first = page[-1].index + 1
-
     def feed(self, position: int, event_hash_hex: str, negotiation_id: str | None) -> None:
         """One stored event: its position, the SHA-256 of its stored body (hex), and its
         negotiation when it can be told."""
-        self._compare_logged(position, event_hash_hex, negotiation_id)
-        self._push(event_leaf_hash(position, event_hash_hex))
+        self.feed_digest(position, bytes.fromhex(event_hash_hex), negotiation_id)
+
+    def feed_all(
+        self, positions: list[int], digests: list[bytes], negotiation_ids: list[str | None]
+    ) -> None:
+        """``feed_digest`` for each of a run of stored events, at once when the log's leaves
+        are exactly these events (the usual case; otherwise one by one, finding what
+        differs)."""
+        count = len(positions)
+        logged = self._logged.ahead(count)
+        if (
+            len(logged) != count
+            or [leaf[1] for leaf in logged] != positions
+            or [leaf[2] for leaf in logged] != digests
+            or any(len(digest) != HASH_SIZE for digest in digests)
+        ):
+            for event in zip(positions, digests, negotiation_ids, strict=True):
+                self.feed_digest(*event)
+            return
+        self._logged.advance(count)
+        hashes = [
+            sha256(b"\x00" + position.to_bytes(8, "big") + digest).digest()
+            for position, digest in zip(positions, digests, strict=True)
+        ]
+        done = 0
+        while done < count:
+            take = min(count - done, self._flush_at - self.report.leaves)
+            self._tile.extend(hashes[done : done + take])
+            self.report.leaves += take
+            done += take
+            if self.report.leaves == self._flush_at:
+                self._flush()
+
+    def feed_digest(self, position: int, digest: bytes, negotiation_id: str | None) -> None:
+        """``feed`` with the SHA-256 of the stored body as its 32 bytes."""
+        pending = self._logged.head()
+        if pending is not None and pending[1] == position and pending[2] == digest:
+            self._logged.advance()  # the usual case: the log agrees
+        else:
+            self._compare_logged(position, digest, negotiation_id)
+        if len(digest) != HASH_SIZE:
+            raise MalformedHash("an event hash is 32 bytes", field="hash")
+        hashed = _LEAF.copy()
+        hashed.update(position.to_bytes(8, "big"))
+        hashed.update(digest)
+        self._tile.append(hashed.digest())
         self.report.leaves += 1
+        if self.report.leaves == self._flush_at:
+            self._flush()
+
+    def _flush(self) -> None:
+        """The gathered leaf hashes onto the stack: a whole aligned tile as one subtree."""
+        tile, self._tile = self._tile, []
+        if len(tile) == TILE_WIDTH and self.report.leaves % TILE_WIDTH == 0:
+            self._push(subtree_hash(tile), TILE_HEIGHT)
+        else:
+            for value in tile:
+                self._push(value)
         self._check_targets()
+        self._plan_flush()
+
+    def _plan_flush(self) -> None:
+        leaves = self.report.leaves
+        self._flush_at = (leaves // TILE_WIDTH + 1) * TILE_WIDTH
+        if self._next_target < len(self._targets):
+            self._flush_at = min(self._flush_at, self._targets[self._next_target].size)
 
     def finish(self) -> TreeReport:
-        while self._pending is not None:
-            self._missing(self._pending)
-            self._pending = next(self._logged, None)
+        if self._tile:
+            self._flush()
+        while (pending := self._logged.head()) is not None:
+            self._missing(pending)
+            self._logged.advance()
         for target in self._targets[self._next_target :]:
             if target.size > self.report.leaves:
                 self._add(
@@ -140,12 +255,11 @@ class TreeCheck:
         self.report.findings.sort(key=lambda f: (f.position is None, f.position or 0))
         return self.report
 
-    def _compare_logged(self, position: int, hash_hex: str, negotiation_id: str | None) -> None:
-        while self._pending is not None and self._pending.position < position:
-            self._missing(self._pending)
-            self._pending = next(self._logged, None)
-        pending = self._pending
-        if pending is None or pending.position > position:
+    def _compare_logged(self, position: int, stored: bytes, negotiation_id: str | None) -> None:
+        while (pending := self._logged.head()) is not None and pending[1] < position:
+            self._missing(pending)
+            self._logged.advance()
+        if pending is None or pending[1] > position:
             if position <= self._last_logged:
                 self._add(
                     LogFinding(
@@ -156,11 +270,10 @@ class TreeCheck:
                     )
                 )
             return
-        self._pending = next(self._logged, None)
-        stored = bytes.fromhex(hash_hex)
-        if stored == pending.event_hash:
+        self._logged.advance()
+        if stored == pending[2]:
             return
-        self._altered(position, pending.event_hash, stored, negotiation_id)
+        self._altered(position, pending[2], stored, negotiation_id)
 
     def _altered(self, position: int, logged: bytes, stored: bytes, nid: str | None) -> None:
         partner = self._mismatched_logged.pop(stored, None) or self._mismatched_stored.pop(
@@ -184,18 +297,18 @@ class TreeCheck:
             self._mismatched_logged[logged] = finding
             self._mismatched_stored[stored] = finding
 
-    def _missing(self, logged: Leaf) -> None:
+    def _missing(self, logged: tuple[int, int, bytes]) -> None:
+        position = logged[1]
         self._add(
             LogFinding(
                 "missing_event",
-                logged.position,
+                position,
                 None,
-                f"the log holds an event at position {logged.position} that the store lacks",
+                f"the log holds an event at position {position} that the store lacks",
             )
         )
 
-    def _push(self, value: bytes) -> None:
-        level = 0
+    def _push(self, value: bytes, level: int = 0) -> None:
         while self._stack and self._stack[-1][0] == level:
             value = node_hash(self._stack.pop()[1], value)
             level += 1

@@ -131,6 +131,10 @@ class Ledger:
     def leaves(self, first: int, count: int) -> list[Leaf]:
         return self.tables.leaves(first, count)
 
+    def leaf_rows(self, first: int, count: int) -> list[tuple[int, int, bytes]]:
+        """``(index, position, event_hash)`` of up to ``count`` leaves from index ``first``."""
+        return self.tables.leaf_rows(first, count)
+
     def leaf_index(self, position: int) -> int:
         return self._leaf(position).index
 
