@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -168,8 +169,12 @@ def sqlite_app(redis_settings: Settings) -> Iterator[Negotiations]:
     app.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def default_port_held() -> Iterator[None]:
-    """Every test that starts a server must pick a free port: the default one is taken."""
-    with held(DEFAULT_PORT):
-        yield
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test that starts a server must pick a free port: the default one is taken for the
+    whole run, by the process that outlives every test (with pytest-xdist, the controller, so
+    the port stays held until the last worker's last test; the workers leave it alone)."""
+    if hasattr(config, "workerinput"):
+        return
+    guard = ExitStack()
+    guard.enter_context(held(DEFAULT_PORT))
+    config.add_cleanup(guard.close)
