@@ -199,11 +199,17 @@ def test_a_statement_recorded_over_http_appears_live_and_its_retraction_marks_it
         }
         _post(served.url, keys["publisher"], retraction)
         # the issue bounds the new development's arrival, not the retraction's: wait for it
-        WebDriverWait(driver, 10, poll_frequency=0.05).until(
-            lambda d: "retracted" in event_row(d, written["event_id"]).text
+        # the live update replaces the row, so its text and class are read in one script
+        row_id = f"ev-{written['event_id']}"
+        read_row = (
+            "const r = document.getElementById(arguments[0]);"
+            " return r && [r.textContent, r.className];"
         )
-        row = event_row(driver, written["event_id"])
-        assert "is-retracted" in str(row.get_attribute("class"))
+        WebDriverWait(driver, 10, poll_frequency=0.05).until(
+            lambda d: "retracted" in ((d.execute_script(read_row, row_id) or [""])[0])
+        )
+        text, classes = driver.execute_script(read_row, row_id)
+        assert "retracted" in text and "is-retracted" in classes
         assert (
             driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
         )
