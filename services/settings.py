@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     hooks_backoff_initial: float = Field(default=1.0, gt=0)
     hooks_backoff_max: float = Field(default=3_600.0, gt=0)
     hooks_poll_interval: float = Field(default=0.5, gt=0, le=60)
+    # A relay, intake, projector or deliverer counts as alive for this long after a heartbeat
+    # (it beats three times as often); `talkstream health ROLE` reads it.
+    heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
     otlp_endpoint: str | None = None  # traces go to this OTLP/HTTP endpoint when set
     # The point-in-time cache's bound (events and folds of as-of questions), per API process.
     asof_cache_mb: float = Field(default=64.0, gt=0, le=65_536)

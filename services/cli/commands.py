@@ -721,14 +721,21 @@ def keys_revoke(
         sys.stdout.write(f"revoked {r.key_id} ({r.name}, {r.role})\n")
 
 
-def main() -> None:
-    from services.cli import audit, bench, hooks, ledger
+@functools.cache
+def assembled() -> typer.Typer:
+    """The command with every sub-command, including those registered from other modules."""
+    from services.cli import audit, bench, health, hooks, ledger
 
     bench.register(bench_app)
     ledger.register(audit_app)
     audit.register(audit_app)
     hooks.register(app, hooks_app)
-    app()
+    health.register(app)
+    return app
+
+
+def main() -> None:
+    assembled()()
 
 
 @app.command("export")

@@ -18,7 +18,7 @@ from services.exceptions import InvalidSettings
 from services.intake.exceptions import EntryRefused
 from services.recorder.exceptions import BatchRejected, LogKeyProblem, RecorderError, StoreFault
 from services.relay.exceptions import RelayError
-from services.runtime.exceptions import RuntimeProblem
+from services.runtime.exceptions import RuntimeProblem, Unhealthy
 from services.web.exceptions import PageError
 from services.wire.exceptions import WireError
 
@@ -35,6 +35,7 @@ EXIT_CODES: dict[type[TalkstreamError], int] = {
     ApiError: REFUSED,  # the keys file's problems
     RelayError: REFUSED,
     RuntimeProblem: ENVIRONMENT,
+    Unhealthy: REFUSED,  # `talkstream health`: a failed check (healthchecks expect exit 1)
     InvalidSettings: ENVIRONMENT,
     AuditError: REFUSED,  # a bad bundle, a split view or rewritten history seen by the watcher
     WatchFailed: ENVIRONMENT,  # the watched log cannot be reached

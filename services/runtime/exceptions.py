@@ -14,3 +14,11 @@ class RedisUnavailable(RuntimeProblem):
 
     def __init__(self, message: str) -> None:
         super().__init__("redis_unavailable", message)
+
+
+class Unhealthy(RuntimeProblem):
+    """``talkstream health``: no live process of the role here, or an API that is not ready;
+    a failed check (exit 1, as container healthchecks expect), not a broken environment."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("unhealthy", message)

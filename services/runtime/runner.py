@@ -1,5 +1,5 @@
 """Long-running processes besides the API server: ``relay``, ``intake``, ``project`` and
-``deliver`` (webhooks)
+``deliver`` (webhooks), each beating its heartbeat while it runs (``talkstream health``)
 (``up``, which serves the API with all of them, is services/runtime/server.py)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_application
+from services.runtime.heartbeat import beating
 from services.runtime.ledger import build_log_writer, log_writer_running
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
@@ -72,7 +73,8 @@ def run_deliverer(settings: Settings) -> None:
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         try:
-            deliverer.run(stop)
+            with beating(settings, url, "deliver"):
+                deliverer.run(stop)
         finally:
             deliverer.client.close()
 
@@ -101,7 +103,7 @@ def run_relay(settings: Settings) -> None:
         signal.signal(signal.SIGTERM, _stop)
         log.info("relay redis=%s stream=%s", url, relay.stream)
         try:
-            with log_writer_running(writer):
+            with log_writer_running(writer), beating(settings, url, "relay"):
                 relay.run(stop)
         finally:
             app.close()
@@ -116,7 +118,8 @@ def run_projectors(settings: Settings, projections: Mapping[str, Projection]) ->
             url, settings.prefix, projections=projections, **projector_options(settings)
         )
         try:
-            asyncio.run(app.run())
+            with beating(settings, url, "project"):
+                asyncio.run(app.run())
         finally:
             tracing.shutdown(provider)
 
@@ -127,6 +130,7 @@ def run_intake(settings: Settings) -> None:
         app = build_application(settings)
         intake, _ = build_intake(settings, app, url)
         try:
-            asyncio.run(intake.run())
+            with beating(settings, url, "intake"):
+                asyncio.run(intake.run())
         finally:
             app.close()

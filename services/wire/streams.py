@@ -82,6 +82,11 @@ class Streams:
     def view(self, projection: str) -> ViewKeys:
         return ViewKeys(f"{self.prefix}:view:{projection}")
 
+    def alive(self, role: str, host: str) -> str:
+        """Sorted set: the processes of ``role`` on ``host`` that beat lately, each a process
+        ID scored with the Unix time its heartbeat runs out (services/runtime/heartbeat.py)."""
+        return f"{self.prefix}:alive:{role}:{host}"
+
 
 @dataclass(frozen=True)
 class ViewKeys:
