@@ -26,7 +26,7 @@ from services.recorder.exceptions import (
     StoreUnavailable,
 )
 from services.relay.exceptions import StreamNotDiverged
-from services.runtime.exceptions import RedisUnavailable, RuntimeProblem
+from services.runtime.exceptions import RedisUnavailable, RuntimeProblem, Unhealthy
 from tests.unit.error_classes import defined_exceptions, qualified
 
 
@@ -66,6 +66,7 @@ def test_errors_the_cli_never_meets_are_not_in_the_table_too() -> None:
         (InvalidSettings("TALKSTREAM_PORT: not a number"), 3),
         (RuntimeProblem("address_in_use", "taken"), 3),
         (RedisUnavailable("no redis-server"), 3),
+        (Unhealthy("no relay process on this host"), 1),
         (BatchRejected(0, InvariantViolation("x", "no")), 1),
         (BatchRejected(2, StoreUnavailable("store_unavailable", "down")), 3),
     ],
