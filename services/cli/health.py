@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from services.cli.commands import clean_errors
+from services.exceptions import InvalidSettings
+from services.runtime.exceptions import Unhealthy
 from services.settings import load_settings
 
 
@@ -36,4 +38,8 @@ def health(
     with the reason (for container healthchecks)."""
     from services.runtime.health import check
 
-    sys.stdout.write(check(load_settings(), role.value) + "\n")
+    try:
+        settings = load_settings()
+    except InvalidSettings as e:  # a healthcheck knows exit 1 only (2 is reserved)
+        raise Unhealthy(f"{e.code}: {e}") from None
+    sys.stdout.write(check(settings, role.value) + "\n")
