@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,12 @@ def test_the_image_is_built_from_the_repository() -> None:
     assert builds, "one service builds the image"
     dockerfile = Path(builds[0]["context"]) / builds[0]["dockerfile"]
     assert dockerfile.is_file(), dockerfile
+    copied = set()
     for line in dockerfile.read_text().splitlines():
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), f"{dockerfile}: {source} is not in the repository"
+                copied.add(source)
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    wanted = {p.rstrip("*") for p in packages["packages"]["find"]["include"]}
+    assert wanted | {"pyproject.toml", "README.md"} <= copied, "the image installs every package"
