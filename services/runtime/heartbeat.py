@@ -28,7 +28,6 @@ from services.settings import Settings
 from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.heartbeat")
-ROLES = ("relay", "intake", "project", "deliver")
 BEATS_PER_PERIOD = 3
 
 
