@@ -158,12 +158,15 @@ class Lease:
             token, self._token = self._token, None
         if token is None:
             return
-        log.warning(
-            "relay lease: lost holder=%s token=%s reason=%s; standing by",
-            self.holder,
-            token,
-            reason,
-        )
+        if reason == "stopping":
+            log.info("relay lease: released holder=%s token=%s", self.holder, token)
+        else:
+            log.warning(
+                "relay lease: lost holder=%s token=%s reason=%s; standing by",
+                self.holder,
+                token,
+                reason,
+            )
         for listener in self.on_lost:
             listener()
 

@@ -49,10 +49,13 @@ class LeasedLogWriter:
         self.writer = writer
         self.lease = lease
         self._leg = threading.Event()  # set when the lease is lost (ends one run)
+        self._acquired = threading.Event()
         lease.on_lost.append(self.end_leg)
+        lease.on_acquired.append(lambda token: self._acquired.set())
 
     def end_leg(self) -> None:
         self._leg.set()
+        self._acquired.set()  # wakes the loop too (it stops, or waits for the lease again)
         self.writer.notify()
 
     def run(self, stop: threading.Event) -> None:
@@ -62,7 +65,8 @@ class LeasedLogWriter:
             if stop.is_set():
                 break
             if not self.lease.held():
-                stop.wait(min(self.lease.renew_every, 1.0))
+                self._acquired.wait(self.lease.renew_every)
+                self._acquired.clear()
                 continue
             self.writer.run(self._leg)
 
