@@ -191,3 +191,13 @@ def test_of_two_running_relays_one_publishes_and_the_stream_equals_the_store(
     published = sorted(relay.stats.published for relay in relays)
     assert published == [0, 606]
     assert all(relay.stats.duplicates == 0 for relay in relays)
+
+
+def test_the_repair_publishes_without_a_token_and_leaves_the_fence_as_it_was(
+    sqlite_app: Negotiations, redis_client: Redis, stream: str
+) -> None:
+    redis_client.set(fence_key(stream), "7")
+    open_negotiations(sqlite_app, ["talks-a"])
+    assert Relay(sqlite_app, redis_client, stream=stream).catch_up() == 3  # no lease: no token
+    assert redis_client.get(fence_key(stream)) == b"7"
+    assert stream_problems(redis_client, stream, sqlite_app) == []
