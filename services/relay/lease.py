@@ -26,8 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from redis import Redis
-
-from services.wire.outages import REDIS_DOWN
+from redis.exceptions import RedisError
 
 log = logging.getLogger("talkstream.relay")
 
@@ -177,22 +176,25 @@ class Lease:
             token = self._token
         if token is None:
             return
-        with suppress(*REDIS_DOWN):  # then it expires by itself
+        with suppress(RedisError):  # then it expires by itself
             self._release(keys=[self.key], args=[self._value(token)])
         self.lost("stopping")
 
     def run(self, stop: threading.Event) -> None:
         """Takes or renews the lease a third of the lease apart until ``stop``; then releases
-        it. A Redis outage is one log line; the lease is lost when it outlasts the lease."""
+        it. A Redis outage (or error) is one log line and one line when it ends; the lease is
+        lost when it outlasts the lease."""
         while not stop.is_set():
             try:
                 self.tick()
-            except REDIS_DOWN as e:
+            except RedisError as e:  # away, or refusing writes (a replica, out of memory)
                 if not self._down:
                     log.warning("relay lease: Redis unavailable (%s); retrying", e)
                 self._down = True
                 self.held()  # counts itself out once the lease has run out
             else:
+                if self._down:
+                    log.info("relay lease: Redis is back")
                 self._down = False
             stop.wait(self.renew_every)
         self.release()

@@ -6,6 +6,7 @@ the XADD script once a newer token has published, and adds nothing."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ from redis import Redis
 
 from services.recorder.application import Negotiations
 from services.relay.exceptions import LeaseLost
-from services.relay.lease import Lease, lease_kept
+from services.relay.lease import Lease, lease_kept, lease_thread
 from services.relay.relay import Relay
 from services.wire.streams import Streams, fence_key
 from tests.integration.relay.helpers import (
@@ -24,6 +25,7 @@ from tests.integration.relay.helpers import (
     stream_problems,
     write_notes,
 )
+from tests.redis_servers import PrivateRedis
 from tests.waiting import wait_for
 
 SHORT_MS = 300  # the shortest lease the settings allow: expiry comes quickly in tests
@@ -201,3 +203,30 @@ def test_the_repair_publishes_without_a_token_and_leaves_the_fence_as_it_was(
     assert Relay(sqlite_app, redis_client, stream=stream).catch_up() == 3  # no lease: no token
     assert redis_client.get(fence_key(stream)) == b"7"
     assert stream_problems(redis_client, stream, sqlite_app) == []
+
+
+def test_a_holder_cut_off_from_redis_past_its_lease_counts_itself_out_then_takes_it_again(
+    private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="talkstream.relay")
+    client = Redis.from_url(private_redis.url, socket_timeout=2, socket_connect_timeout=2)
+    lease = lease_of(client, "t", lease_ms=1000)
+    stop = threading.Event()
+    keeper = lease_thread(lease, stop)
+    try:
+        wait_for(lease.held, 30, "the lease to be taken")
+        first = lease.token
+        private_redis.stop()
+        wait_for(lambda: not lease.held(), 30, "the holder to count itself out")
+        private_redis.start()
+        wait_for(lease.held, 60, "the lease to be taken again once Redis is back")
+        assert lease.token is not None and first is not None and lease.token > first
+    finally:
+        stop.set()
+        keeper.join(30)
+        client.close()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len([line for line in lines if "relay lease: Redis unavailable" in line]) == 1, lines
+    assert f"relay lease: lost holder={lease.holder} token={first} reason=expired; standing by" in (
+        lines
+    )
