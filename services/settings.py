@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     postgres_password: str = ""
     postgres_schema: str = ""
     redis_url: str | None = None
+    # The events spread over this many streams by negotiation (services/wire/partitions.py).
+    partitions: int = Field(default=1, ge=1, le=1024)
     redis_start_timeout: float = Field(default=10.0, gt=0)
     redis_stop_timeout: float = Field(default=10.0, gt=0)
     redis_owner_wait: float = Field(default=30.0, gt=0)

@@ -148,12 +148,14 @@ class ViewStore:
     (``projections.views.store_of``): the views rendered from one stored state share it, and
     each commit announces a change of every one of them."""
 
-    def __init__(self, redis: Redis, prefix: str, name: str) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, name: str, *, partition: int | None = None
+    ) -> None:
         self.redis = redis
         self.name = name
         self.stored_as = store_of(name)
         self.announced = ",".join(rendered_from(self.stored_as))
-        streams = Streams(prefix)
+        streams = Streams(prefix, partition)
         self.keys = streams.view(self.stored_as)
         self.base = self.keys.base
         self.changes_stream = streams.changes

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any
 
@@ -20,6 +20,7 @@ from projections.views import Projection
 from services.hooks.deliverer import Deliverer, Policy
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
+from services.relay import partitioned
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_application
@@ -27,20 +28,18 @@ from services.runtime.ledger import build_log_writer, log_writer_running
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
 from services.wire.hooks import Hooks
-from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.runner")
 
 
 def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
-    streams = Streams(settings.prefix)
-    relay = Relay(
+    relay = partitioned.build(
         app,
         Redis.from_url(redis_url),
-        stream=streams.events,
+        prefix=settings.prefix,
+        partitions=settings.partitions,
         batch=settings.relay_batch,
         poll_interval=settings.relay_poll_interval,
-        diverged_key=streams.events_diverged,
     )
     app.after_save.append(relay.notify)
     return relay
@@ -81,6 +80,7 @@ def projector_options(settings: Settings) -> dict[str, Any]:
     return {
         "batch": settings.projection_batch,
         "claim_idle_ms": settings.projection_claim_idle_ms,
+        "partition_count": settings.partitions,
     }
 
 
@@ -108,12 +108,21 @@ def run_relay(settings: Settings) -> None:
             tracing.shutdown(provider)
 
 
-def run_projectors(settings: Settings, projections: Mapping[str, Projection]) -> None:
-    """The projection workers (all, or some) alone, until SIGINT/SIGTERM."""
+def run_projectors(
+    settings: Settings,
+    projections: Mapping[str, Projection],
+    partitions: Sequence[int] | None = None,
+) -> None:
+    """The projection workers (all, or some; of all partitions, or some) alone, until
+    SIGINT/SIGTERM."""
     provider = tracing.configure(settings, "talkstream-projections")
     with redis_for(settings) as url:
         app, _, _ = build_projectors(
-            url, settings.prefix, projections=projections, **projector_options(settings)
+            url,
+            settings.prefix,
+            projections=projections,
+            partitions=partitions,
+            **projector_options(settings),
         )
         try:
             asyncio.run(app.run())
