@@ -29,6 +29,7 @@ from events import canonical_json
 from projections.live import codec
 from projections.negotiation import State
 from projections.views import rendered_from, store_of
+from services.wire.connect import is_cluster
 from services.wire.streams import Streams
 
 COMMIT = """
@@ -149,7 +150,12 @@ class ViewStore:
     each commit announces a change of every one of them."""
 
     def __init__(
-        self, redis: Redis, prefix: str, name: str, *, partition: int | None = None
+        self,
+        redis: Redis,
+        prefix: str,
+        name: str,
+        *,
+        partition: int | None = None,
     ) -> None:
         self.redis = redis
         self.name = name
@@ -158,7 +164,7 @@ class ViewStore:
         streams = Streams(prefix, partition)
         self.keys = streams.view(self.stored_as)
         self.base = self.keys.base
-        self.changes_stream = streams.changes
+        self.changes_stream = streams.changes_of(is_cluster(redis))
         self._commit = redis.register_script(COMMIT)
         self._switch = redis.register_script(SWITCH)
         self._unpark = redis.register_script(UNPARK)

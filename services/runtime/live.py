@@ -6,8 +6,6 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from redis import Redis
-
 from projections.live.apply import Applier
 from projections.live.partitioned import PartitionedViews, open_views
 from projections.live.rebuild import Progress, Rebuilt, rebuild
@@ -15,13 +13,14 @@ from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, STORED, Projection
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
+from services.wire.connect import connect
 from services.wire.streams import Streams
 
 
 def replay(settings: Settings, projection: Projection, progress: Progress) -> Rebuilt:
     """Rebuilds one projection (each partition in turn when there are several)."""
     with redis_for(settings) as url:
-        redis = Redis.from_url(url)
+        redis = connect(url)
         done = [
             rebuild(
                 redis,
@@ -64,9 +63,7 @@ def _together(done: list[Rebuilt], fingerprint: str) -> Rebuilt:
 
 def read_view(settings: Settings, projection: Projection, negotiation_id: str) -> Any:
     with redis_for(settings) as url:
-        store = open_views(settings.partitions)(
-            Redis.from_url(url), settings.prefix, projection.name
-        )
+        store = open_views(settings.partitions)(connect(url), settings.prefix, projection.name)
         gen = store.generation()
         state = store.load(gen, [negotiation_id])[negotiation_id]
         if state is None:
@@ -86,7 +83,7 @@ def read_view(settings: Settings, projection: Projection, negotiation_id: str) -
 
 def dead_letters(settings: Settings) -> dict[str, Any]:
     with redis_for(settings) as url:
-        redis = Redis.from_url(url)
+        redis = connect(url)
         parked: dict[str, dict[str, Any]] = {name: {} for name in PROJECTIONS}
         for name in PROJECTIONS:
             for part in Streams(settings.prefix).partitions(settings.partitions):
@@ -104,7 +101,7 @@ def retry(
     settings: Settings, projections: list[Projection], negotiation_id: str | None
 ) -> list[dict[str, Any]]:
     with redis_for(settings) as url:
-        redis = Redis.from_url(url)
+        redis = connect(url)
         reports = []
         stored = {p.store: p for p in projections}  # a stored state is retried once
         for projection in (STORED.get(name, p) for name, p in stored.items()):

@@ -27,6 +27,7 @@ from services.relay.exceptions import StreamNotDiverged
 from services.runtime.bootstrap import build_application
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
+from services.wire.connect import connect
 from services.wire.divergence import Divergence, clear, record, recorded
 from services.wire.entries import last_position
 from services.wire.streams import Streams
@@ -73,7 +74,7 @@ def compare_stream(settings: Settings, app: Negotiations) -> tuple[Divergence | 
     """The first difference between the event stream and the store (forward, page by page),
     and the stream's length."""
     with redis_for(settings) as url:
-        redis = Redis.from_url(url, socket_connect_timeout=5)
+        redis = connect(url, socket_connect_timeout=5)
         try:
             stream = Streams(settings.prefix).events
             return divergence.compare(app, redis, stream), int(redis.xlen(stream))
@@ -86,7 +87,7 @@ def rebuild_stream(
 ) -> StreamRebuilt:
     """Refuses (StreamNotDiverged) when the stream agrees with the store, unless ``force``."""
     with redis_for(settings) as url:
-        redis = Redis.from_url(url)
+        redis = connect(url)
         app = build_application(settings)
         try:
             return _rebuild(settings, app, redis, force, progress)

@@ -13,7 +13,6 @@ from types import FrameType
 from typing import Any
 
 import httpx
-from redis import Redis
 
 from projections.live.worker import build_projectors
 from projections.views import Projection
@@ -27,6 +26,7 @@ from services.runtime.bootstrap import build_application
 from services.runtime.ledger import build_log_writer, log_writer_running
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
+from services.wire.connect import connect
 from services.wire.hooks import Hooks
 
 log = logging.getLogger("talkstream.runner")
@@ -35,7 +35,7 @@ log = logging.getLogger("talkstream.runner")
 def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
     relay = partitioned.build(
         app,
-        Redis.from_url(redis_url),
+        connect(redis_url),
         prefix=settings.prefix,
         partitions=settings.partitions,
         batch=settings.relay_batch,
@@ -56,7 +56,7 @@ def build_deliverer(settings: Settings, redis_url: str) -> Deliverer:
         allow_private=settings.hooks_allow_private,
     )
     client = httpx.Client(timeout=settings.hooks_timeout, follow_redirects=False)
-    return Deliverer(Hooks(Redis.from_url(redis_url), settings.prefix), client, policy)
+    return Deliverer(Hooks(connect(redis_url), settings.prefix), client, policy)
 
 
 def run_deliverer(settings: Settings) -> None:

@@ -90,7 +90,19 @@ class Streams:
 
     @property
     def changes(self) -> str:
+        """The change notifications of every view: one stream, also with several partitions
+        (a script may write keys of several partitions on one Redis server)."""
+        return f"{self.prefix}:changes"
+
+    @property
+    def partition_changes(self) -> str:
+        """The change notifications of this partition's views, on Redis Cluster (where a
+        commit's script may only touch its partition's slot)."""
         return f"{self.base}:changes"
+
+    def changes_of(self, cluster: bool) -> str:
+        """Where this partition's commits announce their changes."""
+        return self.partition_changes if cluster else self.changes
 
     @property
     def checkpoints(self) -> str:

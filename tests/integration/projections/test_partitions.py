@@ -93,6 +93,8 @@ def test_workers_splitting_partitions_serve_views_equal_to_a_rebuild(
         assert view.fingerprint() == live, name
         assert live_differences(view, STORED[name], sqlite_app, nids) == []  # type: ignore[arg-type]
 
+    announced = {f[b"negotiation_id"].decode() for _, f in client.xrange(Streams(prefix).changes)}
+    assert announced == set(nids), "one changes stream (SSE, webhooks) hears every partition"
     negotiation = views["negotiation"]
     gen = negotiation.generation()
     assert negotiation.negotiation_ids(gen) == sorted(nids)
