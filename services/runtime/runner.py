@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from projections.live.poller import Poller
 from projections.live.worker import build_projectors
 from projections.views import Projection
 from services.hooks.deliverer import Deliverer, Policy
@@ -23,10 +24,11 @@ from services.relay import partitioned
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_application
+from services.runtime.exceptions import NeedsPlainRedis
 from services.runtime.ledger import build_log_writer, log_writer_running
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
-from services.wire.connect import connect
+from services.wire.connect import connect, is_cluster_url
 from services.wire.hooks import Hooks
 
 log = logging.getLogger("talkstream.runner")
@@ -117,6 +119,12 @@ def run_projectors(
     SIGINT/SIGTERM."""
     provider = tracing.configure(settings, "talkstream-projections")
     with redis_for(settings) as url:
+        if is_cluster_url(url):
+            try:
+                run_pollers(settings, url, projections, partitions)
+            finally:
+                tracing.shutdown(provider)
+            return
         app, _, _ = build_projectors(
             url,
             settings.prefix,
@@ -130,9 +138,37 @@ def run_projectors(
             tracing.shutdown(provider)
 
 
+def run_pollers(
+    settings: Settings,
+    url: str,
+    projections: Mapping[str, Projection],
+    partitions: Sequence[int] | None,
+) -> None:
+    """The projection workers on Redis Cluster (without FastStream), until SIGINT/SIGTERM."""
+    chosen = list(range(settings.partitions)) if partitions is None else list(partitions)
+    poller = Poller(
+        connect(url),
+        settings.prefix,
+        projections=projections,
+        partitions=chosen,
+        count=settings.partitions,
+    )
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    log.info("projections on Redis Cluster: %s", ", ".join(poller.workers))
+    poller.run(stop)
+
+
 def run_intake(settings: Settings) -> None:
     """The intake consumer alone, until SIGINT/SIGTERM."""
     with redis_for(settings) as url:
+        if is_cluster_url(url):
+            raise NeedsPlainRedis("the intake")
         app = build_application(settings)
         intake, _ = build_intake(settings, app, url)
         try:

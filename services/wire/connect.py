@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
 CLUSTER_SCHEME = "redis+cluster://"
@@ -32,3 +34,11 @@ def connect(url: str, **options: Any) -> Redis:
 def is_cluster(redis: object) -> bool:
     """Whether ``redis`` is a cluster client (commits then announce per partition)."""
     return isinstance(redis, RedisCluster)
+
+
+def connect_async(url: str, **options: Any) -> AsyncRedis:
+    """The asyncio client for ``url``, as ``connect`` makes the synchronous one."""
+    if is_cluster_url(url):
+        plain = "redis://" + url[len(CLUSTER_SCHEME) :]
+        return cast(AsyncRedis, AsyncRedisCluster.from_url(plain, **options))
+    return AsyncRedis.from_url(url, **options)
