@@ -1,4 +1,4 @@
-"""Changing the partition count (docs/operations.md, "Changing the number of partitions"):
+"""Changing the partition count (README, "Partitions and Redis Cluster"):
 with the relays and workers stopped, ``relay --rebuild-stream --force`` under the new
 ``TALKSTREAM_PARTITIONS`` republishes the store into the new partition streams and rebuilds
 every view there; nothing is lost and the views equal a rebuild, then serve on."""
