@@ -7,8 +7,13 @@ its events in order."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+from redis import Redis
+
+from services.wire.entries import last_position, text
 from services.wire.exceptions import BadPartitions
+from services.wire.streams import Streams
 
 
 def partition_of(negotiation_id: str, partitions: int) -> int:
@@ -37,3 +42,16 @@ def parse_spec(spec: str | None, partitions: int) -> list[int]:
             )
         chosen.update(range(first, last + 1))
     return sorted(chosen)
+
+
+def published_through(redis: Redis, prefix: str, partitions: int) -> int:
+    """How far the event streams hold the store without a gap: the last position of the one
+    stream, or with several partitions the lowest position the relay marked every partition
+    complete through (``<stream>:through``; 0 while one has no mark)."""
+    if partitions == 1:
+        return last_position(redis, Streams(prefix).events)
+    pipe = redis.pipeline(transaction=False)  # one GET per slot: also on Redis Cluster
+    for part in Streams(prefix).partitions(partitions):
+        pipe.get(part.relayed_through)
+    marks: list[Any] = pipe.execute()
+    return min(int(text(m).partition(" ")[0]) if m is not None else 0 for m in marks)

@@ -16,7 +16,7 @@ from projections.views import PROJECTIONS, STORED
 from services.recorder.application import Negotiations
 from services.relay import partitioned
 from services.wire.entries import position_of
-from services.wire.partitions import partition_of
+from services.wire.partitions import partition_of, published_through
 from services.wire.streams import Streams
 from tests.integration.projections.support import live_differences, running, write_notes
 from tests.waiting import wait_for
@@ -48,6 +48,7 @@ def test_partitioned_streams_keep_each_negotiation_in_one_partition_in_order(
     assert all(ps == sorted(ps) for ps in seen.values())
     assert not client.exists(Streams(prefix).events), "P > 1 writes no unpartitioned stream"
     assert relay.catch_up() == end and relay.stats.duplicates == 0
+    assert published_through(client, prefix, PARTITIONS) == end  # what /readyz compares
 
 
 def test_a_relay_that_died_between_partitions_resumes_without_losing_or_doubling(

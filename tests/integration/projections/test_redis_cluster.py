@@ -20,6 +20,7 @@ from projections.views import STORED
 from services.recorder.application import Negotiations
 from services.relay import partitioned
 from services.wire.connect import connect, is_cluster
+from services.wire.partitions import published_through
 from services.wire.streams import Streams
 from tests.integration.projections.support import live_differences, write_notes
 from tests.redis_cluster import LocalCluster, cluster_server
@@ -69,6 +70,7 @@ def test_a_load_on_redis_cluster_with_six_partitions_serves_views_equal_to_a_reb
         polling.outcome(30)
 
     assert sum(int(redis.xlen(p.events)) for p in parts) == end == sqlite_app.max_position()
+    assert published_through(redis, PREFIX, PARTITIONS) == end
     changes: Any = [int(redis.xlen(p.partition_changes)) for p in parts]
     assert all(n > 0 for n in changes), "each partition announces its changes in its slot"
     for name, view in views.items():
