@@ -76,6 +76,7 @@ def test_two_projectors_splitting_four_partitions_serve_the_scenario(
     assert view["position"] == end and view["view"] is not None
     replayed = ok(runner("replay", "--projection", "negotiation", env=env)).stdout
     assert "(equal)" in replayed
+    ok(runner("audit", "verify", env=env))  # the partition streams, merged, equal the store
     client.close()
 
 
