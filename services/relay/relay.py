@@ -145,7 +145,6 @@ class Relay:
         self.redis = redis
         self.stream = stream
         self.lease = lease  # None: publishes unfenced (a tool run alone, e.g. the repair)
-        self.fence_key = fence_key(stream)
         self.diverged_key = diverged_key or diverged_key_of(stream)
         self.batch = batch
         self.poll_interval = min(max(poll_interval, 0.01), 5.0)
@@ -211,19 +210,10 @@ class Relay:
         StreamDiverged if Redis refused a position that holds another event; LeaseLost when
         this relay has a lease and does not hold it, or a newer token has published."""
         expected = entry_id(after) if after is not None else ""
-        token = self._fencing_token()
-        reply = self._xadd_batch(
-            keys=[self.stream, self.fence_key], args=[expected, token, *batch.args]
-        )
+        reply = self.xadd(self.stream, expected, batch.args)
         outcome, duplicates = int(reply[0]), int(reply[1])
         if outcome == -1:
             return False
-        if outcome == -3:
-            raise LeaseLost(
-                f"token {token} refused on {self.stream}: token {int(reply[2])} has published",
-                token=int(token),
-                fence=int(reply[2]),
-            )
         self.stats.duplicates += duplicates
         if outcome == -2:
             position, there = int(reply[2]), reply[3].decode() or None
@@ -232,12 +222,26 @@ class Relay:
         tracing.relayed(self.redis, self.stream, batch.args)
         return True
 
-    def _fencing_token(self) -> str:
+    def xadd(self, stream: str, expected: str, args: list[bytes | str | int]) -> Any:
+        """One call of the XADD_BATCH script on ``stream``, fenced by this relay's token on
+        ``fence_key(stream)`` (see the script's reply above); LeaseLost when this relay has a
+        lease and does not hold it, or a newer token has published on that stream."""
+        token = self._fencing_token(stream)
+        reply = self._xadd_batch(keys=[stream, fence_key(stream)], args=[expected, token, *args])
+        if int(reply[0]) == -3:
+            raise LeaseLost(
+                f"token {token} refused on {stream}: token {int(reply[2])} has published",
+                token=int(token),
+                fence=int(reply[2]),
+            )
+        return reply
+
+    def _fencing_token(self, stream: str) -> str:
         if self.lease is None:
             return ""
         token = self.lease.token
         if token is None:
-            raise LeaseLost(f"not the lease holder of {self.stream}", token=None)
+            raise LeaseLost(f"not the lease holder of {stream}", token=None)
         return str(token)
 
     def publish_once(self) -> int:

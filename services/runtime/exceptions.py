@@ -22,3 +22,16 @@ class Unhealthy(RuntimeProblem):
 
     def __init__(self, message: str) -> None:
         super().__init__("unhealthy", message)
+
+
+class NeedsPlainRedis(RuntimeProblem):
+    """A process that cannot run on Redis Cluster: the intake and ``up`` (FastStream's Redis
+    broker speaks to one server), the webhook deliverer (it follows the one changes stream of
+    a single server; on Cluster each partition announces its changes in its own)."""
+
+    def __init__(self, role: str, why: str = "runs on FastStream's Redis broker") -> None:
+        super().__init__(
+            "needs_plain_redis",
+            f"{role} {why}, which needs one Redis server, not a cluster (redis+cluster://): "
+            "give it a plain TALKSTREAM_REDIS_URL",
+        )

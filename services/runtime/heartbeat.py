@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from services.runtime.exceptions import Unhealthy
 from services.settings import Settings
+from services.wire.connect import connect
 from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.heartbeat")
@@ -60,7 +61,7 @@ class Heartbeat:
 
 def heartbeat_of(settings: Settings, redis_url: str, role: str) -> Heartbeat:
     key = Streams(settings.prefix).alive(role, this_host())
-    return Heartbeat(Redis.from_url(redis_url), key, str(os.getpid()), settings.heartbeat_seconds)
+    return Heartbeat(connect(redis_url), key, str(os.getpid()), settings.heartbeat_seconds)
 
 
 def _beat_until(heartbeat: Heartbeat, stop: threading.Event) -> None:
@@ -99,9 +100,7 @@ def alive_processes(settings: Settings, redis_url: str, role: str, host: str) ->
     """The process IDs of ``role`` on ``host`` whose heartbeat is fresh; Unhealthy when Redis
     cannot be read."""
     key = Streams(settings.prefix).alive(role, host)
-    client = Redis.from_url(
-        redis_url, socket_connect_timeout=3, socket_timeout=3, decode_responses=True
-    )
+    client = connect(redis_url, socket_connect_timeout=3, socket_timeout=3, decode_responses=True)
     try:
         members = client.zrangebyscore(key, time.time(), "+inf")
     except RedisError as e:
