@@ -35,6 +35,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from projections.live.apply import Applier, EntryReader, SharedReads
+from projections.live.statecache import STATE_BUDGET_EVENTS
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, STORED, Projection
 from services.wire.entries import position_of
@@ -58,6 +59,7 @@ def appliers(
     prefix: str,
     *,
     projections: Mapping[str, Projection] = PROJECTIONS,
+    state_budget: int = STATE_BUDGET_EVENTS,
 ) -> dict[str, Applier]:
     """One applier per stored state the chosen projections are served from (``timeline``
     and ``audit`` are rendered from ``negotiation``'s: asking for any of them runs it)."""
@@ -71,6 +73,7 @@ def appliers(
             _folding(store, projections),
             events,
             reads=reads,
+            state_budget=state_budget,
         )
         for store in stores
     }
@@ -148,13 +151,14 @@ def attach_projectors(
     claim_idle_ms: int = 30_000,
     linger_ms: float = 10.0,
     consumer: str | None = None,
+    state_budget: int = STATE_BUDGET_EVENTS,
 ) -> dict[str, Applier]:
     """Adds the projection subscribers to ``broker`` and their start-up hooks to ``app``."""
     redis = Redis.from_url(redis_url)
     streams = Streams(prefix)
     stream = streams.events
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
-    workers = appliers(redis, prefix, projections=projections)
+    workers = appliers(redis, prefix, projections=projections, state_budget=state_budget)
     outage = Outage("projections", log)
     for name, applier in workers.items():
         _subscribe(

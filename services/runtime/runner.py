@@ -81,6 +81,7 @@ def projector_options(settings: Settings) -> dict[str, Any]:
     return {
         "batch": settings.projection_batch,
         "claim_idle_ms": settings.projection_claim_idle_ms,
+        "state_budget": settings.state_cache_events,
     }
 
 
