@@ -25,8 +25,10 @@ def weight(state: State) -> int:
 
 
 class StateCache:
-    """Least recently used states first out, while their weights exceed ``budget``; the states
-    of one batch are always all kept until the next (a batch can need more than the budget)."""
+    """Least recently used states first out, while their weights exceed ``budget``. A batch
+    that touched more than the budget (a catch-up over many negotiations) keeps what fits of
+    it, the states it touched last: the cache never holds more than the budget between
+    batches."""
 
     def __init__(self, budget: int = STATE_BUDGET_EVENTS) -> None:
         self.budget = budget
@@ -56,14 +58,14 @@ class StateCache:
         return taken
 
     def keep(self, states: Mapping[str, State]) -> None:
-        """Holds ``states`` (as just used), then evicts the least recently used others until the
-        weights fit the budget again."""
+        """Holds ``states`` (as just used, in their order), then evicts the least recently
+        used until the weights fit the budget again."""
         for nid, state in states.items():
             self.drop(nid)
             self._states[nid] = state
             self._weights[nid] = weight(state)
             self.held += self._weights[nid]
-        while self.held > self.budget and len(self._states) > len(states):
+        while self.held > self.budget:
             oldest = next(iter(self._states))
             self.drop(oldest)
             self.evictions += 1

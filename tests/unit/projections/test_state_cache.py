@@ -1,5 +1,5 @@
 """The states an applier keeps between batches: least recently used out first, bounded by the
-events folded into them; one batch's states are always kept whole."""
+events folded into them, between batches too."""
 
 from __future__ import annotations
 
@@ -31,12 +31,18 @@ def test_the_least_recently_used_states_go_first_once_the_budget_is_exceeded() -
     assert cache.held == 30 and cache.evictions == 1
 
 
-def test_one_batch_is_kept_whole_even_over_the_budget() -> None:
-    cache = StateCache(budget=5)
+def test_a_batch_over_the_budget_keeps_only_the_states_it_touched_last() -> None:
+    cache = StateCache(budget=25)
     cache.keep({"old": _state(1)})
-    cache.keep({"a": _state(9), "b": _state(9)})
-    assert "a" in cache and "b" in cache and "old" not in cache
-    assert cache.held == 20
+    cache.keep({"a": _state(9), "b": _state(9), "c": _state(9)})
+    assert [n for n in ("old", "a", "b", "c") if n in cache] == ["b", "c"]
+    assert cache.held == 20 and cache.evictions == 2
+
+
+def test_a_state_larger_than_the_budget_is_not_kept() -> None:
+    cache = StateCache(budget=5)
+    cache.keep({"a": _state(9)})
+    assert "a" not in cache and cache.held == 0
 
 
 def test_keeping_a_state_again_counts_it_once() -> None:
