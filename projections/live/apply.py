@@ -3,8 +3,8 @@
 The applier reads the stream itself from the tracked position (exclusive) rather than trusting
 what a consumer was handed, so order and completeness never depend on delivery: redelivered
 entries are at or below the tracked position and skipped; a gap left by a failed batch is read
-again. States are cached between batches and dropped whenever a commit loses its
-compare-and-set (another worker or a rebuild moved on).
+again. States are cached between batches, within a budget of folded events (``StateCache``), and
+dropped whenever a commit loses its compare-and-set (another worker or a rebuild moved on).
 
 A reducer that raises for an event parks that event's negotiation at once (reducers are pure:
 another try would fail the same way): its later events wait in a list, other negotiations go
@@ -26,6 +26,7 @@ from redis import Redis
 
 from projections.collector import collector_paused
 from projections.live import tracing
+from projections.live.statecache import STATE_BUDGET_EVENTS, StateCache
 from projections.live.store import Batch, ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -190,9 +191,11 @@ class Applier:
         *,
         generation: str | None = None,
         reads: SharedReads | None = None,
+        state_budget: int = STATE_BUDGET_EVENTS,
     ) -> None:
         """``reads``: the reads shared with the other appliers of the process (by default
-        its own)."""
+        its own); ``state_budget``: the events the states kept between batches may hold
+        (``StateCache``)."""
         self.redis = redis
         self.store = store
         self.projection = projection
@@ -200,7 +203,7 @@ class Applier:
         self.reads = reads or SharedReads(EntryReader(redis, events_stream))
         self.fixed_generation = generation
         self._lock = threading.Lock()
-        self._cache: dict[str, State] = {}
+        self._cache = StateCache(state_budget)
         self._cached_at: tuple[str, int] | None = None
         self._head: _Head | None = None  # as left by this applier's last commit
 
@@ -289,10 +292,10 @@ class Applier:
         served = self.fixed_generation is None
         if self.store.commit(gen, head.tracked, through, batch, served=served):
             tracing.applied(self.redis, self.stream, self.projection.name, wires)
-            self._cache.update(batch.states)
+            self._cache.keep(batch.states)
             for nid in parked.keys() | batch.parked.keys():
                 # a parked negotiation may be resumed elsewhere (dlq retry): reload it then
-                self._cache.pop(nid, None)
+                self._cache.drop(nid)
             self._cached_at = (gen, through)
             self._head = _Head(gen, through, parked | batch.parked)
             return True
@@ -308,10 +311,10 @@ class Applier:
         if self._cached_at != (head.gen, head.tracked):
             self._cache.clear()
         wanted = {w["negotiation_id"] for w in wires if self._relevant(w)} - head.parked.keys()
-        missing = sorted(wanted - self._cache.keys())
-        for nid, state in self.store.load(head.gen, missing).items():
-            self._cache[nid] = state if state is not None else empty()
-        return self._cache
+        states = self._cache.take(wanted)
+        for nid, state in self.store.load(head.gen, self._cache.missing(wanted)).items():
+            states[nid] = state if state is not None else empty()
+        return states
 
     def _apply_one(
         self,

@@ -35,6 +35,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from projections.live.apply import Applier, EntryReader, SharedReads
+from projections.live.statecache import STATE_BUDGET_EVENTS
 from projections.live.store import ViewStore
 from projections.views import PROJECTIONS, STORED, Projection
 from services.wire.entries import position_of
@@ -59,6 +60,7 @@ def appliers(
     *,
     projections: Mapping[str, Projection] = PROJECTIONS,
     partition: int | None = None,
+    state_budget: int = STATE_BUDGET_EVENTS,
 ) -> dict[str, Applier]:
     """One applier per stored state the chosen projections are served from (``timeline``
     and ``audit`` are rendered from ``negotiation``'s: asking for any of them runs it), on
@@ -73,6 +75,7 @@ def appliers(
             _folding(store, projections),
             events,
             reads=reads,
+            state_budget=state_budget,
         )
         for store in stores
     }
@@ -85,12 +88,17 @@ def partition_appliers(
     projections: Mapping[str, Projection] = PROJECTIONS,
     partitions: Sequence[int] = (0,),
     count: int = 1,
+    state_budget: int = STATE_BUDGET_EVENTS,
 ) -> dict[tuple[str, int | None], Applier]:
     """The appliers of the chosen partitions (of ``count``), keyed by stored state and
-    partition (None when there is one partition: today's keys)."""
+    partition (None when there is one partition: today's keys); the partitions share the
+    ``state_budget`` of each stored state."""
     found: dict[tuple[str, int | None], Applier] = {}
-    for k in partitions if count > 1 else [None]:
-        for store, applier in appliers(redis, prefix, projections=projections, partition=k).items():
+    chosen = partitions if count > 1 else [None]
+    budget = state_budget // max(1, len(chosen))
+    for k in chosen:
+        made = appliers(redis, prefix, projections=projections, partition=k, state_budget=budget)
+        for store, applier in made.items():
             found[(store, k)] = applier
     return found
 
@@ -169,6 +177,7 @@ def attach_projectors(
     consumer: str | None = None,
     partitions: Sequence[int] | None = None,
     partition_count: int = 1,
+    state_budget: int = STATE_BUDGET_EVENTS,
 ) -> dict[str, Applier]:
     """Adds the projection subscribers to ``broker`` and their start-up hooks to ``app``: for
     the chosen ``partitions`` of ``partition_count`` (default: all). The workers are keyed by
@@ -177,7 +186,12 @@ def attach_projectors(
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
     chosen = list(range(partition_count)) if partitions is None else list(partitions)
     keyed = partition_appliers(
-        redis, prefix, projections=projections, partitions=chosen, count=partition_count
+        redis,
+        prefix,
+        projections=projections,
+        partitions=chosen,
+        count=partition_count,
+        state_budget=state_budget,
     )
     workers = {_label(store, k): applier for (store, k), applier in keyed.items()}
     groups = {

@@ -208,6 +208,9 @@ class OneTryPostgresRecorder(StoreRecorder, PostgresApplicationRecorder):
             "WHERE originator_id=%s AND originator_version=%s"
         ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         with self.datastore.transaction(commit=True) as curs:
+            # the transaction waits, idle, while the next piece is read and checked: however
+            # long that takes, the server must not end the session (it would undo the import)
+            curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
 
             def stored_at(originator_id: UUID, version: int) -> StoredEvent:
                 curs.execute(one, (originator_id, version))

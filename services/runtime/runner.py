@@ -102,6 +102,7 @@ def projector_options(settings: Settings) -> dict[str, Any]:
         "batch": settings.projection_batch,
         "claim_idle_ms": settings.projection_claim_idle_ms,
         "partition_count": settings.partitions,
+        "state_budget": settings.state_cache_events,
     }
 
 

@@ -94,3 +94,20 @@ def test_a_read_in_flight_during_a_forget_is_not_kept(client: Redis, stream: str
     reads.after(0, count=10)
     reads.after(0, count=10)
     assert (reads.hits, reads.misses) == (0, 2)
+
+
+def test_the_states_kept_between_batches_stay_within_their_budget(
+    sqlite_app: Negotiations, relay: Relay, client: Redis, prefix: str
+) -> None:
+    nids = [f"talks-{n}" for n in range(12)]
+    write_notes(sqlite_app, nids, 600, 40)
+    end = relay.catch_up()
+    workers = appliers(client, prefix, state_budget=60)
+    step = 50
+    for upto in range(step, end + step, step):
+        for applier in workers.values():
+            applier.apply_through(min(upto, end))
+            assert applier._cache.held <= 60
+    assert workers["negotiation"]._cache.evictions > 0  # the notes are folded there
+    for name, applier in workers.items():
+        assert live_differences(applier.store, PROJECTIONS[name], sqlite_app, nids) == []

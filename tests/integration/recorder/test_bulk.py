@@ -5,7 +5,9 @@ events whose text the slim facts dropped checked against the stored text."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from services.recorder.facts import INERT
 from services.recorder.store import MEMORY_ENV
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
+from tests.conftest import postgres_settings
 from tests.factories import correction, note, scenario, started, talks
 
 PIECE = 3  # pieces of three events: every import below takes several
@@ -123,5 +126,28 @@ def test_slim_facts_hold_no_text_of_inert_events(store_settings: Settings) -> No
         negotiation.facts.slim(lambda version: {})
         inert = [f for f in negotiation.facts.events.values() if f.type in INERT]
         assert inert and all(f.payload is None for f in inert)
+    finally:
+        app.close()
+
+
+def test_an_import_that_reads_slowly_between_pieces_is_not_cut_off_on_postgres(
+    pg_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ends a session idle in a transaction after eventsourcing's timeout (5 s by
+    default); an import's transaction is idle while the next piece is read and checked."""
+    monkeypatch.setenv("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", "1")
+    app = build_application(postgres_settings(tmp_path, pg_schema))
+    drafts = _mixed()
+
+    def slowly() -> Iterator[tuple[int, Envelope]]:
+        for number, draft in _numbered(drafts):
+            if number % (PIECE * 4) == 0:
+                time.sleep(1.5)  # longer than the session may stay idle in its transaction
+            yield number, draft
+
+    try:
+        imported = app.record_stream(slowly(), principal="p")
+        assert imported.new == len(drafts)
+        assert app.max_position() == len(drafts)
     finally:
         app.close()
