@@ -91,3 +91,51 @@ def all_cmd(  # noqa: PLR0917 (typer passes each command-line option as a parame
         sys.stdout.write(f"\n{len(outcomes)} benches in {total:.0f} s{tail}\n")
     if failed:
         raise typer.Exit(REFUSED)
+
+
+def _counts(value: str, field: str) -> list[int]:
+    try:
+        counts = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise CliError("invalid_option", "whole numbers, e.g. 1,2,3", field=field) from None
+    if not counts or min(counts) < 1:
+        raise CliError("invalid_option", "each must be at least 1", field=field)
+    return sorted(set(counts))
+
+
+@clean_errors
+def scale_cmd(
+    as_json: AsJson = False,
+    events: Annotated[int, typer.Option(min=100, help="Events in the recorded store.")] = 5000,
+    partitions: Annotated[
+        str, typer.Option(help="Partition counts P, comma-separated (only 1 so far).")
+    ] = "1",
+    processes: Annotated[
+        str, typer.Option(help="Projector process counts, comma-separated.")
+    ] = "1,2,3",
+) -> None:
+    """Record-to-view throughput with 1, 2, 3 `talkstream project` processes following one
+    relayed store on a private prefix, from the first entry on the stream until every view
+    tracks the last position, against one raw XREADGROUP + XACK consumer in the same run."""
+    from services.bench.scale import PARTITIONS_AVAILABLE, bench_scale
+
+    asked = _counts(partitions, "--partitions")
+    counts = _counts(processes, "--processes")
+    if any(p not in PARTITIONS_AVAILABLE for p in asked):
+        raise CliError(
+            "invalid_option",
+            "P > 1 awaits partitions (TALKSTREAM_PARTITIONS); only P = 1 can be measured",
+            field="--partitions",
+        )
+    err = render.console(stderr=True)
+    runs = bench_scale(
+        events, asked, counts, lambda line: err.print(line, markup=False, soft_wrap=True)
+    )
+    note = "P > 1 awaits partitions (TALKSTREAM_PARTITIONS): not measured"
+    if as_json:
+        document = {"runs": [r.as_json() for r in runs], "note": note}
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
+    from services.cli.tables import scale_table
+
+    sys.stdout.write(scale_table(runs) + f"\n\n{note}\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from services.bench.figures import Figure, number
+from services.bench.scale import Run
 from services.bench.suite import Outcome
 
 HEADER = ("bench", "figure", "value", "raw baseline (same run)", "ratio", "target")
@@ -32,3 +33,32 @@ def _row(bench: str, f: Figure) -> tuple[str, ...]:
     if f.baseline_value is not None:
         baseline = f"{f.baseline}: {number(f.baseline_value)} {f.unit}"
     return (bench, f.figure, f"{number(f.value)} {f.unit}", baseline, number(f.ratio), f.target)
+
+
+def scale_table(runs: Iterable[Run]) -> str:
+    header = (
+        "P",
+        "processes",
+        "views per process",
+        "events",
+        "seconds",
+        "events/s",
+        "raw XREADGROUP + XACK events/s",
+        "ratio",
+        "views = rebuild",
+    )
+    rows = [
+        (
+            str(r.partitions),
+            str(r.processes),
+            r.layout,
+            f"{r.events:,}",
+            f"{r.seconds:.2f}",
+            number(r.rate),
+            number(r.raw_rate),
+            number(r.ratio),
+            "yes" if r.views_equal_rebuild else "NO",
+        )
+        for r in runs
+    ]
+    return markdown(header, rows)

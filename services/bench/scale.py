@@ -1,0 +1,245 @@
+"""``bench scale``: record-to-view throughput as projector processes are added.
+
+One store is recorded once; each run publishes it with ``talkstream relay`` to a fresh private
+prefix on the Redis while ``talkstream project`` processes follow it, and is timed from the
+first entry on the stream until every stored view has tracked the store's last position. The
+raw baseline, run in this process over the same entries, is one XREADGROUP COUNT 500 + XACK
+consumer. Each run's views are then checked against a rebuild of the same stream.
+
+Processes split the stored views between them (``--projection``): partitions (P > 1) are not
+in this code base yet, so only P = 1 is measured.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+
+from projections.live.rebuild import rebuild
+from projections.live.store import ViewStore
+from projections.views import STORED
+from services.bench.exceptions import BenchFailed
+from services.bench.record import _note, _opening
+from services.bench.target import bench_redis
+from services.runtime.bootstrap import build_application
+from services.settings import Settings
+from services.wire.streams import Streams
+
+Progress = Callable[[str], object]
+PARTITIONS_AVAILABLE = (1,)  # P > 1 awaits partitions (TALKSTREAM_PARTITIONS)
+POLL = 0.002  # seconds between readings of the stream and the views while timing
+TIMEOUT = 600.0
+STOP_TIMEOUT = 30.0
+NEGOTIATIONS = 50
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (partitions, processes) point of the curve."""
+
+    partitions: int
+    processes: int
+    events: int
+    seconds: float
+    rate: float
+    raw_rate: float
+    views_equal_rebuild: bool
+    layout: str
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.raw_rate
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+def bench_scale(
+    events: int,
+    partitions: list[int],
+    processes: list[int],
+    progress: Progress,
+    *,
+    redis_url: str | None = None,
+) -> list[Run]:
+    """A run per (P, processes) with P in ``partitions`` that this code base can run."""
+    unavailable = [p for p in partitions if p not in PARTITIONS_AVAILABLE]
+    if unavailable:
+        raise BenchFailed(
+            f"partitions {unavailable} asked for: P > 1 awaits partitions "
+            "(TALKSTREAM_PARTITIONS); only P = 1 can be measured"
+        )
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
+        home = Path(tmp) / "store"
+        total = _record(home, events, progress)
+        for p in partitions:
+            for n in processes:
+                progress(f"P={p}, {n} projector process(es): publishing {total} events…")
+                with bench_redis(Path(tmp) / f"redis-{p}-{n}", redis_url) as (url, prefix):
+                    runs.append(
+                        _one_run(home, url, prefix, total, partitions=p, processes=n, tmp=Path(tmp))
+                    )
+                run = runs[-1]
+                progress(
+                    f"  {run.rate:.0f} events/s in {run.seconds:.2f} s; raw {run.raw_rate:.0f}/s, "
+                    f"ratio {run.ratio:.2f}; views equal a rebuild: {run.views_equal_rebuild}"
+                )
+    return runs
+
+
+def _record(home: Path, events: int, progress: Progress) -> int:
+    """The pre-recorded store: openings, then notes spread over the negotiations."""
+    negotiations = max(1, min(NEGOTIATIONS, events // 10))
+    progress(f"recording {events} events over {negotiations} negotiations…")
+    app = build_application(Settings(home=home, store="sqlite"))
+    try:
+        app.record_many([_opening(i) for i in range(negotiations)], principal="bench")
+        notes = [_note(n % negotiations, n) for n in range(max(0, events - negotiations))]
+        for start in range(0, len(notes), 500):
+            app.record_many(notes[start : start + 500], principal="bench")
+        return app.max_position()
+    finally:
+        app.close()
+
+
+def view_shares(processes: int) -> list[list[str]]:
+    """The stored views split over ``processes`` (round robin); never an empty share."""
+    names = list(STORED)
+    shares = [names[i :: max(1, processes)] for i in range(processes)]
+    return [s for s in shares if s]
+
+
+def _one_run(
+    home: Path, url: str, prefix: str, total: int, *, partitions: int, processes: int, tmp: Path
+) -> Run:
+    env = {
+        **os.environ,
+        "TALKSTREAM_HOME": str(home),
+        "TALKSTREAM_STORE": "sqlite",
+        "TALKSTREAM_REDIS_URL": url,
+        "TALKSTREAM_PREFIX": prefix,
+        "TALKSTREAM_PARTITIONS": str(partitions),
+    }
+    redis = Redis.from_url(url)
+    streams = Streams(prefix)
+    shares = view_shares(processes)
+    logs = tmp / f"logs-{prefix}"
+    logs.mkdir()
+    try:
+        with ExitStack() as running:
+            for i, share in enumerate(shares):
+                args = ["project", *(a for name in share for a in ("--projection", name))]
+                running.enter_context(_talkstream(args, env, logs / f"project-{i}.log"))
+            _wait_groups(redis, streams, logs)
+            running.enter_context(_talkstream(["relay"], env, logs / "relay.log"))
+            seconds = _time_to_views(redis, prefix, streams.events, total, logs)
+        raw = _raw_consumer(redis, [streams.events], f"{prefix}:bench:raw", total)
+        equal = _views_equal_rebuild(redis, prefix, streams.events)
+    finally:
+        redis.close()
+    layout = " | ".join(",".join(share) for share in shares)
+    return Run(partitions, len(shares), total, seconds, total / seconds, raw, equal, layout)
+
+
+@contextmanager
+def _talkstream(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+    """A ``talkstream`` process for the block, stopped with SIGTERM at its end."""
+    script = str(Path(sys.executable).parent / "talkstream")
+    with log.open("wb") as out:
+        process = subprocess.Popen([script, *args], env=env, stdout=out, stderr=out)
+        try:
+            yield
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_groups(redis: Redis, streams: Streams, logs: Path) -> None:
+    """Until every stored view's consumer group exists (the projectors have started)."""
+    wanted = {streams.projection_group(name) for name in STORED}
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        if redis.exists(streams.events):
+            groups = {_text(g["name"]) for g in redis.xinfo_groups(streams.events)}
+            if wanted <= groups:
+                return
+        _check_deadline(deadline, "the projectors did not create their groups", logs)
+        time.sleep(0.05)
+
+
+def _time_to_views(redis: Redis, prefix: str, stream: str, total: int, logs: Path) -> float:
+    """Seconds from the first entry on the stream until every stored view tracks ``total``."""
+    deadline = time.monotonic() + TIMEOUT
+    while not redis.xlen(stream):
+        _check_deadline(deadline, "the relay published nothing", logs)
+        time.sleep(POLL)
+    started = time.perf_counter()
+    views = [ViewStore(redis, prefix, name) for name in STORED]
+    while min(v.tracked(v.generation()) for v in views) < total:
+        _check_deadline(deadline, f"the views did not reach position {total}", logs)
+        time.sleep(POLL)
+    return time.perf_counter() - started
+
+
+def _check_deadline(deadline: float, what: str, logs: Path) -> None:
+    if time.monotonic() > deadline:
+        raise BenchFailed(f"{what} within {TIMEOUT:.0f} s{_last_lines(logs)}")
+
+
+def _last_lines(logs: Path) -> str:
+    """The last line each process wrote, for an error message."""
+    tails = []
+    for log in sorted(logs.glob("*.log")):
+        lines = log.read_text("utf-8", errors="replace").strip().splitlines()
+        if lines:
+            tails.append(f"{log.stem}: {lines[-1]}")
+    return ("; " + "; ".join(tails)) if tails else ""
+
+
+def _raw_consumer(redis: Redis, streams: list[str], group: str, total: int) -> float:
+    """Events/s of one raw consumer group reading every stream with XREADGROUP COUNT 500 and
+    acknowledging with XACK, from a fresh group at 0."""
+    for stream in streams:
+        redis.xgroup_create(stream, group, id="0")
+    done = 0
+    started = time.perf_counter()
+    while done < total:
+        reply: Any = redis.xreadgroup(group, "bench", dict.fromkeys(streams, ">"), count=500)
+        if not reply:
+            raise BenchFailed(f"the raw consumer read only {done} of {total} entries")
+        for stream, entries in reply:
+            ids = [entry for entry, _ in entries]
+            redis.xack(stream, group, *ids)
+            done += len(ids)
+    return total / (time.perf_counter() - started)
+
+
+def _views_equal_rebuild(redis: Redis, prefix: str, stream: str) -> bool:
+    """Every stored view's fingerprint equals that of a rebuild from the same stream."""
+    for name, projection in STORED.items():
+        store = ViewStore(redis, prefix, name)
+        live = store.fingerprint()
+        rebuilt = rebuild(redis, store, projection, stream)
+        if rebuilt.fingerprint != live:
+            return False
+    return True
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
