@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.exceptions import InvalidSettings
@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     postgres_password: str = ""
     postgres_schema: str = ""
     redis_url: str | None = None
+    # The events spread over this many streams by negotiation (services/wire/partitions.py).
+    partitions: int = Field(default=1, ge=1, le=1024)
     redis_start_timeout: float = Field(default=10.0, gt=0)
     redis_stop_timeout: float = Field(default=10.0, gt=0)
     redis_owner_wait: float = Field(default=30.0, gt=0)
@@ -81,6 +83,15 @@ class Settings(BaseSettings):
     # The point-in-time cache's bound (events and folds of as-of questions), per API process.
     asof_cache_mb: float = Field(default=64.0, gt=0, le=65_536)
 
+    @model_validator(mode="after")
+    def _cluster_needs_partitions(self) -> Settings:
+        if self.redis_url and self.redis_url.startswith("redis+cluster://") and self.partitions < 2:
+            raise ValueError(
+                "TALKSTREAM_PARTITIONS: Redis Cluster (a redis+cluster:// TALKSTREAM_REDIS_URL) "
+                "needs at least 2 partitions"
+            )
+        return self
+
     @property
     def events_db(self) -> Path:
         return self.sqlite_path or self.home / "events.db"
@@ -119,5 +130,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
+        if not first["loc"]:  # a check of several settings names them in its message
+            raise InvalidSettings(first["msg"].removeprefix("Value error, ")) from None
         name = "TALKSTREAM_" + "_".join(str(p) for p in first["loc"]).upper()
         raise InvalidSettings(f"{name}: {first['msg']}") from None

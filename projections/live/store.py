@@ -29,6 +29,7 @@ from events import canonical_json
 from projections.live import codec
 from projections.negotiation import State
 from projections.views import rendered_from, store_of
+from services.wire.connect import is_cluster
 from services.wire.streams import Streams
 
 COMMIT = """
@@ -148,15 +149,22 @@ class ViewStore:
     (``projections.views.store_of``): the views rendered from one stored state share it, and
     each commit announces a change of every one of them."""
 
-    def __init__(self, redis: Redis, prefix: str, name: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        name: str,
+        *,
+        partition: int | None = None,
+    ) -> None:
         self.redis = redis
         self.name = name
         self.stored_as = store_of(name)
         self.announced = ",".join(rendered_from(self.stored_as))
-        streams = Streams(prefix)
+        streams = Streams(prefix, partition)
         self.keys = streams.view(self.stored_as)
         self.base = self.keys.base
-        self.changes_stream = streams.changes
+        self.changes_stream = streams.changes_of(is_cluster(redis))
         self._commit = redis.register_script(COMMIT)
         self._switch = redis.register_script(SWITCH)
         self._unpark = redis.register_script(UNPARK)

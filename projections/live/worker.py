@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from functools import partial
 from typing import Any
@@ -58,22 +58,41 @@ def appliers(
     prefix: str,
     *,
     projections: Mapping[str, Projection] = PROJECTIONS,
+    partition: int | None = None,
 ) -> dict[str, Applier]:
     """One applier per stored state the chosen projections are served from (``timeline``
-    and ``audit`` are rendered from ``negotiation``'s: asking for any of them runs it)."""
-    events = Streams(prefix).events
+    and ``audit`` are rendered from ``negotiation``'s: asking for any of them runs it), on
+    one partition's stream and views (``partition`` None: the only one)."""
+    events = Streams(prefix, partition).events
     stores = dict.fromkeys(p.store for p in projections.values())
     reads = SharedReads(EntryReader(redis, events))  # one reader for the process's appliers
     return {
         store: Applier(
             redis,
-            ViewStore(redis, prefix, store),
+            ViewStore(redis, prefix, store, partition=partition),
             _folding(store, projections),
             events,
             reads=reads,
         )
         for store in stores
     }
+
+
+def partition_appliers(
+    redis: Redis,
+    prefix: str,
+    *,
+    projections: Mapping[str, Projection] = PROJECTIONS,
+    partitions: Sequence[int] = (0,),
+    count: int = 1,
+) -> dict[tuple[str, int | None], Applier]:
+    """The appliers of the chosen partitions (of ``count``), keyed by stored state and
+    partition (None when there is one partition: today's keys)."""
+    found: dict[tuple[str, int | None], Applier] = {}
+    for k in partitions if count > 1 else [None]:
+        for store, applier in appliers(redis, prefix, projections=projections, partition=k).items():
+            found[(store, k)] = applier
+    return found
 
 
 def _folding(store: str, projections: Mapping[str, Projection]) -> Projection:
@@ -148,21 +167,32 @@ def attach_projectors(
     claim_idle_ms: int = 30_000,
     linger_ms: float = 10.0,
     consumer: str | None = None,
+    partitions: Sequence[int] | None = None,
+    partition_count: int = 1,
 ) -> dict[str, Applier]:
-    """Adds the projection subscribers to ``broker`` and their start-up hooks to ``app``."""
+    """Adds the projection subscribers to ``broker`` and their start-up hooks to ``app``: for
+    the chosen ``partitions`` of ``partition_count`` (default: all). The workers are keyed by
+    stored state, with ``@<partition>`` when there are several partitions."""
     redis = Redis.from_url(redis_url)
-    streams = Streams(prefix)
-    stream = streams.events
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
-    workers = appliers(redis, prefix, projections=projections)
+    chosen = list(range(partition_count)) if partitions is None else list(partitions)
+    keyed = partition_appliers(
+        redis, prefix, projections=projections, partitions=chosen, count=partition_count
+    )
+    workers = {_label(store, k): applier for (store, k), applier in keyed.items()}
+    groups = {
+        _label(store, k): (Streams(prefix, k).events, Streams(prefix).projection_group(store))
+        for store, k in keyed
+    }
     outage = Outage("projections", log)
-    for name, applier in workers.items():
+    for label, applier in workers.items():
+        stream, group = groups[label]
         _subscribe(
             broker,
             applier,
             outage,
             stream=stream,
-            group=streams.projection_group(name),
+            group=group,
             consumer=consumer,
             batch=batch,
             claim_idle_ms=claim_idle_ms,
@@ -171,28 +201,27 @@ def attach_projectors(
 
     @app.on_startup
     def create_groups() -> None:
-        for name in workers:
-            ensure_group(redis, stream, streams.projection_group(name))
+        for stream, group in groups.values():
+            ensure_group(redis, stream, group)
 
     async def catch_up_again() -> None:
         """After Redis restarted: its groups and views may have moved back (or be gone)."""
-        for name, applier in workers.items():
-            group = partial(
-                recreate_lost_group, redis, stream, streams.projection_group(name), name
-            )
+        for label, applier in workers.items():
+            stream, group_name = groups[label]
+            group = partial(recreate_lost_group, redis, stream, group_name, label)
             await until_done(partial(asyncio.to_thread, group), outage)
             await asyncio.to_thread(applier.forget)
             reached = await until_done(partial(asyncio.to_thread, applier.apply_through), outage)
-            log.info("projection=%s caught up to position=%s", name, reached)
+            log.info("projection=%s caught up to position=%s", label, reached)
 
     watch = RestartWatch(redis_url, outage, catch_up_again)
 
     @app.after_startup
     async def catch_up() -> None:
         """Entries already on the stream when a worker starts are applied at once."""
-        for name, applier in workers.items():
+        for label, applier in workers.items():
             reached = await asyncio.to_thread(applier.apply_through)
-            log.info("projection=%s caught up to position=%s", name, reached)
+            log.info("projection=%s caught up to position=%s", label, reached)
         await watch.start()
 
     @app.on_shutdown
@@ -201,6 +230,10 @@ def attach_projectors(
 
     follow_switches(app, workers)
     return workers
+
+
+def _label(store: str, partition: int | None) -> str:
+    return store if partition is None else f"{store}@{partition}"
 
 
 def follow_switches(app: FastStream, workers: Mapping[str, Applier]) -> None:

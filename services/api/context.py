@@ -27,6 +27,7 @@ from services.recorder.audit import AuditReport
 from services.recorder.exceptions import RecorderError
 from services.recorder.ledger import Ledger, open_ledger
 from services.settings import Settings
+from services.wire.connect import connect, connect_async
 from services.wire.outages import REDIS_DOWN, Outage
 from services.wire.streams import Streams
 
@@ -97,12 +98,12 @@ def build_context(
         except (RedisError, RecorderError, OSError):
             return None
 
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url)
     ctx = ApiContext(
         settings=settings,
         app=app,
         redis=redis,
-        async_redis=AsyncRedis.from_url(redis_url),
+        async_redis=connect_async(redis_url),
         keys=KeyRing(settings.keys_path),
         limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
         metrics=Metrics(levels),

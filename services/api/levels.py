@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from projections.views import PROJECTIONS
 from services.api.metrics import Levels
 from services.wire.divergence import Divergence, recorded
-from services.wire.entries import last_position
+from services.wire.partitions import published_through
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
@@ -24,7 +24,7 @@ def read_levels(ctx: ApiContext) -> Levels:
         parked[name] = len(store.parked(gen))
     return Levels(
         store_position=ctx.app.max_position(),
-        stream_position=last_position(ctx.redis, ctx.streams.events),
+        stream_position=published_through(ctx.redis, ctx.settings.prefix, ctx.settings.partitions),
         tracked=tracked,
         intake_dead_letters=int(ctx.redis.xlen(ctx.streams.intake_dead)),
         parked=parked,

@@ -1,9 +1,11 @@
 """The event stream against the store: the same positions, and at each the same hash and the
-same bytes (the ``event`` field is exactly the stored bytes that were hashed)."""
+same bytes (the ``event`` field is exactly the stored bytes that were hashed). With several
+partitions their streams are read together in position order, which is the store's order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from redis import Redis
@@ -22,10 +24,13 @@ class StreamCheck:
 
     name = "stream"
 
-    def __init__(self, redis: Redis, stream: str) -> None:
+    def __init__(self, redis: Redis, stream: str | Sequence[str]) -> None:
         self.findings: list[Finding] = []
         self.compared = 0
-        self._entries = self._read(redis, stream)
+        streams = [stream] if isinstance(stream, str) else list(stream)
+        self._entries = heapq.merge(
+            *(self._read(redis, s) for s in streams), key=lambda entry: entry[0]
+        )
         self._next: tuple[int, dict[bytes, bytes]] | None = next(self._entries, None)
 
     @staticmethod

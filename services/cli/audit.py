@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from redis import Redis
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -28,6 +27,7 @@ from services.recorder.exceptions import NothingYet
 from services.runtime.bootstrap import build_application
 from services.runtime.exceptions import RedisUnavailable
 from services.settings import Settings, load_settings
+from services.wire.connect import connect
 
 SHOWN = 50  # findings printed one per line (all of them with --json)
 
@@ -140,7 +140,7 @@ def _full_audit(
 
     try:
         with redis_for(settings) as url:
-            redis = Redis.from_url(url, socket_connect_timeout=5)
+            redis = connect(url, socket_connect_timeout=5)
             try:
                 return full_audit(settings, app, redis, progress=advance)
             finally:

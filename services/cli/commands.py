@@ -37,6 +37,7 @@ from services.recorder.exceptions import (
 from services.recorder.jsonl import numbered_drafts, scenario_lines
 from services.runtime.bootstrap import build_application
 from services.settings import Settings, load_settings
+from services.wire.partitions import parse_spec
 
 if TYPE_CHECKING:
     from services.api.context import ApiContext
@@ -638,14 +639,20 @@ def project(
         list[str] | None,
         typer.Option("--projection", "-p", help="Only these views (repeatable); default all."),
     ] = None,
+    partitions: Annotated[
+        str | None,
+        typer.Option("--partitions", help="Only these partitions, e.g. 0,1 or 0-2; default all."),
+    ] = None,
 ) -> None:
     """Run only the projection workers (Redis stream -> views) until Ctrl-C. Several processes
-    may split the views between them."""
+    may split the views, or the partitions (TALKSTREAM_PARTITIONS), between them."""
     chosen = {name: _projection(name) for name in projection} if projection else PROJECTIONS
+    settings = load_settings()
+    which = parse_spec(partitions, settings.partitions)
     logs.configure()
     from services.runtime import runner
 
-    runner.run_projectors(load_settings(), chosen)
+    runner.run_projectors(settings, chosen, which)
 
 
 @app.command()

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
-from redis import Redis
 
 from projections.views import PROJECTIONS
 from services import logs
@@ -18,6 +17,7 @@ from services.cli.commands import clean_errors
 from services.cli.exceptions import CliError
 from services.runtime.redis_server import redis_for
 from services.settings import Settings, load_settings
+from services.wire.connect import connect
 from services.wire.hooks import Hooks
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ def _hooks_do(work: Callable[[Hooks, Settings], T]) -> T:
     """``work`` on the hooks of the configured Redis (the embedded one started if need be)."""
     settings = load_settings()
     with redis_for(settings) as url:
-        return work(Hooks(Redis.from_url(url), settings.prefix), settings)
+        return work(Hooks(connect(url), settings.prefix), settings)
 
 
 @clean_errors

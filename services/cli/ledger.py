@@ -17,6 +17,7 @@ from services.recorder.ledger import Ledger, LogWriter, StoredCheckpoint, load_s
 from services.runtime.bootstrap import build_application
 from services.runtime.exceptions import RedisUnavailable
 from services.settings import Settings, load_settings
+from services.wire.connect import connect
 
 
 def register(audit_app: typer.Typer) -> None:
@@ -58,7 +59,6 @@ def checkpoint(as_json: AsJson = False) -> None:
 
 
 def _publish(settings: Settings, ledger: Ledger, made: StoredCheckpoint) -> None:
-    from redis import Redis
 
     from services.relay.checkpoints import CheckpointPublisher
     from services.runtime.redis_server import redis_for
@@ -68,7 +68,7 @@ def _publish(settings: Settings, ledger: Ledger, made: StoredCheckpoint) -> None
     try:
         with redis_for(settings) as url:
             stream = Streams(settings.prefix).checkpoints
-            CheckpointPublisher(ledger, Redis.from_url(url), stream).sync()
+            CheckpointPublisher(ledger, connect(url), stream).sync()
     except (RedisError, RedisUnavailable) as e:
         console.print(
             f"checkpoint {made.size} stored, not published yet: Redis unreachable "

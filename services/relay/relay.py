@@ -192,7 +192,7 @@ class Relay:
         (else nothing is sent and the answer is False: read the stream's end again).
         StreamDiverged if Redis refused a position that holds another event."""
         expected = entry_id(after) if after is not None else ""
-        reply = self._xadd_batch(keys=[self.stream], args=[expected, *batch.args])
+        reply = self.xadd(self.stream, expected, batch.args)
         outcome, duplicates = int(reply[0]), int(reply[1])
         if outcome == -1:
             return False
@@ -203,6 +203,10 @@ class Relay:
         self.stats.published += outcome
         tracing.relayed(self.redis, self.stream, batch.args)
         return True
+
+    def xadd(self, stream: str, expected: str, args: list[bytes | str | int]) -> Any:
+        """One call of the XADD_BATCH script on ``stream`` (see its reply above)."""
+        return self._xadd_batch(keys=[stream], args=[expected, *args])
 
     def publish_once(self) -> int:
         """Publishes up to one batch after the stream's last position; returns how many

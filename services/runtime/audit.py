@@ -9,7 +9,7 @@ from collections.abc import Callable
 from redis import Redis
 from redis.exceptions import RedisError
 
-from projections.live.store import ViewStore
+from projections.live.partitioned import open_views
 from projections.views import PROJECTIONS
 from services.audit.log import LogCheck
 from services.audit.stream import StreamCheck
@@ -27,9 +27,11 @@ REDIS_PARTS = ("stream", *(f"view {name}" for name in PROJECTIONS))
 
 def redis_parts(settings: Settings, redis: Redis) -> list[Part]:
     """The stream and view checks (reading where each view stands first)."""
-    parts: list[Part] = [StreamCheck(redis, Streams(settings.prefix).events)]
+    streams = Streams(settings.prefix).partitions(settings.partitions)
+    parts: list[Part] = [StreamCheck(redis, [s.events for s in streams])]
+    opened = open_views(settings.partitions)
     for projection in PROJECTIONS.values():
-        parts.append(ViewCheck(projection, ViewStore(redis, settings.prefix, projection.name)))
+        parts.append(ViewCheck(projection, opened(redis, settings.prefix, projection.name)))
     return parts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from projections.live.store import ViewStore
+from projections.live.partitioned import open_views
 from services.api.context import ApiContext, build_context
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import StoreUnavailable
@@ -37,7 +37,7 @@ def build_api_context(
         settings,
         redis_url,
         application,
-        ViewStore,
+        open_views(settings.partitions),
         lambda redis: full_audit(settings, application, redis),
     )
     ctx.app.on_saved.append(functools.partial(tracing.remember, ctx.redis, ctx.streams.events))

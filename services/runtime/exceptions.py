@@ -14,3 +14,15 @@ class RedisUnavailable(RuntimeProblem):
 
     def __init__(self, message: str) -> None:
         super().__init__("redis_unavailable", message)
+
+
+class NeedsPlainRedis(RuntimeProblem):
+    """A process that runs on FastStream's Redis broker (the intake, the API's ``up``), asked
+    to run on Redis Cluster, which that broker does not speak."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(
+            "needs_plain_redis",
+            f"{role} runs on FastStream's Redis broker, which needs one Redis server, not a "
+            "cluster (redis+cluster://): give it a plain TALKSTREAM_REDIS_URL",
+        )

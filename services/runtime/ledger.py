@@ -8,12 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from redis import Redis
-
 from services.recorder.application import Negotiations
 from services.recorder.ledger import LogWriter, load_signer, open_ledger
 from services.relay.checkpoints import CheckpointPublisher
 from services.settings import Settings
+from services.wire.connect import connect
 from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.ledger")
@@ -33,7 +32,7 @@ def build_log_writer(settings: Settings, app: Negotiations, redis_url: str | Non
     )
     if redis_url is not None:
         publisher = CheckpointPublisher(
-            ledger, Redis.from_url(redis_url), Streams(settings.prefix).checkpoints
+            ledger, connect(redis_url), Streams(settings.prefix).checkpoints
         )
         writer.on_checkpoint.append(publisher.published)
     app.after_save.append(writer.notify)

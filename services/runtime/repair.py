@@ -22,12 +22,12 @@ from projections.live.rebuild import Rebuilt, rebuild
 from projections.live.store import ViewStore
 from projections.views import STORED
 from services.recorder.application import Negotiations
-from services.relay import divergence
+from services.relay import divergence, partitioned
 from services.relay.exceptions import StreamNotDiverged
-from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
+from services.wire.connect import connect
 from services.wire.divergence import Divergence, clear, record, recorded
 from services.wire.entries import last_position
 from services.wire.streams import Streams
@@ -74,7 +74,7 @@ def compare_stream(settings: Settings, app: Negotiations) -> tuple[Divergence | 
     """The first difference between the event stream and the store (forward, page by page),
     and the stream's length."""
     with redis_for(settings) as url:
-        redis = Redis.from_url(url, socket_connect_timeout=5)
+        redis = connect(url, socket_connect_timeout=5)
         try:
             stream = Streams(settings.prefix).events
             return divergence.compare(app, redis, stream), int(redis.xlen(stream))
@@ -87,7 +87,7 @@ def rebuild_stream(
 ) -> StreamRebuilt:
     """Refuses (StreamNotDiverged) when the stream agrees with the store, unless ``force``."""
     with redis_for(settings) as url:
-        redis = Redis.from_url(url)
+        redis = connect(url)
         app = build_application(settings)
         try:
             return _rebuild(settings, app, redis, force, progress)
@@ -100,22 +100,27 @@ def _rebuild(
     settings: Settings, app: Negotiations, redis: Redis, force: bool, progress: Progress
 ) -> StreamRebuilt:
     streams = Streams(settings.prefix)
-    found = _divergence(app, redis, streams, progress)
+    parts = streams.partitions(settings.partitions)
+    found = _divergence(app, redis, streams, progress, compare=len(parts) == 1)
     if found is None and not force:
         raise StreamNotDiverged(
             f"the event stream agrees with the store (stream at position "
             f"{last_position(redis, streams.events)}, store at {app.max_position()}); "
             "nothing to repair (--force rebuilds it anyway)"
         )
-    moved_to, moved = _move_aside(redis, streams)
-    if moved_to:
-        progress(f"moved {streams.events} ({moved} entries) aside to {moved_to}")
-    relay = Relay(
+    moved_to, moved = None, 0
+    for part in parts:
+        target, entries = _move_aside(redis, part)
+        redis.delete(part.relayed_through)
+        if target:
+            progress(f"moved {part.events} ({entries} entries) aside to {target}")
+            moved_to, moved = moved_to or target, moved + entries
+    relay = partitioned.build(
         app,
         redis,
-        stream=streams.events,
+        prefix=settings.prefix,
+        partitions=settings.partitions,
         batch=settings.relay_batch,
-        diverged_key=streams.events_diverged,
     )
     progress(f"republishing {app.max_position()} stored events…")
     position = relay.catch_up(lambda at: progress(f"  republished through position {at}"))
@@ -123,27 +128,31 @@ def _rebuild(
     views = [
         rebuild(
             redis,
-            ViewStore(redis, settings.prefix, projection.name),
+            ViewStore(redis, settings.prefix, projection.name, partition=part.partition),
             projection,
-            streams.events,
+            part.events,
             progress=progress,
             replace=True,
         )
         for projection in STORED.values()  # each stored state once (timeline, audit: negotiation's)
+        for part in parts
     ]
     clear(redis, streams.events_diverged)
     return StreamRebuilt(found, moved_to, moved, relay.stats.published, position, views)
 
 
 def _divergence(
-    app: Negotiations, redis: Redis, streams: Streams, progress: Progress
+    app: Negotiations, redis: Redis, streams: Streams, progress: Progress, *, compare: bool
 ) -> Divergence | None:
-    """The recorded divergence, else the first difference found by comparing the whole
-    stream with the store (recorded then, so that relays pause during the repair)."""
+    """The recorded divergence, else (with ``compare``: one partition) the first difference
+    found by comparing the whole stream with the store (recorded then, so that relays pause
+    during the repair)."""
     found = recorded(redis, streams.events_diverged)
     if found is not None:
         progress(f"recorded divergence: {found.describe()}")
         return found
+    if not compare:
+        return None
     progress("comparing the event stream with the store…")
     found = divergence.compare(app, redis, streams.events)
     if found is not None:

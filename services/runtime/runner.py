@@ -8,39 +8,40 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any
 
 import httpx
-from redis import Redis
 
+from projections.live.poller import Poller
 from projections.live.worker import build_projectors
 from projections.views import Projection
 from services.hooks.deliverer import Deliverer, Policy
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
+from services.relay import partitioned
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_application
+from services.runtime.exceptions import NeedsPlainRedis
 from services.runtime.ledger import build_log_writer, log_writer_running
 from services.runtime.redis_server import redis_for
 from services.settings import Settings
+from services.wire.connect import connect, is_cluster_url
 from services.wire.hooks import Hooks
-from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.runner")
 
 
 def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
-    streams = Streams(settings.prefix)
-    relay = Relay(
+    relay = partitioned.build(
         app,
-        Redis.from_url(redis_url),
-        stream=streams.events,
+        connect(redis_url),
+        prefix=settings.prefix,
+        partitions=settings.partitions,
         batch=settings.relay_batch,
         poll_interval=settings.relay_poll_interval,
-        diverged_key=streams.events_diverged,
     )
     app.after_save.append(relay.notify)
     return relay
@@ -57,7 +58,7 @@ def build_deliverer(settings: Settings, redis_url: str) -> Deliverer:
         allow_private=settings.hooks_allow_private,
     )
     client = httpx.Client(timeout=settings.hooks_timeout, follow_redirects=False)
-    return Deliverer(Hooks(Redis.from_url(redis_url), settings.prefix), client, policy)
+    return Deliverer(Hooks(connect(redis_url), settings.prefix), client, policy)
 
 
 def run_deliverer(settings: Settings) -> None:
@@ -81,6 +82,7 @@ def projector_options(settings: Settings) -> dict[str, Any]:
     return {
         "batch": settings.projection_batch,
         "claim_idle_ms": settings.projection_claim_idle_ms,
+        "partition_count": settings.partitions,
     }
 
 
@@ -108,12 +110,27 @@ def run_relay(settings: Settings) -> None:
             tracing.shutdown(provider)
 
 
-def run_projectors(settings: Settings, projections: Mapping[str, Projection]) -> None:
-    """The projection workers (all, or some) alone, until SIGINT/SIGTERM."""
+def run_projectors(
+    settings: Settings,
+    projections: Mapping[str, Projection],
+    partitions: Sequence[int] | None = None,
+) -> None:
+    """The projection workers (all, or some; of all partitions, or some) alone, until
+    SIGINT/SIGTERM."""
     provider = tracing.configure(settings, "talkstream-projections")
     with redis_for(settings) as url:
+        if is_cluster_url(url):
+            try:
+                run_pollers(settings, url, projections, partitions)
+            finally:
+                tracing.shutdown(provider)
+            return
         app, _, _ = build_projectors(
-            url, settings.prefix, projections=projections, **projector_options(settings)
+            url,
+            settings.prefix,
+            projections=projections,
+            partitions=partitions,
+            **projector_options(settings),
         )
         try:
             asyncio.run(app.run())
@@ -121,9 +138,37 @@ def run_projectors(settings: Settings, projections: Mapping[str, Projection]) ->
             tracing.shutdown(provider)
 
 
+def run_pollers(
+    settings: Settings,
+    url: str,
+    projections: Mapping[str, Projection],
+    partitions: Sequence[int] | None,
+) -> None:
+    """The projection workers on Redis Cluster (without FastStream), until SIGINT/SIGTERM."""
+    chosen = list(range(settings.partitions)) if partitions is None else list(partitions)
+    poller = Poller(
+        connect(url),
+        settings.prefix,
+        projections=projections,
+        partitions=chosen,
+        count=settings.partitions,
+    )
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    log.info("projections on Redis Cluster: %s", ", ".join(poller.workers))
+    poller.run(stop)
+
+
 def run_intake(settings: Settings) -> None:
     """The intake consumer alone, until SIGINT/SIGTERM."""
     with redis_for(settings) as url:
+        if is_cluster_url(url):
+            raise NeedsPlainRedis("the intake")
         app = build_application(settings)
         intake, _ = build_intake(settings, app, url)
         try:

@@ -27,12 +27,13 @@ from services.recorder.ledger import LogWriter
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_api_context, build_application
-from services.runtime.exceptions import RuntimeProblem
+from services.runtime.exceptions import NeedsPlainRedis, RuntimeProblem
 from services.runtime.ledger import build_log_writer
 from services.runtime.page import with_page
 from services.runtime.redis_server import redis_for
 from services.runtime.runner import build_deliverer, build_relay, projector_options
 from services.settings import Settings
+from services.wire.connect import is_cluster_url
 
 log = logging.getLogger("talkstream.api")
 GRACE_SECONDS = 5  # open subscriptions (SSE) do not end by themselves: cut them after this
@@ -92,6 +93,8 @@ def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
 
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
+    if is_cluster_url(redis_url):
+        raise NeedsPlainRedis("`up` (the API with its intake and workers)")
     relay = build_relay(ctx.settings, ctx.app, redis_url)
     writer = build_log_writer(ctx.settings, ctx.app, redis_url)
     intake, broker = build_intake(ctx.settings, ctx.app, redis_url)

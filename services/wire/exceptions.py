@@ -26,3 +26,11 @@ class HookUnknown(WireError):
         super().__init__(
             "hook_not_found", f"no hook {hook_id!r} is registered", details={"hook_id": hook_id}
         )
+
+
+class BadPartitions(WireError):
+    """A partition list (``project --partitions``) that names no partition, or one that the
+    configured count does not have."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_partitions", message)

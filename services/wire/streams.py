@@ -14,11 +14,30 @@ REPLY_NAME = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
 
 @dataclass(frozen=True)
 class Streams:
+    """The keys under ``prefix``; with ``partition`` (only when there are several), the keys of
+    that partition's events, views and changes carry the Redis Cluster hash tag
+    ``{<prefix>.<partition>}``, so that every script touching one partition runs in one slot."""
+
     prefix: str = "talkstream"
+    partition: int | None = None
+
+    @property
+    def base(self) -> str:
+        """What a partition's keys start with: the prefix alone when there is one partition."""
+        if self.partition is None:
+            return self.prefix
+        return f"{self.prefix}:{{{self.prefix}.{self.partition}}}"
 
     @property
     def events(self) -> str:
-        return f"{self.prefix}:events"
+        return f"{self.base}:events"
+
+    @property
+    def relayed_through(self) -> str:
+        """String ``<position> <hash>``: with several partitions, the store position through
+        which the relay has published this partition's events (and that event's hash), so a
+        relay resumes from the lowest of them (services/relay/partitioned.py)."""
+        return f"{self.events}:through"
 
     @property
     def events_diverged(self) -> str:
@@ -71,7 +90,19 @@ class Streams:
 
     @property
     def changes(self) -> str:
+        """The change notifications of every view: one stream, also with several partitions
+        (a script may write keys of several partitions on one Redis server)."""
         return f"{self.prefix}:changes"
+
+    @property
+    def partition_changes(self) -> str:
+        """The change notifications of this partition's views, on Redis Cluster (where a
+        commit's script may only touch its partition's slot)."""
+        return f"{self.base}:changes"
+
+    def changes_of(self, cluster: bool) -> str:
+        """Where this partition's commits announce their changes."""
+        return self.partition_changes if cluster else self.changes
 
     @property
     def checkpoints(self) -> str:
@@ -80,7 +111,14 @@ class Streams:
         return f"{self.prefix}:checkpoints"
 
     def view(self, projection: str) -> ViewKeys:
-        return ViewKeys(f"{self.prefix}:view:{projection}")
+        return ViewKeys(f"{self.base}:view:{projection}")
+
+    def partitions(self, count: int) -> list[Streams]:
+        """The keys of each of ``count`` partitions: one unpartitioned set (today's names) when
+        ``count`` is 1, else one tagged set per partition."""
+        if count == 1:
+            return [Streams(self.prefix)]
+        return [Streams(self.prefix, k) for k in range(count)]
 
 
 @dataclass(frozen=True)

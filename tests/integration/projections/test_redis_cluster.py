@@ -1,0 +1,88 @@
+"""The same code on a 3-primary Redis Cluster: with 6 partitions every script touches one
+partition's slot, the relay publishes a load while pollers (the workers without FastStream)
+apply it, and every view equals a rebuild."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from projections.live.partitioned import PartitionedViews
+from projections.live.poller import Poller
+from projections.live.rebuild import rebuild
+from projections.live.store import ViewStore
+from projections.views import STORED
+from services.recorder.application import Negotiations
+from services.relay import partitioned
+from services.wire.connect import connect, is_cluster
+from services.wire.partitions import published_through
+from services.wire.streams import Streams
+from tests.integration.projections.support import live_differences, write_notes
+from tests.redis_cluster import LocalCluster, cluster_server
+from tests.threads import Background
+from tests.waiting import wait_for
+
+PARTITIONS = 6
+PREFIX = "talkstream"
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[LocalCluster]:
+    binary = cluster_server()
+    if binary is None:
+        pytest.skip("no redis-server 7 or later to run a cluster with")
+    started = LocalCluster(binary, tmp_path / "cluster")
+    try:
+        started.start()
+        yield started
+    finally:
+        started.stop()
+
+
+def test_a_load_on_redis_cluster_with_six_partitions_serves_views_equal_to_a_rebuild(
+    sqlite_app: Negotiations, cluster: LocalCluster
+) -> None:
+    redis = connect(cluster.url)
+    assert is_cluster(redis)
+    parts = Streams(PREFIX).partitions(PARTITIONS)
+    nodes = {str(redis.get_node_from_key(p.events)) for p in parts}  # type: ignore[attr-defined]
+    assert len(nodes) >= 2, "the partitions all landed on one node: nothing is shown"
+
+    relay = partitioned.build(sqlite_app, redis, prefix=PREFIX, partitions=PARTITIONS, batch=80)
+    poller = Poller(redis, PREFIX, partitions=range(PARTITIONS), count=PARTITIONS, interval=0.05)
+    stop = threading.Event()
+    polling = Background(poller.run, stop)
+    nids = [f"talks-{k}" for k in range(40)]
+    polling.start()
+    try:
+        write_notes(sqlite_app, nids, 2400, 30, after_batch=relay.catch_up)
+        end = relay.catch_up()
+        views = {name: PartitionedViews(redis, PREFIX, name, PARTITIONS) for name in STORED}
+        for name, view in views.items():
+            wait_for(lambda v=view: v.tracked(v.generation()) == end, 60, f"{name} to catch up")
+    finally:
+        stop.set()
+        polling.outcome(30)
+
+    assert sum(int(redis.xlen(p.events)) for p in parts) == end == sqlite_app.max_position()
+    assert published_through(redis, PREFIX, PARTITIONS) == end
+    changes: Any = [int(redis.xlen(p.partition_changes)) for p in parts]
+    assert all(n > 0 for n in changes), "each partition announces its changes in its slot"
+    for name, view in views.items():
+        live = view.fingerprint()
+        for k, part in enumerate(parts):
+            rebuild(redis, ViewStore(redis, PREFIX, name, partition=k), STORED[name], part.events)
+        assert view.fingerprint() == live, name
+        assert live_differences(view, STORED[name], sqlite_app, nids) == []  # type: ignore[arg-type]
+    redis.close()
+
+
+def test_a_plain_client_is_made_for_a_plain_url(redis_url: str) -> None:
+    client = connect(redis_url)
+    assert isinstance(client, Redis) and not is_cluster(client)
+    client.close()
