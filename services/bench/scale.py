@@ -6,8 +6,9 @@ first entry on the stream until every stored view has tracked the store's last p
 raw baseline, run in this process over the same entries, is one XREADGROUP COUNT 500 + XACK
 consumer. Each run's views are then checked against a rebuild of the same stream.
 
-Processes split the stored views between them (``--projection``): partitions (P > 1) are not
-in this code base yet, so only P = 1 is measured.
+With P partitions (``TALKSTREAM_PARTITIONS``) the processes split the partitions between them
+(``--partitions``); with more processes than partitions, the processes sharing a partition
+split its stored views (``--projection``), so with P = 1 they split the views.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from redis import Redis
 
+from projections.live.partitioned import PartitionedViews
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.views import STORED
@@ -37,7 +39,6 @@ from services.settings import Settings
 from services.wire.streams import Streams
 
 Progress = Callable[[str], object]
-PARTITIONS_AVAILABLE = (1,)  # P > 1 awaits partitions (TALKSTREAM_PARTITIONS)
 POLL = 0.002  # seconds between readings of the stream and the views while timing
 TIMEOUT = 600.0
 STOP_TIMEOUT = 30.0
@@ -73,13 +74,7 @@ def bench_scale(
     *,
     redis_url: str | None = None,
 ) -> list[Run]:
-    """A run per (P, processes) with P in ``partitions`` that this code base can run."""
-    unavailable = [p for p in partitions if p not in PARTITIONS_AVAILABLE]
-    if unavailable:
-        raise BenchFailed(
-            f"partitions {unavailable} asked for: P > 1 awaits partitions "
-            "(TALKSTREAM_PARTITIONS); only P = 1 can be measured"
-        )
+    """A run per (P, processes), each on a fresh prefix, over one recorded store."""
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="talkstream-bench-") as tmp:
         home = Path(tmp) / "store"
@@ -114,11 +109,41 @@ def _record(home: Path, events: int, progress: Progress) -> int:
         app.close()
 
 
-def view_shares(processes: int) -> list[list[str]]:
-    """The stored views split over ``processes`` (round robin); never an empty share."""
-    names = list(STORED)
-    shares = [names[i :: max(1, processes)] for i in range(processes)]
-    return [s for s in shares if s]
+@dataclass(frozen=True)
+class Share:
+    """What one projector process follows: these partitions, these stored views."""
+
+    partitions: tuple[int, ...]
+    views: tuple[str, ...]
+
+    def args(self, count: int) -> list[str]:
+        spec = ",".join(str(k) for k in self.partitions)
+        chosen = ["--partitions", spec] if count > 1 else []
+        if self.views != tuple(STORED):
+            chosen += [a for name in self.views for a in ("--projection", name)]
+        return ["project", *chosen]
+
+    def label(self) -> str:
+        views = "all views" if self.views == tuple(STORED) else ",".join(self.views)
+        return f"p{','.join(str(k) for k in self.partitions)}: {views}"
+
+
+def shares(partitions: int, processes: int) -> list[Share]:
+    """``processes`` shares covering every (partition, stored view) once: with no more
+    processes than partitions, each takes whole partitions (round robin); with more, process
+    ``i`` takes partition ``i mod P`` and the processes of one partition split its views
+    (round robin). A share left without a view is dropped."""
+    names = tuple(STORED)
+    if processes <= partitions:
+        return [Share(tuple(range(i, partitions, processes)), names) for i in range(processes)]
+    found = []
+    for i in range(processes):
+        k = i % partitions
+        sharing = [j for j in range(processes) if j % partitions == k]
+        views = names[sharing.index(i) :: len(sharing)]
+        if views:
+            found.append(Share((k,), views))
+    return found
 
 
 def _one_run(
@@ -133,24 +158,25 @@ def _one_run(
         "TALKSTREAM_PARTITIONS": str(partitions),
     }
     redis = Redis.from_url(url)
-    streams = Streams(prefix)
-    shares = view_shares(processes)
+    parts = Streams(prefix).partitions(partitions)
+    split = shares(partitions, processes)
     logs = tmp / f"logs-{prefix}"
     logs.mkdir()
     try:
         with ExitStack() as running:
-            for i, share in enumerate(shares):
-                args = ["project", *(a for name in share for a in ("--projection", name))]
+            for i, share in enumerate(split):
+                args = share.args(partitions)
                 running.enter_context(_talkstream(args, env, logs / f"project-{i}.log"))
-            _wait_groups(redis, streams, logs)
+            _wait_groups(redis, prefix, parts, logs)
             running.enter_context(_talkstream(["relay"], env, logs / "relay.log"))
-            seconds = _time_to_views(redis, prefix, streams.events, total, logs)
-        raw = _raw_consumer(redis, [streams.events], f"{prefix}:bench:raw", total)
-        equal = _views_equal_rebuild(redis, prefix, streams.events)
+            seconds = _time_to_views(redis, prefix, parts, total, logs)
+        streams = [part.events for part in parts]
+        raw = _raw_consumer(redis, streams, f"{prefix}:bench:raw", total)
+        equal = _views_equal_rebuild(redis, prefix, parts)
     finally:
         redis.close()
-    layout = " | ".join(",".join(share) for share in shares)
-    return Run(partitions, len(shares), total, seconds, total / seconds, raw, equal, layout)
+    layout = " / ".join(share.label() for share in split)
+    return Run(partitions, len(split), total, seconds, total / seconds, raw, equal, layout)
 
 
 @contextmanager
@@ -170,27 +196,33 @@ def _talkstream(args: list[str], env: dict[str, str], log: Path) -> Iterator[Non
                 process.wait()
 
 
-def _wait_groups(redis: Redis, streams: Streams, logs: Path) -> None:
-    """Until every stored view's consumer group exists (the projectors have started)."""
-    wanted = {streams.projection_group(name) for name in STORED}
+def _wait_groups(redis: Redis, prefix: str, parts: list[Streams], logs: Path) -> None:
+    """Until every stored view's consumer group exists on every partition's stream (the
+    projectors have started)."""
+    wanted = {Streams(prefix).projection_group(name) for name in STORED}
     deadline = time.monotonic() + TIMEOUT
-    while True:
-        if redis.exists(streams.events):
-            groups = {_text(g["name"]) for g in redis.xinfo_groups(streams.events)}
-            if wanted <= groups:
-                return
+    while not all(wanted <= _groups(redis, part.events) for part in parts):
         _check_deadline(deadline, "the projectors did not create their groups", logs)
         time.sleep(0.05)
 
 
-def _time_to_views(redis: Redis, prefix: str, stream: str, total: int, logs: Path) -> float:
-    """Seconds from the first entry on the stream until every stored view tracks ``total``."""
+def _groups(redis: Redis, stream: str) -> set[str]:
+    if not redis.exists(stream):
+        return set()
+    return {_text(g["name"]) for g in redis.xinfo_groups(stream)}
+
+
+def _time_to_views(
+    redis: Redis, prefix: str, parts: list[Streams], total: int, logs: Path
+) -> float:
+    """Seconds from the first entry on the streams until every stored view, across all
+    partitions, tracks ``total``."""
     deadline = time.monotonic() + TIMEOUT
-    while not redis.xlen(stream):
+    while not any(redis.xlen(part.events) for part in parts):
         _check_deadline(deadline, "the relay published nothing", logs)
         time.sleep(POLL)
     started = time.perf_counter()
-    views = [ViewStore(redis, prefix, name) for name in STORED]
+    views = [_views(redis, prefix, name, len(parts)) for name in STORED]
     while min(v.tracked(v.generation()) for v in views) < total:
         _check_deadline(deadline, f"the views did not reach position {total}", logs)
         time.sleep(POLL)
@@ -230,14 +262,22 @@ def _raw_consumer(redis: Redis, streams: list[str], group: str, total: int) -> f
     return total / (time.perf_counter() - started)
 
 
-def _views_equal_rebuild(redis: Redis, prefix: str, stream: str) -> bool:
-    """Every stored view's fingerprint equals that of a rebuild from the same stream."""
+def _views(redis: Redis, prefix: str, name: str, count: int) -> ViewStore | PartitionedViews:
+    if count == 1:
+        return ViewStore(redis, prefix, name)
+    return PartitionedViews(redis, prefix, name, count)
+
+
+def _views_equal_rebuild(redis: Redis, prefix: str, parts: list[Streams]) -> bool:
+    """Every stored view's fingerprint, in every partition, equals that of a rebuild from the
+    same partition's stream."""
     for name, projection in STORED.items():
-        store = ViewStore(redis, prefix, name)
-        live = store.fingerprint()
-        rebuilt = rebuild(redis, store, projection, stream)
-        if rebuilt.fingerprint != live:
-            return False
+        for part in parts:
+            store = ViewStore(redis, prefix, name, partition=part.partition)
+            live = store.fingerprint()
+            rebuilt = rebuild(redis, store, projection, part.events)
+            if rebuilt.fingerprint != live:
+                return False
     return True
 
 

@@ -39,7 +39,7 @@ def scale_table(runs: Iterable[Run]) -> str:
     header = (
         "P",
         "processes",
-        "views per process",
+        "each process follows",
         "events",
         "seconds",
         "events/s",
