@@ -22,7 +22,7 @@ Progress = Callable[[str], object]
 STOP_GRACE = 60.0  # seconds a stopped bench has to close its servers and delete its keys
 
 
-class BenchStopped(BaseException):
+class _Stopped(BaseException):
     """Raised in a bench's process when ``bench all`` stops it at its time limit, so the
     bench's context managers still stop the servers it started and delete its keys."""
 
@@ -88,7 +88,7 @@ def run_one(name: str, options: Options, timeout: float) -> Outcome:
 
 
 def _stop(signum: int, frame: object) -> None:
-    raise BenchStopped
+    raise _Stopped
 
 
 def _child(name: str, options: Options, answer: Connection) -> None:
@@ -99,7 +99,7 @@ def _child(name: str, options: Options, answer: Connection) -> None:
 
     try:
         figures = bench_named(name).run(options, progress)
-    except BenchStopped:
+    except _Stopped:
         return
     except Exception as e:  # noqa: BLE001 (the run's whole point: the error goes in the table)
         answer.send(("error", f"{type(e).__name__}: {_first_line(e)}"))
