@@ -57,6 +57,7 @@ class Run:
     raw_rate: float
     views_equal_rebuild: bool
     layout: str
+    published_seconds: float  # from the first entry until the last is on the streams
 
     @property
     def ratio(self) -> float:
@@ -192,14 +193,15 @@ def _one_run(
                 running.enter_context(_talkstream(args, env, logs / f"project-{i}.log"))
             _wait_groups(redis, prefix, parts, logs)
             running.enter_context(_talkstream(["relay"], env, logs / "relay.log"))
-            seconds = _time_to_views(redis, prefix, parts, total, logs)
+            seconds, published = _time_to_views(redis, prefix, parts, total, logs)
         streams = [part.events for part in parts]
         raw = _raw_consumer(redis, streams, f"{prefix}:bench:raw", total)
         equal = _views_equal_rebuild(redis, prefix, parts)
     finally:
         redis.close()
     layout = " / ".join(share.label() for share in split)
-    return Run(partitions, len(split), total, seconds, total / seconds, raw, equal, layout)
+    rate = total / seconds
+    return Run(partitions, len(split), total, seconds, rate, raw, equal, layout, published)
 
 
 @contextmanager
@@ -237,19 +239,23 @@ def _groups(redis: Redis, stream: str) -> set[str]:
 
 def _time_to_views(
     redis: Redis, prefix: str, parts: list[Streams], total: int, logs: Path
-) -> float:
+) -> tuple[float, float]:
     """Seconds from the first entry on the streams until every stored view, across all
-    partitions, tracks ``total``."""
+    partitions, tracks ``total``; and until the relay had put every entry on the streams."""
     deadline = time.monotonic() + TIMEOUT
     while not any(redis.xlen(part.events) for part in parts):
         _check_deadline(deadline, "the relay published nothing", logs)
         time.sleep(POLL)
     started = time.perf_counter()
+    published = 0.0
     views = [_views(redis, prefix, name, len(parts)) for name in STORED]
     while min(v.tracked(v.generation()) for v in views) < total:
+        if not published and sum(redis.xlen(part.events) for part in parts) >= total:
+            published = time.perf_counter() - started
         _check_deadline(deadline, f"the views did not reach position {total}", logs)
         time.sleep(POLL)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return seconds, published or seconds
 
 
 def _check_deadline(deadline: float, what: str, logs: Path) -> None:

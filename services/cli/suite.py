@@ -107,7 +107,7 @@ def _counts(value: str, field: str) -> list[int]:
 @clean_errors
 def scale_cmd(
     as_json: AsJson = False,
-    events: Annotated[int, typer.Option(min=100, help="Events in the recorded store.")] = 5000,
+    events: Annotated[int, typer.Option(min=100, help="Events in the recorded store.")] = 20_000,
     partitions: Annotated[
         str, typer.Option(help="Partition counts P (TALKSTREAM_PARTITIONS), comma-separated.")
     ] = "1,2,4",
