@@ -28,6 +28,7 @@ from services.api.exceptions import (
     Forbidden,
     InvalidRequest,
     NotCaughtUp,
+    NotOnCluster,
     PayloadTooLarge,
     RateLimited,
     RequestTimeout,
@@ -76,6 +77,7 @@ STATUS: dict[type[TalkstreamError], int] = {
     InvalidRequest: 422,
     RateLimited: 429,
     NotCaughtUp: 503,
+    NotOnCluster: 501,
     # the wire's shared operations (webhook registrations)
     WireError: 400,
     HookRefused: 422,

@@ -84,7 +84,7 @@ class PartitionedRelay(Relay):
                 raise StreamDiverged(self._locate(seen))
             self.stats.published += outcome
             self.ends[k] = int(args[-3])
-            tracing.relayed(self.redis, stream, args)
+            tracing.relayed(self.redis, stream, args, kept_under=self.stream)
         pipe = self.redis.pipeline(transaction=False)
         for part in self.parts:
             pipe.set(part.relayed_through, f"{batch.last} {batch.last_hash}")

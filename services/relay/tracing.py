@@ -12,10 +12,14 @@ from services.wire import tracing
 ARGS_PER_ENTRY = 6  # the relay's script arguments per entry; the position is the fourth
 
 
-def relayed(redis: Redis, stream: str, args: Sequence[bytes | str | int]) -> None:
+def relayed(
+    redis: Redis, stream: str, args: Sequence[bytes | str | int], *, kept_under: str | None = None
+) -> None:
+    """``kept_under``: the stream the writes kept their contexts beside, when they were
+    published to another (a partition's stream; the writers do not know the partition)."""
     if not tracing.enabled():
         return
     positions = [int(args[i + 3]) for i in range(0, len(args), ARGS_PER_ENTRY)]
-    for position, parent in tracing.contexts(redis, stream, positions).items():
+    for position, parent in tracing.contexts(redis, kept_under or stream, positions).items():
         with tracing.continued("relay.publish", parent, {"talkstream.position": position}):
             tracing.remember(redis, stream, [position])

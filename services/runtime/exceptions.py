@@ -17,12 +17,13 @@ class RedisUnavailable(RuntimeProblem):
 
 
 class NeedsPlainRedis(RuntimeProblem):
-    """A process that runs on FastStream's Redis broker (the intake, the API's ``up``), asked
-    to run on Redis Cluster, which that broker does not speak."""
+    """A process that cannot run on Redis Cluster: the intake and ``up`` (FastStream's Redis
+    broker speaks to one server), the webhook deliverer (it follows the one changes stream of
+    a single server; on Cluster each partition announces its changes in its own)."""
 
-    def __init__(self, role: str) -> None:
+    def __init__(self, role: str, why: str = "runs on FastStream's Redis broker") -> None:
         super().__init__(
             "needs_plain_redis",
-            f"{role} runs on FastStream's Redis broker, which needs one Redis server, not a "
-            "cluster (redis+cluster://): give it a plain TALKSTREAM_REDIS_URL",
+            f"{role} {why}, which needs one Redis server, not a cluster (redis+cluster://): "
+            "give it a plain TALKSTREAM_REDIS_URL",
         )

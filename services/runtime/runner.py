@@ -64,6 +64,8 @@ def build_deliverer(settings: Settings, redis_url: str) -> Deliverer:
 def run_deliverer(settings: Settings) -> None:
     """The webhook deliverer alone, until SIGINT/SIGTERM."""
     with redis_for(settings) as url:
+        if is_cluster_url(url):
+            raise NeedsPlainRedis("webhook delivery", "follows the one changes stream")
         deliverer = build_deliverer(settings, url)
         stop = threading.Event()
 

@@ -87,7 +87,15 @@ def contract_broker(
             "One entry per negotiation and view that a projection batch changed.",
             ChangeEntry,
         ),
-        (streams.events, "events", "Every recorded event, in store order (the relay).", EventEntry),
+        (
+            streams.events,
+            "events",
+            "Every recorded event, in store order (the relay). With TALKSTREAM_PARTITIONS=P > 1 "
+            "the events are spread by negotiation over P streams "
+            "`<prefix>:{<prefix>.k}:events` (k = 0 .. P-1, same fields, entry IDs still the "
+            "global positions) and this stream is not written.",
+            EventEntry,
+        ),
         (
             streams.intake_results,
             "intake results",

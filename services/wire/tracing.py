@@ -67,7 +67,10 @@ def contexts(redis: Redis, stream: str, positions: list[int]) -> dict[int, Conte
     """The kept context of each of ``positions`` that has one."""
     if _provider is None or not positions:
         return {}
-    found: Any = redis.mget([key(stream, p) for p in positions])
+    with redis.pipeline(transaction=False) as pipe:  # one GET a key: keys span Cluster slots
+        for position in positions:
+            pipe.get(key(stream, position))
+        found: Any = pipe.execute()
     return {
         p: propagate.extract({"traceparent": raw.decode() if isinstance(raw, bytes) else raw})
         for p, raw in zip(positions, found, strict=True)

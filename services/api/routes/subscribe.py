@@ -18,7 +18,7 @@ from events import cloudevent
 from projections.views import PROJECTIONS
 from services.api.auth import Reader, ctx_of
 from services.api.context import ApiContext
-from services.api.exceptions import ChangesUnavailable, InvalidRequest
+from services.api.exceptions import ChangesUnavailable, InvalidRequest, NotOnCluster
 from services.api.fanout import (
     Change,
     EntryId,
@@ -29,6 +29,7 @@ from services.api.fanout import (
 )
 from services.api.openapi import error_responses
 from services.api.routes.writes import NEGOTIATION_ID
+from services.wire.connect import is_cluster
 
 router = APIRouter(prefix="/v1", tags=["subscribe"])
 ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -69,6 +70,12 @@ async def subscribe(  # noqa: PLR0917 (FastAPI parameters)
             "invalid_header", "Last-Event-ID: expected a change entry ID such as 1700000000000-0"
         )
     ctx = ctx_of(request)
+    if is_cluster(ctx.redis):
+        raise NotOnCluster(
+            "changes_not_on_cluster",
+            "the change feed is not served on Redis Cluster: each partition announces its "
+            "changes in its own stream (README, Partitions and Redis Cluster)",
+        )
     feed = ctx.feed
     try:
         await feed.until_ready(READY_WAIT)

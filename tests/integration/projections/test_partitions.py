@@ -59,12 +59,23 @@ def test_a_relay_that_died_between_partitions_resumes_without_losing_or_doubling
     first = partitioned.build(sqlite_app, client, prefix=prefix, partitions=3, batch=100)
     first.catch_up()
     parts = Streams(prefix).partitions(3)
-    client.delete(parts[1].relayed_through)  # as if it died before marking partition 1
+    # As if it died after partition 0's call of the batch after position 200: partition 1
+    # lacks that batch's share and every mark still says 200.
+    lost: Any = client.xrange(parts[1].events, min="201-0")
+    kept: Any = client.xrange(parts[1].events, max="200-0")
+    client.delete(parts[1].events)  # XDEL would keep the stream's last ID: write it anew
+    for entry_id, fields in kept:
+        client.xadd(parts[1].events, fields, id=entry_id)
+    hash_at_200 = sqlite_app.body_of(sqlite_app.notification_page(199, 1)[0])[1]
+    for part in parts:
+        client.set(part.relayed_through, f"200 {hash_at_200}")
+
     again = partitioned.build(sqlite_app, client, prefix=prefix, partitions=3, batch=100)
     end = again.catch_up()
-    total = sum(int(client.xlen(p.events)) for p in parts)
-    assert total == end == sqlite_app.max_position()
-    assert again.stats.published == 0 and again.stats.duplicates == end
+    assert sum(int(client.xlen(p.events)) for p in parts) == end == sqlite_app.max_position()
+    assert lost and again.stats.published == len(lost)
+    assert again.stats.duplicates == end - 200 - len(lost)
+    assert client.xrange(parts[1].events, min="201-0") == lost
 
 
 def test_workers_splitting_partitions_serve_views_equal_to_a_rebuild(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from redis import Redis
 
 from projections.live.partitioned import PartitionedViews
@@ -17,11 +18,15 @@ from projections.live.poller import Poller
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.views import STORED
+from services.api.app import create_app
 from services.recorder.application import Negotiations
 from services.relay import partitioned
+from services.runtime.bootstrap import build_api_context
+from services.settings import Settings
 from services.wire.connect import connect, is_cluster
 from services.wire.partitions import published_through
 from services.wire.streams import Streams
+from tests.integration.api.conftest import bearer, role_keys
 from tests.integration.projections.support import live_differences, write_notes
 from tests.redis_cluster import LocalCluster, cluster_server
 from tests.threads import Background
@@ -80,6 +85,32 @@ def test_a_load_on_redis_cluster_with_six_partitions_serves_views_equal_to_a_reb
         assert view.fingerprint() == live, name
         assert live_differences(view, STORED[name], sqlite_app, nids) == []  # type: ignore[arg-type]
     redis.close()
+
+
+def test_the_api_reads_partitioned_views_on_redis_cluster(
+    sqlite_app: Negotiations, redis_settings: Settings, cluster: LocalCluster
+) -> None:
+    settings = redis_settings.model_copy(
+        update={"redis_url": cluster.url, "partitions": PARTITIONS, "prefix": PREFIX}
+    )
+    ctx = build_api_context(settings, cluster.url, sqlite_app)
+    nids = [f"talks-{k}" for k in range(8)]
+    write_notes(sqlite_app, nids, 80, 10)
+    end = partitioned.build(sqlite_app, ctx.redis, prefix=PREFIX, partitions=PARTITIONS).catch_up()
+    Poller(ctx.redis, PREFIX, partitions=range(PARTITIONS), count=PARTITIONS).step()
+    reader = bearer(role_keys(ctx)["reader"])
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as http:
+        answer = http.get(f"/v1/negotiations/talks-3?min_position={end}", headers=reader)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["source"] == "live" and answer.json()["position"] == end
+        listing = http.get("/v1/negotiations", headers=reader).json()
+        assert [row["negotiation_id"] for row in listing["negotiations"]] == sorted(nids)
+        ready = http.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        refused = http.get("/v1/subscribe", headers=reader)
+        assert refused.status_code == 501
+        assert refused.json()["error"]["code"] == "changes_not_on_cluster"
+    ctx.redis.close()
 
 
 def test_a_plain_client_is_made_for_a_plain_url(redis_url: str) -> None:
