@@ -44,6 +44,10 @@ def register(bench_app: typer.Typer) -> None:
     bench_app.command("sse")(sse)
     bench_app.command("page")(page)
     bench_app.command("growth")(growth)
+    from services.cli.suite import all_cmd, scale_cmd
+
+    bench_app.command("all")(all_cmd)
+    bench_app.command("scale")(scale_cmd)
 
 
 def record(

@@ -15,6 +15,8 @@ PRIVATE_SIGNALS = {
     "locates it and raises InvalidJson",
     "projections.live.rebuild._ReducerFailed": "a reducer raised during a bulk fold; "
     "bulk_fold falls back to applying batch by batch, which parks the negotiation",
+    "services.bench.suite._Stopped": "SIGTERM in a bench's process at `bench all`'s time limit; "
+    "unwinds the bench so its servers stop, then the process ends with no result",
     "services.recorder.application._DraftRefused": "unwinds one transaction attempt when a "
     "draft is refused, carrying which one; record_batch turns it into that draft's Refused",
 }
