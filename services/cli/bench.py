@@ -209,17 +209,24 @@ def rebuild(
         int,
         typer.Option(min=100, help="Entries to generate; the issue's size is 1000000."),
     ] = 200_000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Processes that fold (default: as `talkstream replay`)."
+        ),
+    ] = None,
 ) -> None:
     """Events/s rebuilding the negotiation projection vs a raw XRANGE scan of the same
     stream (``--events 1000000`` is the issue's size)."""
     from services.bench.projections import bench_rebuild
 
     console = render.console()
-    r = bench_rebuild(events, progress=console.print)
+    r = bench_rebuild(events, progress=console.print, workers=workers)
     console.print(_against_raw("rebuild", r["rebuild"], "events/s", "raw XRANGE scan", r["raw"]))
     console.print(
-        f"memory: this process peaked at {r['peak_rss_mb']:.0f} MiB "
-        f"(+{r['rss_growth_mb']:.0f} MiB during the rebuild)"
+        f"rebuild: {r['workers']:.0f} worker(s), {r['passes']:.0f} pass(es) each; memory: this "
+        f"process peaked at {r['peak_rss_mb']:.0f} MiB (+{r['rss_growth_mb']:.0f} MiB during "
+        f"the rebuild), its workers at {r['workers_peak_rss_mb']:.0f} MiB"
     )
     stream, views = r["stream_bytes_per_event"], r["views_bytes_per_event"]
     console.print(

@@ -16,7 +16,9 @@ from services.settings import Settings
 from services.wire.streams import Streams
 
 
-def replay(settings: Settings, projection: Projection, progress: Progress) -> Rebuilt:
+def replay(
+    settings: Settings, projection: Projection, progress: Progress, *, workers: int | None = None
+) -> Rebuilt:
     with redis_for(settings) as url:
         redis = Redis.from_url(url)
         store = ViewStore(redis, settings.prefix, projection.name)
@@ -26,6 +28,7 @@ def replay(settings: Settings, projection: Projection, progress: Progress) -> Re
             projection,
             Streams(settings.prefix).events,
             progress=progress,
+            workers=workers,
         )
 
 

@@ -1,0 +1,63 @@
+"""A rebuild folded by several worker processes, each its own shards of negotiations in passes
+(projections/live/rebuild.py, projections/live/shards.py), serves exactly what one process
+folding alone serves: the same position, the same fingerprint, the same states as the fold."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from redis import Redis
+
+from projections.live import rebuild as rebuilding
+from projections.live.rebuild import rebuild, workers_for
+from projections.live.store import ViewStore
+from projections.views import STORED
+from services.recorder.application import Negotiations
+from services.relay.relay import Relay
+from tests.integration.projections.support import live_differences, record_history
+
+
+@pytest.mark.parametrize("seed", [3, 17, 2026])
+def test_a_parallel_rebuild_equals_the_serial_one(
+    seed: int,
+    sqlite_app: Negotiations,
+    relay: Relay,
+    client: Redis,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(seed)
+    nids = [f"talks-{k}" for k in range(rng.randint(4, 8))]
+    choices = [
+        (rng.randrange(8), rng.randrange(31), rng.randrange(12))
+        for _ in range(rng.randint(60, 120))
+    ]
+    record_history(sqlite_app, nids, choices)
+    end = relay.catch_up()
+    monkeypatch.setattr(rebuilding, "PASS_EVENTS", 15)  # several passes for each worker
+    for name, projection in STORED.items():
+        store = ViewStore(client, prefix, name)
+        serial = rebuild(client, store, projection, relay.stream, workers=1)
+        assert (serial.workers, serial.position) == (1, end)
+        assert serial.passes > 1
+        for workers in (2, 3):
+            lines: list[str] = []
+            parallel = rebuild(
+                client, store, projection, relay.stream, workers=workers, progress=lines.append
+            )
+            assert parallel.workers == workers
+            assert parallel.passes > 1
+            assert parallel.position == end
+            assert parallel.fingerprint == serial.fingerprint == parallel.live_fingerprint, name
+            assert any(f"folded {end}/{end} entries" in line for line in lines)
+        assert store.fingerprint() == serial.fingerprint
+        assert live_differences(store, projection, sqlite_app, nids) == []
+
+
+def test_workers_default_to_the_cpus_only_for_long_streams() -> None:
+    assert workers_for(rebuilding.PARALLEL_FROM - 1) == 1
+    assert workers_for(rebuilding.PARALLEL_FROM) == min(
+        rebuilding.os.cpu_count() or 1, rebuilding.MAX_WORKERS
+    )
+    assert workers_for(10, 3) == 3
