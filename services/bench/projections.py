@@ -237,8 +237,8 @@ def bench_rebuild(
     return {
         "rebuild": rebuilt,
         "raw": raw,
-        "workers": done.workers,
-        "passes": done.passes,
+        "workers": float(done.workers),
+        "passes": float(done.passes),
         "peak_rss_mb": peak,
         "workers_peak_rss_mb": workers_peak,
         "rss_growth_mb": peak - rss_before,

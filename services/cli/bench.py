@@ -301,6 +301,11 @@ def http(  # noqa: PLR0917 (typer passes each command-line option as a parameter
         f"{r['http_batch_events'] / r['direct_batch']:.2f}"
     )
     console.print(f"GET /v1/negotiations/{{id}} ({clients} clients): {_percentiles(r, 'get_')}")
+    console.print(
+        f"bare Starlette route, same bytes ({clients} clients): {_percentiles(r, 'bare_get_')}; "
+        f"ratio p50 {r['get_p50_ms'] / r['bare_get_p50_ms']:.2f}, "
+        f"p99 {r['get_p99_ms'] / r['bare_get_p99_ms']:.2f} (target p99 <= 2)"
+    )
 
 
 @clean_errors

@@ -37,13 +37,17 @@ def test_project(redis_url: str, prefix: str) -> None:
 
 
 def test_rebuild(redis_url: str, prefix: str) -> None:
-    result = bench_rebuild(300, lambda _: None, redis_url=redis_url, prefix=prefix)
+    result = bench_rebuild(300, lambda _: None, redis_url=redis_url, prefix=prefix, workers=2)
+    assert result["workers"] == 2
     _numbers(
         result,
         {
             "rebuild",
             "raw",
+            "workers",
+            "passes",
             "peak_rss_mb",
+            "workers_peak_rss_mb",
             "stream_bytes_per_event",
             "views_bytes_per_event",
         },
