@@ -382,8 +382,10 @@ def bench_latency(
     *,
     redis_url: str | None = None,
     prefix: str | None = None,
+    writers: int = 1,
 ) -> dict[str, float]:
-    """Records one event per save at ``rate`` per second for ``seconds``, with the relay in a
+    """Records one event per save at ``rate`` per second for ``seconds`` from ``writers``
+    threads taking the saves in turn, with the relay in a
     thread (woken by each save) and the negotiation projection's FastStream worker in another;
     returns p50/p99/max latency in ms until the view's tracked position covers each save, and
     the rate achieved."""
@@ -404,8 +406,10 @@ def bench_latency(
             app.record_many([_opening(i) for i in range(negotiations)], principal="bench")
             watcher.wait_for(app.max_position())
             progress(f"recording at {rate:g} events/s for {seconds:g} s…")
-            saves, achieved = _record_paced(app, rate, seconds, negotiations, progress)
-            watcher.wait_for(saves[-1][0])
+            saves, achieved = _record_paced(
+                app, rate, seconds, negotiations, progress, writers=writers
+            )
+            watcher.wait_for(max(position for position, _ in saves))
         app.close()
     return _latencies(saves, watcher) | {"rate": achieved}
 
@@ -485,22 +489,40 @@ class _Watcher:
 
 
 def _record_paced(
-    app: Negotiations, rate: float, seconds: float, negotiations: int, progress: Progress
+    app: Negotiations,
+    rate: float,
+    seconds: float,
+    negotiations: int,
+    progress: Progress,
+    *,
+    writers: int = 1,
 ) -> tuple[list[tuple[int, float]], float]:
-    """(position, the moment the save returned) of each save, and the rate achieved."""
+    """(position, the moment the save returned) of each save, and the rate achieved. Save
+    ``n`` is due ``n / rate`` seconds after the start; ``writers`` threads take the saves in
+    turn (as concurrent clients would), so the group commit can store saves that fall due
+    while a commit runs together."""
     count = max(2, int(rate * seconds))
     drafts = [_note(n % negotiations, n) for n in range(count)]
     saves: list[tuple[int, float]] = []
-    started = reported = time.perf_counter()
-    for n, draft in enumerate(drafts):
-        delay = started + n / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        written = app.record(draft, principal="bench")
-        saves.append((written.position, time.perf_counter()))
-        if saves[-1][1] - reported > REPORT_EVERY:
-            progress(f"  {n + 1}/{count} saved")
-            reported = saves[-1][1]
+    started = time.perf_counter()
+
+    def write(first: int) -> None:
+        reported = started
+        for n in range(first, count, writers):
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            written = app.record(drafts[n], principal="bench")
+            saves.append((written.position, time.perf_counter()))
+            if first == 0 and time.perf_counter() - reported > REPORT_EVERY:
+                progress(f"  {len(saves)}/{count} saved")
+                reported = time.perf_counter()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return saves, _elapsed_rate(count, started)
 
 

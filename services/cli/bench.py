@@ -238,15 +238,23 @@ def rebuild(
 def latency(
     rate: Annotated[float, typer.Option(min=1, help="Events recorded per second.")] = 500,
     seconds: Annotated[float, typer.Option(min=0.1, help="How long to record.")] = 10,
+    writers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Threads saving in turn, as concurrent clients (one save each: a lone writer "
+            "cannot keep up with 1,000/s where a commit's fsync takes longer than 1 ms).",
+        ),
+    ] = 1,
 ) -> None:
     """Milliseconds from a save's return until the negotiation view has applied it, with the
     relay and the projection worker running in this process."""
     from services.bench.projections import bench_latency
 
     console = render.console()
-    r = bench_latency(rate, seconds, progress=console.print)
+    r = bench_latency(rate, seconds, progress=console.print, writers=writers)
     console.print(f"save -> view: {_percentiles(r)} (target < 50 ms), max {r['max_ms']:.1f} ms")
-    console.print(f"achieved {r['rate']:.0f} events/s of {rate:g} asked")
+    console.print(f"achieved {r['rate']:.0f} events/s of {rate:g} asked ({writers} writers)")
 
 
 def asof(
