@@ -76,7 +76,14 @@ def workers_for(entries: int, asked: int | None = None) -> int:
         return max(1, asked)
     if entries < PARALLEL_FROM:
         return 1
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    return max(1, min(usable_cpus(), MAX_WORKERS))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system says; else all)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from redis import Redis
 
 from projections.live import rebuild as rebuilding
-from projections.live.rebuild import rebuild, workers_for
+from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.views import STORED
 from services.recorder.application import Negotiations
@@ -53,11 +53,3 @@ def test_a_parallel_rebuild_equals_the_serial_one(
             assert any(f"folded {end}/{end} entries" in line for line in lines)
         assert store.fingerprint() == serial.fingerprint
         assert live_differences(store, projection, sqlite_app, nids) == []
-
-
-def test_workers_default_to_the_cpus_only_for_long_streams() -> None:
-    assert workers_for(rebuilding.PARALLEL_FROM - 1) == 1
-    assert workers_for(rebuilding.PARALLEL_FROM) == min(
-        rebuilding.os.cpu_count() or 1, rebuilding.MAX_WORKERS
-    )
-    assert workers_for(10, 3) == 3
