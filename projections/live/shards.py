@@ -21,7 +21,7 @@ from typing import Any
 from redis import ConnectionPool, Redis
 
 from projections.collector import collector_paused
-from projections.live.apply import Entry, EntryReader, kept
+from projections.live.apply import EntryReader, FlatEntry, kept, pairs
 from projections.live.store import ViewStore, state_digests
 from projections.negotiation import State, empty
 from projections.views import Projection
@@ -119,7 +119,7 @@ def _fold_shard(
 ) -> None:
     last = 0
     while last < job.through:
-        entries = reader.after(last, through=job.through, count=BULK_PAGE)
+        entries = reader.flat_after(last, job.through, BULK_PAGE)
         if not entries:
             return
         folded(_fold_page(job.projection, states, entries, shard, job.of))
@@ -127,14 +127,20 @@ def _fold_shard(
 
 
 def _fold_page(
-    projection: Projection, states: dict[str, State], entries: list[Entry], shard: int, of: int
+    projection: Projection,
+    states: dict[str, State],
+    entries: list[FlatEntry],
+    shard: int,
+    of: int,
 ) -> int:
-    """Folds the page's entries of the shard's negotiations; returns how many were its own."""
+    """Folds the page's entries of the shard's negotiations; returns how many were its own.
+    Another shard's entry is skipped on its flat field list (no field dict is built)."""
     own = 0
-    for entry_id, fields in entries:
-        if of > 1 and zlib.crc32(fields[b"negotiation_id"]) % of != shard:
+    for entry_id, flat in entries:
+        if of > 1 and zlib.crc32(_negotiation_of(flat)) % of != shard:
             continue
         own += 1
+        fields = pairs(flat)
         if not kept(projection, fields):
             continue
         wire = recorded_event(entry_id, fields)
@@ -146,6 +152,12 @@ def _fold_page(
         except Exception as e:
             raise _ReducerFailed(e) from e
     return own
+
+
+def _negotiation_of(flat: list[bytes]) -> bytes:
+    """The ``negotiation_id`` field of a flat list of names and values (names at even
+    places: a value equal to the name is never taken for it)."""
+    return flat[2 * flat[::2].index(b"negotiation_id") + 1]
 
 
 # In a worker process: the counters of folded entries shared with the rebuilding process.
