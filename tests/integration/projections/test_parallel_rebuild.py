@@ -4,7 +4,10 @@ folding alone serves: the same position, the same fingerprint, the same states a
 
 from __future__ import annotations
 
+import multiprocessing
 import random
+import threading
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -53,3 +56,36 @@ def test_a_parallel_rebuild_equals_the_serial_one(
             assert any(f"folded {end}/{end} entries" in line for line in lines)
         assert store.fingerprint() == serial.fingerprint
         assert live_differences(store, projection, sqlite_app, nids) == []
+
+
+def test_a_rebuild_beside_another_thread_spawns_its_workers_and_equals_the_serial_one(
+    sqlite_app: Negotiations,
+    relay: Relay,
+    client: Redis,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nids = [f"talks-{k}" for k in range(5)]
+    record_history(sqlite_app, nids, [(k % 5, k, k) for k in range(60)])
+    end = relay.catch_up()
+    store = ViewStore(client, prefix, "negotiation")
+    serial = rebuild(client, store, STORED["negotiation"], relay.stream, workers=1)
+    contexts: list[str] = []
+    chosen = multiprocessing.get_context
+
+    def noted(method: str | None = None) -> Any:
+        contexts.append(str(method))
+        return chosen(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", noted)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        parallel = rebuild(client, store, STORED["negotiation"], relay.stream, workers=2)
+    finally:
+        stop.set()
+        other.join()
+    assert contexts == ["spawn"]
+    assert parallel.position == serial.position == end
+    assert parallel.fingerprint == serial.fingerprint == parallel.live_fingerprint
