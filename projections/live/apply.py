@@ -19,7 +19,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from redis import Redis
@@ -38,6 +38,7 @@ READ_CHUNK = 1000
 
 
 Entry = tuple[bytes, dict[bytes, bytes]]
+FlatEntry = tuple[bytes, list[bytes]]
 
 
 class EntryReader:
@@ -51,10 +52,15 @@ class EntryReader:
 
     def after(self, position: int, *, through: int | None = None, count: int) -> list[Entry]:
         """Up to ``count`` entries after ``position``, through ``through`` if given."""
+        return [(at, pairs(flat)) for at, flat in self.flat_after(position, through, count)]
+
+    def flat_after(self, position: int, through: int | None, count: int) -> list[FlatEntry]:
+        """As ``after``, each entry's fields left as Redis's flat list (name, value, ...):
+        for a reader that looks at one field of most entries and skips them."""
         upper = entry_id(through) if through is not None else "+"
         lower = f"({entry_id(position)}"
         reply: Any = self.client.xrange(self.stream, min=lower, max=upper, count=count)
-        return [(at, _pairs(flat)) for at, flat in reply]
+        return cast(list[FlatEntry], reply)
 
 
 def _pool_of(redis: Redis, stream: str) -> Any:
@@ -149,7 +155,8 @@ class SharedReads:
         return reads
 
 
-def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+def pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    """An entry's fields from Redis's flat list of names and values."""
     items = iter(flat)
     return dict(zip(items, items, strict=True))
 

@@ -13,13 +13,18 @@ partition's keys); readers see them as one store.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from typing import Any
 
 from redis import Redis
 
-from projections.live.store import FINGERPRINT_PAGE, Served, ViewStore, _fingerprint_line
+from projections.live.store import (
+    FINGERPRINT_PAGE,
+    Served,
+    ViewStore,
+    fingerprint_from,
+    state_digest,
+)
 from projections.negotiation import State
 from services.wire.entries import position_of, text
 from services.wire.partitions import partition_of
@@ -128,11 +133,11 @@ class PartitionedViews:
         fingerprint of the same states (``fingerprint_of``)."""
         gen = gen or self.generation()
         ids = self.negotiation_ids(gen)
-        digest = hashlib.sha256()
+        digests: dict[str, str] = {}
         for start in range(0, len(ids), FINGERPRINT_PAGE):
             for nid, state in self.load(gen, ids[start : start + FINGERPRINT_PAGE]).items():
-                digest.update(_fingerprint_line(nid, state))
-        return digest.hexdigest()
+                digests[nid] = state_digest(state)
+        return fingerprint_from(digests)
 
 
 def open_views(partitions: int) -> Any:

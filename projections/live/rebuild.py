@@ -5,32 +5,49 @@ up, one script switches readers to it (only if its tracked position is at least 
 the live workers follow on their next batch (their compare-and-set fails and they re-read the
 generation), and the old generation's keys are dropped.
 
-The fold holds at most about ``PASS_EVENTS`` events' worth of states: a longer stream is
-folded in passes, each over the negotiations of one shard (their ids' CRC-32 modulo the number
-of passes), whose states are written and let go before the next pass reads the stream again.
-Memory then follows ``PASS_EVENTS`` (and the longest negotiation), not the stream's length.
+The bulk fold runs through the stream's last position at its start, split into shards of
+negotiations (``projections/live/shards.py``) over ``workers`` processes where the stream is
+long enough to pay for them: each worker folds its shards one pass over the stream each, writes
+their states and returns their digests. The fold holds at most about ``PASS_EVENTS`` events'
+worth of states per process: a longer stream is cut into more shards (more passes), so memory
+follows ``PASS_EVENTS`` (and the longest negotiation), not the stream's length. What was
+written after that last position is then applied batch by batch, as the live workers do.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import threading
 import uuid
-import zlib
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 from redis import Redis
 
-from projections.collector import collector_paused
-from projections.live.apply import Applier, Entry, EntryReader, kept
-from projections.live.store import ViewStore, fingerprint_of
-from projections.negotiation import State, empty
+from projections.live.apply import Applier
+from projections.live.shards import (
+    Connecting,
+    Rate,
+    ShardJob,
+    ShardsFolded,
+    adopt_counters,
+    fold_in_worker,
+    fold_shards,
+)
+from projections.live.store import ViewStore, fingerprint_from
 from projections.views import Projection
-from services.wire.entries import position_of, recorded_event
+from services.wire.connect import is_cluster
+from services.wire.entries import position_of
 
-BULK_PAGE = 5000
 PASS_EVENTS = 40_000
 """Stream entries folded per pass at most (see the module's docstring)."""
+MAX_WORKERS = 8
+"""Worker processes at most when none are asked for (one per CPU below that)."""
+PARALLEL_FROM = 20_000
+"""Stream entries below which one process folds (starting workers costs more than it saves)."""
 
 Progress = Callable[[str], object]
 
@@ -43,18 +60,38 @@ class Rebuilt:
     fingerprint: str
     live_fingerprint: str | None  # the replaced view's, when both stood at the same position
     dropped_keys: int
-    passes: int = 1  # passes of the bulk fold over the stream (more than one: memory bounded)
+    passes: int = 1  # passes of each worker over the stream (more than one: memory bounded)
+    workers: int = 1  # processes that folded (1: the rebuilding process itself)
 
 
-class _ReducerFailed(Exception):
-    """A reducer raised while a page was folded (the cause is chained). A private signal, not
-    an error of talkstream: it never leaves this module (``bulk_fold`` falls back to applying
-    batch by batch, which parks the negotiation)."""
+def passes_for(entries: int, workers: int = 1) -> int:
+    """How many passes each of ``workers`` makes to fold a stream of ``entries`` within
+    ``PASS_EVENTS`` per pass."""
+    return max(1, math.ceil(entries / PASS_EVENTS / workers))
 
 
-def passes_for(entries: int) -> int:
-    """How many passes fold a stream of ``entries`` within ``PASS_EVENTS`` each."""
-    return max(1, math.ceil(entries / PASS_EVENTS))
+def workers_for(entries: int, asked: int | None = None) -> int:
+    """The processes that fold: ``asked`` if given, else one per CPU (at most
+    ``MAX_WORKERS``) for a stream of at least ``PARALLEL_FROM`` entries, else one."""
+    if asked is not None:
+        return max(1, asked)
+    if entries < PARALLEL_FROM:
+        return 1
+    return max(1, min(usable_cpus(), MAX_WORKERS))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system says; else all)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class _Folded:
+    reached: int  # 0: a reducer failed, nothing written will be served
+    fingerprint: str | None
+    passes: int
 
 
 def bulk_fold(
@@ -64,88 +101,76 @@ def bulk_fold(
     events_stream: str,
     *,
     generation: str,
+    through: int,
+    workers: int,
     progress: Progress,
-    passes: int = 1,
-) -> tuple[int, str | None]:
-    """Folds the stream in memory, in ``passes`` passes of one shard of negotiations each, and
-    writes each state once (the fast path); returns the position written and, for one pass,
-    the states' fingerprint. A reducer failure leaves everything to the per-batch path, which
-    parks (returns 0 and None, having written nothing that will be served)."""
-    reached = 0
-    fingerprint = None
-    for shard in range(passes):
-        states: dict[str, State] = {}
-        stop = reached if shard else None
-        try:
-            last = _fold_shard(
-                EntryReader(redis, events_stream),
-                projection,
-                states,
-                shard=(shard, passes),
-                stop=stop,
-                progress=progress,
-            )
-        except _ReducerFailed as e:
-            progress(f"  {projection.name}: a reducer failed ({e}); applying batch by batch")
-            store.drop(generation)
-            return 0, None
-        if shard == 0:
-            reached = last
-        store.write_all(generation, states, reached)
-        fingerprint = fingerprint_of(states) if passes == 1 else None
-        if passes > 1:
-            progress(f"  {projection.name}: pass {shard + 1} of {passes} written")
-    return reached, fingerprint
+) -> _Folded:
+    """Folds the stream through position ``through`` in shards over ``workers`` processes
+    and writes each state once (the fast path). A reducer failure leaves everything to the
+    per-batch path, which parks (``reached`` 0, having written nothing that will be served)."""
+    passes = passes_for(through, workers)
+    shards = workers * passes
+    jobs = [
+        ShardJob(
+            store.prefix,
+            projection,
+            events_stream,
+            generation,
+            through,
+            tuple(range(w, shards, workers)),
+            shards,
+            store.partition,
+        )
+        for w in range(workers)
+    ]
+    rate = Rate(projection.name, through, progress)
+    if workers > 1:
+        results = _in_processes(jobs, rate, Connecting.like(redis))
+    else:
+        results = [_here(jobs[0], rate, redis)]
+    failed = [r.reducer_failed for r in results if r.reducer_failed is not None]
+    if failed:
+        progress(f"  {projection.name}: a reducer failed ({failed[0]}); applying batch by batch")
+        store.drop(generation)
+        return _Folded(0, None, passes)
+    store.set_tracked(generation, through)
+    digests = {nid: d for r in results for nid, d in r.digests.items()}
+    return _Folded(through, fingerprint_from(digests), passes)
 
 
-def _fold_shard(
-    reader: EntryReader,
-    projection: Projection,
-    states: dict[str, State],
-    *,
-    shard: tuple[int, int],
-    stop: int | None,
-    progress: Progress,
-) -> int:
-    """Folds the stream's entries of one shard's negotiations (``shard``: its number and the
-    number of shards) into ``states``, up to the end of the stream or through ``stop`` (the
-    position the first pass reached: every pass folds the same entries)."""
-    last = 0
-    while stop is None or last < stop:
-        with collector_paused():
-            entries = reader.after(last, count=BULK_PAGE)
-            if stop is not None:
-                entries = [e for e in entries if position_of(e[0]) <= stop]
-            _fold_page(projection, states, entries, *shard)
-        if not entries:
-            return last
-        last = position_of(entries[-1][0])
-        if last // 100_000 != (last - len(entries)) // 100_000:
-            progress(f"  {projection.name}: folded through position {last}")
-    return last
+def _here(job: ShardJob, rate: Rate, redis: Redis) -> ShardsFolded:
+    done = 0
+
+    def count(entries: int) -> None:
+        nonlocal done
+        done += entries
+        rate.report(done)
+
+    folded = fold_shards(job, count, redis)
+    rate.report(done, last=True)
+    return folded
 
 
-def _fold_page(
-    projection: Projection,
-    states: dict[str, State],
-    entries: list[Entry],
-    shard: int = 0,
-    passes: int = 1,
-) -> None:
-    for entry_id, fields in entries:
-        if kept(projection, fields) and _in_shard(fields, shard, passes):
-            wire = recorded_event(entry_id, fields)
-            state = states.get(wire["negotiation_id"])
-            if state is None:
-                state = states[wire["negotiation_id"]] = empty()
-            try:
-                projection.apply_into(state, [wire])
-            except Exception as e:
-                raise _ReducerFailed(e) from e
+def _in_processes(jobs: list[ShardJob], rate: Rate, connecting: Connecting) -> list[ShardsFolded]:
+    """Runs each job in a process of its own, reporting the entries folded once a second.
+    The workers are forked (in milliseconds) from a process that runs no other thread, and
+    spawned otherwise (seconds: a fork would copy other threads' locks mid-way)."""
+    context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+    counters = context.RawArray("q", len(jobs))
+    with ProcessPoolExecutor(
+        len(jobs), mp_context=context, initializer=adopt_counters, initargs=(counters,)
+    ) as pool:
+        futures = [pool.submit(fold_in_worker, i, job, connecting) for i, job in enumerate(jobs)]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=1.0)
+            rate.report(sum(counters), last=not pending)
+        return [f.result() for f in futures]
 
 
-def _in_shard(fields: dict[bytes, bytes], shard: int, passes: int) -> bool:
-    return passes == 1 or zlib.crc32(fields[b"negotiation_id"]) % passes == shard
+def _last_position(redis: Redis, stream: str) -> int:
+    last = redis.xrevrange(stream, count=1)
+    return position_of(last[0][0]) if last else 0
 
 
 def rebuild(
@@ -156,24 +181,32 @@ def rebuild(
     *,
     progress: Progress = lambda _: None,
     replace: bool = False,
+    workers: int | None = None,
 ) -> Rebuilt:
     """Builds a new generation from the stream and switches readers to it. ``replace``: the
     stream was rebuilt (relay --rebuild-stream), so the live generation's position belongs to
-    another history and the new one is served even if it stands behind it."""
+    another history and the new one is served even if it stands behind it. ``workers``: the
+    processes that fold (``workers_for``)."""
     generation = uuid.uuid4().hex[:12]
     applier = Applier(redis, store, projection, events_stream, generation=generation)
-    total = int(redis.xlen(events_stream))
-    passes = passes_for(total)
-    progress(f"rebuilding {projection.name} into generation {generation} from {total} entries")
-    done, bulk_fingerprint = bulk_fold(
+    through = _last_position(redis, events_stream)
+    # a cluster client cannot be rebuilt in another process from its pool's arguments
+    workers = 1 if is_cluster(redis) else workers_for(through, workers)
+    progress(
+        f"rebuilding {projection.name} into generation {generation} from {through} entries "
+        f"({workers} worker{'s' if workers > 1 else ''})"
+    )
+    folded = bulk_fold(
         redis,
         store,
         projection,
         events_stream,
         generation=generation,
+        through=through,
+        workers=workers,
         progress=progress,
-        passes=passes,
     )
+    done, bulk_fingerprint = folded.reached, folded.fingerprint
     bulk_position = done
     live_fingerprint: str | None = None
     while True:
@@ -195,5 +228,12 @@ def rebuild(
     fingerprint = fingerprint or store.fingerprint(generation)
     progress(f"switched {projection.name} to generation {generation} at position {done}")
     return Rebuilt(
-        projection.name, generation, done, fingerprint, live_fingerprint, dropped, passes
+        projection.name,
+        generation,
+        done,
+        fingerprint,
+        live_fingerprint,
+        dropped,
+        folded.passes,
+        workers,
     )

@@ -159,6 +159,8 @@ class ViewStore:
     ) -> None:
         self.redis = redis
         self.name = name
+        self.prefix = prefix
+        self.partition = partition
         self.stored_as = store_of(name)
         self.announced = ",".join(rendered_from(self.stored_as))
         streams = Streams(prefix, partition)
@@ -294,9 +296,15 @@ class ViewStore:
         return bool(self._unpark(keys=keys, args=args))
 
     def write_all(self, gen: str, states: dict[str, State], tracked: int) -> None:
-        """Writes an unserved generation's states, then its tracked position (a rebuild). The
-        pipeline goes out every 200 states or ``WRITE_ALL_BYTES`` of fields, whichever comes
-        first, so long negotiations' states are never all encoded at once."""
+        """Writes an unserved generation's states, then its tracked position."""
+        self.write_states(gen, states)
+        self.redis.set(self.keys.tracked(gen), tracked)
+
+    def write_states(self, gen: str, states: dict[str, State]) -> None:
+        """Writes states of an unserved generation (a rebuild's workers, each its own
+        negotiations). The pipeline goes out every 200 states or ``WRITE_ALL_BYTES`` of
+        fields, whichever comes first, so long negotiations' states are never all encoded at
+        once."""
         pipe = self.redis.pipeline(transaction=False)
         pending = 0
         for count, (nid, state) in enumerate(states.items(), start=1):
@@ -308,8 +316,11 @@ class ViewStore:
             if count % 200 == 0 or pending >= WRITE_ALL_BYTES:
                 pipe.execute()
                 pending = 0
-        pipe.set(self.keys.tracked(gen), tracked)
         pipe.execute()
+
+    def set_tracked(self, gen: str, tracked: int) -> None:
+        """Sets an unserved generation's tracked position (once all its states are written)."""
+        self.redis.set(self.keys.tracked(gen), tracked)
 
     def switch(self, new_gen: str, *, replace: bool = False) -> tuple[bool, str]:
         """Makes ``new_gen`` the served generation if it has caught up with the live one; with
@@ -326,27 +337,38 @@ class ViewStore:
         return len(keys)
 
     def fingerprint(self, gen: str | None = None) -> str:
-        """sha256 over every negotiation's state in canonical JSON, in id order."""
+        """The fingerprint (``fingerprint_from``) of every negotiation's state stored."""
         gen = gen or self.generation()
         ids = self.negotiation_ids(gen)
-        digest = hashlib.sha256()
+        digests: dict[str, str] = {}
         for start in range(0, len(ids), FINGERPRINT_PAGE):
             for nid, state in self.load(gen, ids[start : start + FINGERPRINT_PAGE]).items():
-                digest.update(_fingerprint_line(nid, state))
-        return digest.hexdigest()
+                digests[nid] = state_digest(state)
+        return fingerprint_from(digests)
+
+
+def state_digest(state: State | None) -> str:
+    """sha256 of one state in canonical JSON."""
+    return hashlib.sha256(canonical_bytes(state)).hexdigest()
+
+
+def state_digests(states: dict[str, State]) -> dict[str, str]:
+    return {nid: state_digest(state) for nid, state in states.items()}
+
+
+def fingerprint_from(digests: dict[str, str]) -> str:
+    """sha256 over each negotiation's id and state digest, in id order: computed from
+    digests, it is the same whichever process folded and digested each state."""
+    total = hashlib.sha256()
+    for nid in sorted(digests):
+        total.update(f"{nid}\n{digests[nid]}\n".encode())
+    return total.hexdigest()
 
 
 def fingerprint_of(states: dict[str, State]) -> str:
     """The fingerprint of states held in memory (equal to ``ViewStore.fingerprint`` of the
     same states stored)."""
-    digest = hashlib.sha256()
-    for nid in sorted(states):
-        digest.update(_fingerprint_line(nid, states[nid]))
-    return digest.hexdigest()
-
-
-def _fingerprint_line(nid: str, state: State | None) -> bytes:
-    return nid.encode() + b"\n" + canonical_bytes(state) + b"\n"
+    return fingerprint_from(state_digests(states))
 
 
 _SORTED_PLAIN = (

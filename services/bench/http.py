@@ -63,7 +63,7 @@ def bench_http(
                 extra_env=postgres_env(served),
             ) as (port, key),
         ):
-            result = asyncio.run(
+            result, bodies = asyncio.run(
                 _drive(
                     port,
                     key,
@@ -74,7 +74,41 @@ def bench_http(
                     progress=progress,
                 )
             )
-    return {**result, "direct_single": direct_single, "direct_batch": direct_batch}
+            bare = _bare_reads(Path(tmp), bodies, reads=reads, clients=clients, progress=progress)
+    return {**result, **bare, "direct_single": direct_single, "direct_batch": direct_batch}
+
+
+def _bare_reads(
+    tmp: Path, bodies: dict[str, str], *, reads: int, clients: int, progress: Progress
+) -> dict[str, float]:
+    """The same reads, by the same clients, of a bare Starlette route serving the bytes the
+    API answered (``services/bench/bare.py``), while the API's process still runs idle."""
+    path = tmp / "bare" / "bodies.json"
+    path.parent.mkdir()
+    path.write_bytes(orjson.dumps(bodies))
+    port = _free_port()
+    command = [sys.executable, "-m", "services.bench.bare", str(port), str(path)]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        progress(f"{clients} clients reading the same bytes from a bare Starlette route…")
+        cuts = asyncio.run(_reads(port, "", reads=reads, clients=clients))
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return {"bare_get_p50_ms": cuts[49] * 1000, "bare_get_p99_ms": cuts[98] * 1000}
+
+
+async def _reads(port: int, key: str, *, reads: int, clients: int) -> list[float]:
+    """Percentile cuts (seconds) of ``reads`` GETs of ``bench-<client>`` over ``clients``."""
+    conns = [await Connection.open(port, key) for _ in range(clients)]
+    latencies: list[float] = []
+    try:
+        await _spread(conns, reads, lambda conn, c, n: _get(conn, c, latencies))
+    finally:
+        for conn in conns:
+            conn.close()
+    return statistics.quantiles(latencies, n=100)
 
 
 def _in_process(settings: Settings, events: int, batches: int) -> tuple[float, float]:
@@ -218,7 +252,8 @@ async def _drive(
     reads: int,
     clients: int,
     progress: Progress,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], dict[str, str]]:
+    """The rates and GET latencies, and the body each client's negotiation was read as."""
     conns = [await Connection.open(port, key) for _ in range(clients)]
     try:
         for i, conn in enumerate(conns):
@@ -232,6 +267,11 @@ async def _drive(
         progress(f"{clients} clients reading a negotiation {reads} times…")
         latencies: list[float] = []
         await _spread(conns, reads, lambda conn, c, n: _get(conn, c, latencies))
+        bodies = {}
+        for c, conn in enumerate(conns):
+            status, body = await conn.call("GET", f"/v1/negotiations/bench-{c}")
+            _check((status, body), 200)
+            bodies[f"bench-{c}"] = body.decode()
     finally:
         for conn in conns:
             conn.close()
@@ -242,7 +282,7 @@ async def _drive(
         "http_batch_events": batches * BATCH / batch,
         "get_p50_ms": cuts[49] * 1000,
         "get_p99_ms": cuts[98] * 1000,
-    }
+    }, bodies
 
 
 async def _caught_up(conn: Connection) -> None:

@@ -203,6 +203,7 @@ def bench_rebuild(
     *,
     redis_url: str | None = None,
     prefix: str | None = None,
+    workers: int | None = None,
 ) -> dict[str, float]:
     """Events/s: ``rebuild`` of the negotiation projection over ``events`` generated entries
     vs a raw XRANGE scan of the same stream in pages of 1000."""
@@ -217,9 +218,11 @@ def bench_rebuild(
         store = ViewStore(redis, pfx, "negotiation")
         rss_before = _peak_rss_mb()
         started = time.perf_counter()
-        with _in_thread(_tracking(url, store, events, progress)):
-            done = rebuild(redis, store, PROJECTIONS["negotiation"], stream, progress=progress)
+        done = rebuild(
+            redis, store, PROJECTIONS["negotiation"], stream, progress=progress, workers=workers
+        )
         rebuilt = _elapsed_rate(events, started)
+        workers_peak = _children_peak_rss_mb()
         if done.position != events:
             raise RuntimeError(f"the rebuild stopped at position {done.position} of {events}")
         peak = _peak_rss_mb()
@@ -234,7 +237,10 @@ def bench_rebuild(
     return {
         "rebuild": rebuilt,
         "raw": raw,
+        "workers": float(done.workers),
+        "passes": float(done.passes),
         "peak_rss_mb": peak,
+        "workers_peak_rss_mb": workers_peak,
         "rss_growth_mb": peak - rss_before,
         "stream_bytes_per_event": stream_bytes / events,
         "views_bytes_per_event": views_bytes / events,
@@ -248,31 +254,20 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _children_peak_rss_mb() -> float:
+    """The largest peak resident memory of this process's waited-for children, in MiB (the
+    rebuild's worker processes; 0 when it folded in this process)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def _memory(redis: Redis, keys: list[Any]) -> int:
     """Bytes Redis holds for ``keys`` (MEMORY USAGE, every element counted)."""
     pipe = redis.pipeline(transaction=False)
     for key in keys:
         pipe.memory_usage(key, samples=0)
     return sum(int(n or 0) for n in pipe.execute())
-
-
-def _tracking(url: str, store: ViewStore, total: int, progress: Progress) -> Worker:
-    """Reports the furthest tracked position of the projection's generations every 50,000
-    positions (one ``apply_through`` runs to the stream's end, so ``rebuild`` reports its
-    progress only when it is done)."""
-
-    def watch(stop: threading.Event) -> None:
-        redis = Redis.from_url(url)
-        step = 0
-        while not stop.wait(0.5):
-            keys = list(redis.scan_iter(match=f"{store.base}:*:@tracked", count=1000))
-            reached = max((int(v) for v in redis.mget(keys) if v), default=0) if keys else 0
-            if reached // 50_000 > step:
-                step = reached // 50_000
-                progress(f"  applied through position {reached}/{total}")
-        redis.close()
-
-    return watch
 
 
 class _Chains:
@@ -387,8 +382,10 @@ def bench_latency(
     *,
     redis_url: str | None = None,
     prefix: str | None = None,
+    writers: int = 1,
 ) -> dict[str, float]:
-    """Records one event per save at ``rate`` per second for ``seconds``, with the relay in a
+    """Records one event per save at ``rate`` per second for ``seconds`` from ``writers``
+    threads taking the saves in turn, with the relay in a
     thread (woken by each save) and the negotiation projection's FastStream worker in another;
     returns p50/p99/max latency in ms until the view's tracked position covers each save, and
     the rate achieved."""
@@ -409,8 +406,10 @@ def bench_latency(
             app.record_many([_opening(i) for i in range(negotiations)], principal="bench")
             watcher.wait_for(app.max_position())
             progress(f"recording at {rate:g} events/s for {seconds:g} s…")
-            saves, achieved = _record_paced(app, rate, seconds, negotiations, progress)
-            watcher.wait_for(saves[-1][0])
+            saves, achieved = _record_paced(
+                app, rate, seconds, negotiations, progress, writers=writers
+            )
+            watcher.wait_for(max(position for position, _ in saves))
         app.close()
     return _latencies(saves, watcher) | {"rate": achieved}
 
@@ -490,22 +489,40 @@ class _Watcher:
 
 
 def _record_paced(
-    app: Negotiations, rate: float, seconds: float, negotiations: int, progress: Progress
+    app: Negotiations,
+    rate: float,
+    seconds: float,
+    negotiations: int,
+    progress: Progress,
+    *,
+    writers: int = 1,
 ) -> tuple[list[tuple[int, float]], float]:
-    """(position, the moment the save returned) of each save, and the rate achieved."""
+    """(position, the moment the save returned) of each save, and the rate achieved. Save
+    ``n`` is due ``n / rate`` seconds after the start; ``writers`` threads take the saves in
+    turn (as concurrent clients would), so the group commit can store saves that fall due
+    while a commit runs together."""
     count = max(2, int(rate * seconds))
     drafts = [_note(n % negotiations, n) for n in range(count)]
     saves: list[tuple[int, float]] = []
-    started = reported = time.perf_counter()
-    for n, draft in enumerate(drafts):
-        delay = started + n / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        written = app.record(draft, principal="bench")
-        saves.append((written.position, time.perf_counter()))
-        if saves[-1][1] - reported > REPORT_EVERY:
-            progress(f"  {n + 1}/{count} saved")
-            reported = saves[-1][1]
+    started = time.perf_counter()
+
+    def write(first: int) -> None:
+        reported = started
+        for n in range(first, count, writers):
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            written = app.record(drafts[n], principal="bench")
+            saves.append((written.position, time.perf_counter()))
+            if first == 0 and time.perf_counter() - reported > REPORT_EVERY:
+                progress(f"  {len(saves)}/{count} saved")
+                reported = time.perf_counter()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return saves, _elapsed_rate(count, started)
 
 

@@ -213,17 +213,24 @@ def rebuild(
         int,
         typer.Option(min=100, help="Entries to generate; the issue's size is 1000000."),
     ] = 200_000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Processes that fold (default: as `talkstream replay`)."
+        ),
+    ] = None,
 ) -> None:
     """Events/s rebuilding the negotiation projection vs a raw XRANGE scan of the same
     stream (``--events 1000000`` is the issue's size)."""
     from services.bench.projections import bench_rebuild
 
     console = render.console()
-    r = bench_rebuild(events, progress=console.print)
+    r = bench_rebuild(events, progress=console.print, workers=workers)
     console.print(_against_raw("rebuild", r["rebuild"], "events/s", "raw XRANGE scan", r["raw"]))
     console.print(
-        f"memory: this process peaked at {r['peak_rss_mb']:.0f} MiB "
-        f"(+{r['rss_growth_mb']:.0f} MiB during the rebuild)"
+        f"rebuild: {r['workers']:.0f} worker(s), {r['passes']:.0f} pass(es) each; memory: this "
+        f"process peaked at {r['peak_rss_mb']:.0f} MiB (+{r['rss_growth_mb']:.0f} MiB during "
+        f"the rebuild), its workers at {r['workers_peak_rss_mb']:.0f} MiB"
     )
     stream, views = r["stream_bytes_per_event"], r["views_bytes_per_event"]
     console.print(
@@ -235,15 +242,23 @@ def rebuild(
 def latency(
     rate: Annotated[float, typer.Option(min=1, help="Events recorded per second.")] = 500,
     seconds: Annotated[float, typer.Option(min=0.1, help="How long to record.")] = 10,
+    writers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Threads saving in turn, as concurrent clients (one save each: a lone writer "
+            "cannot keep up with 1,000/s where a commit's fsync takes longer than 1 ms).",
+        ),
+    ] = 1,
 ) -> None:
     """Milliseconds from a save's return until the negotiation view has applied it, with the
     relay and the projection worker running in this process."""
     from services.bench.projections import bench_latency
 
     console = render.console()
-    r = bench_latency(rate, seconds, progress=console.print)
+    r = bench_latency(rate, seconds, progress=console.print, writers=writers)
     console.print(f"save -> view: {_percentiles(r)} (target < 50 ms), max {r['max_ms']:.1f} ms")
-    console.print(f"achieved {r['rate']:.0f} events/s of {rate:g} asked")
+    console.print(f"achieved {r['rate']:.0f} events/s of {rate:g} asked ({writers} writers)")
 
 
 def asof(
@@ -298,6 +313,11 @@ def http(  # noqa: PLR0917 (typer passes each command-line option as a parameter
         f"{r['http_batch_events'] / r['direct_batch']:.2f}"
     )
     console.print(f"GET /v1/negotiations/{{id}} ({clients} clients): {_percentiles(r, 'get_')}")
+    console.print(
+        f"bare Starlette route, same bytes ({clients} clients): {_percentiles(r, 'bare_get_')}; "
+        f"ratio p50 {r['get_p50_ms'] / r['bare_get_p50_ms']:.2f}, "
+        f"p99 {r['get_p99_ms'] / r['bare_get_p99_ms']:.2f} (target p99 <= 2)"
+    )
 
 
 @clean_errors

@@ -399,14 +399,23 @@ def _projection(name: str) -> Projection:
 @clean_errors
 def replay(
     projection: Annotated[str, typer.Option("--projection", "-p", help="Which view.")],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes that fold the stream, each its own shards of negotiations "
+            "(default: one per CPU, at most 8, for streams of 20,000 entries or more).",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild a projection from position 0 under a new generation while the old one keeps
-    serving, then switch atomically; prints the fingerprints."""
+    serving, then switch atomically; prints the fingerprints (progress on stderr)."""
     from services.runtime import live
 
     chosen = _projection(projection)
     console = render.console(stderr=True)
-    result = live.replay(load_settings(), chosen, progress=console.print)
+    result = live.replay(load_settings(), chosen, progress=console.print, workers=workers)
     lines = [
         f"{result.projection}: generation {result.generation} serves position {result.position}",
         f"fingerprint {result.fingerprint}",

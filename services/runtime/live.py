@@ -17,8 +17,11 @@ from services.wire.connect import connect
 from services.wire.streams import Streams
 
 
-def replay(settings: Settings, projection: Projection, progress: Progress) -> Rebuilt:
-    """Rebuilds one projection (each partition in turn when there are several)."""
+def replay(
+    settings: Settings, projection: Projection, progress: Progress, *, workers: int | None = None
+) -> Rebuilt:
+    """Rebuilds one projection (each partition in turn when there are several), folding in
+    ``workers`` processes (default: one per usable CPU, for long streams)."""
     with redis_for(settings) as url:
         redis = connect(url)
         done = [
@@ -28,6 +31,7 @@ def replay(settings: Settings, projection: Projection, progress: Progress) -> Re
                 projection,
                 part.events,
                 progress=progress,
+                workers=workers,
             )
             for part in Streams(settings.prefix).partitions(settings.partitions)
         ]

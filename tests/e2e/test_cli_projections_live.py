@@ -131,8 +131,11 @@ def test_an_unknown_negotiation_has_no_view(live: Live) -> None:
     assert answer["view"] is None
 
 
-def test_replay_rebuilds_an_equal_view(live: Live) -> None:
-    lines = ok(live("replay", "--projection", "negotiation")).stdout.splitlines()
+@pytest.mark.parametrize("workers", [(), ("--workers", "2")])
+def test_replay_rebuilds_an_equal_view(live: Live, workers: tuple[str, ...]) -> None:
+    done = ok(live("replay", "--projection", "negotiation", *workers))
+    assert f"folded {LAST_POSITION}/{LAST_POSITION} entries" in done.stderr
+    lines = done.stdout.splitlines()
     assert lines[0].startswith("negotiation: generation ")
     assert lines[0].endswith(f"serves position {LAST_POSITION}")
     fingerprint = lines[1].removeprefix("fingerprint ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from redis import Redis
 
 from services.bench.projections import bench_latency, bench_project, bench_rebuild
@@ -37,13 +38,17 @@ def test_project(redis_url: str, prefix: str) -> None:
 
 
 def test_rebuild(redis_url: str, prefix: str) -> None:
-    result = bench_rebuild(300, lambda _: None, redis_url=redis_url, prefix=prefix)
+    result = bench_rebuild(300, lambda _: None, redis_url=redis_url, prefix=prefix, workers=2)
+    assert result["workers"] == 2
     _numbers(
         result,
         {
             "rebuild",
             "raw",
+            "workers",
+            "passes",
             "peak_rss_mb",
+            "workers_peak_rss_mb",
             "stream_bytes_per_event",
             "views_bytes_per_event",
         },
@@ -51,8 +56,11 @@ def test_rebuild(redis_url: str, prefix: str) -> None:
     assert _keys(redis_url, prefix) == []
 
 
-def test_latency(redis_url: str, prefix: str) -> None:
-    result = bench_latency(200, 1.0, lambda _: None, redis_url=redis_url, prefix=prefix)
+@pytest.mark.parametrize("writers", [1, 4])
+def test_latency(redis_url: str, prefix: str, writers: int) -> None:
+    result = bench_latency(
+        200, 1.0, lambda _: None, redis_url=redis_url, prefix=prefix, writers=writers
+    )
     _numbers(result, {"rate"})
     assert {"p50_ms", "p99_ms", "max_ms"} <= result.keys()
     assert result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]

@@ -13,8 +13,8 @@ PACKAGES = ("events", "services", "projections")
 PRIVATE_SIGNALS = {
     "events.json_input._Refusal": "stops the parse hooks at the first problem; parse_json "
     "locates it and raises InvalidJson",
-    "projections.live.rebuild._ReducerFailed": "a reducer raised during a bulk fold; "
-    "bulk_fold falls back to applying batch by batch, which parks the negotiation",
+    "projections.live.shards._ReducerFailed": "a reducer raised during a bulk fold; "
+    "the rebuild falls back to applying batch by batch, which parks the negotiation",
     "services.bench.suite._Stopped": "SIGTERM in a bench's process at `bench all`'s time limit; "
     "unwinds the bench so its servers stop, then the process ends with no result",
     "services.recorder.application._DraftRefused": "unwinds one transaction attempt when a "

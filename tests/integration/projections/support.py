@@ -4,6 +4,7 @@ writers of notes, and the projection workers run in a thread."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,13 +14,15 @@ from typing import Any
 from faststream import FastStream
 from redis import Redis
 
-from events import canonical_json
+from events import Envelope, RecordedEvent, canonical_json
 from projections.live.apply import Applier, _Head
 from projections.live.store import ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
 from services.recorder.application import Negotiations
+from services.recorder.exceptions import RecorderError
 from services.wire.entries import recorded_event
+from tests import factories as f
 from tests.factories import note, started
 from tests.threads import Background
 
@@ -113,3 +116,54 @@ def running(app: FastStream, timeout: float = 30.0) -> Iterator[None]:
     finally:
         stop.set()
         thread.outcome(30)
+
+
+# Random histories of every kind of event (a choice picks negotiation, kind and variant).
+STATUSES = ["initialled", "signed", "ratified", "in_force", "suspended", "terminated"]
+
+
+def _candidates(
+    events: list[RecordedEvent], n: int, k: int, nid: str
+) -> list[Callable[[], Envelope]]:
+    """What could come next in ``nid``; ``k`` picks which agreement, status and milestone."""
+    targets = [e.event_id for e in events if e.type not in ("EventCorrected", "EventRetracted")]
+    texts = [e.event_id for e in events if e.type in ("ContextNoted", "PositionStated")]
+    party = (f.IRAQ, f.USA)[n % 2]
+    options: list[Callable[[], Envelope]] = [
+        lambda: f.note(f"note {n}", nid=nid),
+        lambda: f.meeting(f"m{n}", nid=nid),
+        lambda: f.statement(f"s{n}", nid=nid),
+        lambda: f.draft(
+            "PositionStated",
+            {"party": party, "issue_id": "timeline", "position": "support", "text": f"p{n}"},
+            nid,
+        ),
+        lambda: f.agreement(f"ag{k % 2}", nid=nid),
+        lambda: f.status(STATUSES[k // 2 % len(STATUSES)], f"ag{k % 2}", nid=nid),
+        lambda: f.milestone(f"ms{k % 3}", nid=nid),
+        lambda: f.settled(f"ms{k % 3}", ("MilestoneMet", "MilestoneMissed")[k % 2], nid),
+        lambda: f.talks("TalksSuspended", nid=nid),
+        lambda: f.talks("TalksResumed", nid=nid),
+    ]
+    if targets:
+        target = targets[n % len(targets)]
+        options.append(lambda: f.retraction(target, nid=nid))
+    if texts:
+        text = texts[n % len(texts)]
+        options.append(lambda: f.correction(text, {"text": f"corrected {n}"}, nid=nid))
+    return options
+
+
+Choice = tuple[int, int, int]  # which negotiation, which kind of event, which variant
+
+
+def record_history(app: Negotiations, nids: list[str], choices: list[Choice]) -> None:
+    """Records each negotiation's start, then one event per choice (refusals skipped)."""
+    for nid in nids:
+        app.record_many(f.started(nid), principal="p")
+    for n, (which, kind, k) in enumerate(choices):
+        nid = nids[which % len(nids)]
+        options = _candidates(app.history(nid), n, k, nid)
+        # A refusal by an invariant stores nothing, so the history stays valid.
+        with contextlib.suppress(RecorderError):
+            app.record(options[kind % len(options)](), principal="p")
