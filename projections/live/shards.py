@@ -96,21 +96,18 @@ def fold_shards(job: ShardJob, folded: Folded, redis: Redis) -> ShardsFolded:
 
 
 def _fold_all(redis: Redis, job: ShardJob, folded: Folded) -> ShardsFolded:
-    try:
-        store = ViewStore(redis, job.prefix, job.projection.name, partition=job.partition)
-        reader = EntryReader(redis, job.stream)
-        result = ShardsFolded()
-        for shard in job.shards:
-            states: dict[str, State] = {}
-            try:
-                _fold_shard(reader, job, shard, states, folded)
-            except _ReducerFailed as e:
-                return ShardsFolded(reducer_failed=str(e))
-            store.write_states(job.generation, states)
-            result.digests.update(state_digests(states))
-        return result
-    finally:
-        redis.close()
+    store = ViewStore(redis, job.prefix, job.projection.name, partition=job.partition)
+    reader = EntryReader(redis, job.stream)
+    result = ShardsFolded()
+    for shard in job.shards:
+        states: dict[str, State] = {}
+        try:
+            _fold_shard(reader, job, shard, states, folded)
+        except _ReducerFailed as e:
+            return ShardsFolded(reducer_failed=str(e))
+        store.write_states(job.generation, states)
+        result.digests.update(state_digests(states))
+    return result
 
 
 def _fold_shard(
@@ -174,7 +171,11 @@ def fold_in_worker(index: int, job: ShardJob, connecting: Connecting) -> ShardsF
     def count(entries: int) -> None:
         _shared["counters"][index] += entries
 
-    return fold_shards(job, count, connecting.client())
+    redis = connecting.client()
+    try:
+        return fold_shards(job, count, redis)
+    finally:
+        redis.close()
 
 
 class Rate:
