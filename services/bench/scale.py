@@ -36,6 +36,7 @@ from services.bench.record import _note, _opening
 from services.bench.target import bench_redis
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
+from services.wire.groups import ensure_group
 from services.wire.streams import Streams
 
 Progress = Callable[[str], object]
@@ -277,7 +278,7 @@ def _raw_consumer(redis: Redis, streams: list[str], group: str, total: int) -> f
     """Events/s of one raw consumer group reading every stream with XREADGROUP COUNT 500 and
     acknowledging with XACK, from a fresh group at 0."""
     for stream in streams:
-        redis.xgroup_create(stream, group, id="0")
+        ensure_group(redis, stream, group)
     done = 0
     started = time.perf_counter()
     while done < total:
