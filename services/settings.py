@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     prefix: str = Field(default="talkstream", pattern=r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$")
     relay_batch: int = Field(default=500, ge=1, le=10_000)
     relay_poll_interval: float = Field(default=0.5, gt=0, le=5)
+    # How long a relay's lease lasts unless renewed (a third of it apart): a standby relay
+    # takes over within about this long after the holder dies.
+    relay_lease_ms: int = Field(default=5000, ge=300, le=600_000)
     intake_max_deliveries: int = Field(default=5, ge=1)
     intake_claim_idle_ms: int = Field(default=30_000, ge=10)
     intake_max_bytes: int = Field(default=262_144, ge=1024)

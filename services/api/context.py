@@ -46,6 +46,8 @@ class ApiContext:
     redis_outage: Outage  # logs the API's Redis outages: one line each way
     open_views: OpenViews
     full_audit: FullAudit | None = None  # handed in by the composition; else the store only
+    # Whether this process's relay holds the relay lease; None when it runs no relay.
+    relay_lease_held: Callable[[], bool] | None = None
     rendered: RenderedViews = field(default_factory=RenderedViews)
     divergence: DivergenceWatch = field(init=False)
 

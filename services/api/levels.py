@@ -29,6 +29,7 @@ def read_levels(ctx: ApiContext) -> Levels:
         intake_dead_letters=int(ctx.redis.xlen(ctx.streams.intake_dead)),
         parked=parked,
         divergence=_divergence(ctx),
+        lease_held=None if ctx.relay_lease_held is None else ctx.relay_lease_held(),
     )
 
 

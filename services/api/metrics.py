@@ -24,6 +24,7 @@ class Levels:
     intake_dead_letters: int
     parked: dict[str, int]  # projection -> parked negotiations
     divergence: Divergence | None = None  # recorded by a relay: the stream left the store
+    lease_held: bool | None = None  # whether this process's relay publishes; None: no relay
 
 
 class _LevelsCollector(Collector):
@@ -52,6 +53,12 @@ class _LevelsCollector(Collector):
             "The first position where the event stream and the store differ (0: they agree).",
             value=levels.divergence.position if levels.divergence else 0,
         )
+        if levels.lease_held is not None:
+            yield GaugeMetricFamily(
+                "talkstream_relay_lease_held",
+                "1 when this process's relay holds the relay lease (publishes), 0 on standby.",
+                value=1 if levels.lease_held else 0,
+            )
         lag = GaugeMetricFamily(
             "talkstream_projection_lag_events",
             "Stream entries a projection has not applied yet.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -132,4 +132,9 @@ class Readiness(BaseModel):
         default=None,
         description="Set while the event stream holds another history than the store "
         "(`talkstream relay --rebuild-stream` repairs it).",
+    )
+    relay_lease: Literal["holder", "standby"] | None = Field(
+        default=None,
+        description="This process's relay: `holder` publishes, `standby` waits to take over "
+        "(both are ready); absent when the process runs no relay.",
     )

@@ -28,3 +28,13 @@ class StreamDiverged(RelayError):
 class StreamNotDiverged(RelayError):
     def __init__(self, message: str) -> None:
         super().__init__("stream_not_diverged", message)
+
+
+class LeaseLost(RelayError):
+    """This relay may not publish: it does not hold the lease, or the XADD script refused its
+    fencing token because a relay with a newer one has published on the stream."""
+
+    def __init__(self, message: str, *, token: int | None, fence: int | None = None) -> None:
+        super().__init__("relay_lease_lost", message)
+        self.token = token
+        self.fence = fence

@@ -18,6 +18,10 @@ A store restored from an earlier copy fails one of these checks: the relay then 
 differing position (services/relay/divergence.py), records it in Redis, logs one line and
 publishes nothing more until ``talkstream relay --rebuild-stream`` clears the record.
 
+Several relays may run; with a lease (services/relay/lease.py) only its holder publishes, and
+the script refuses a batch whose fencing token is below the highest that published on the
+stream (kept on ``<stream>:fence``): a relay that lost the lease while paused stands by instead.
+
 It never publishes a stored event that fails its integrity check: it publishes what precedes
 it, then stays there (one log line) until the store is repaired. A store that fails holds it
 back the same way (one line per outage and one per recovery).
@@ -40,18 +44,29 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import EventCorrupted, StoreUnavailable
 from services.relay import divergence, tracing
-from services.relay.exceptions import StreamDiverged
+from services.relay.exceptions import LeaseLost, StreamDiverged
+from services.relay.lease import Lease
 from services.wire.divergence import Divergence, record, recorded
 from services.wire.entries import entry_args, entry_id, hash_of, position_of
 from services.wire.streams import diverged_key as diverged_key_of
+from services.wire.streams import fence_key
 
 log = logging.getLogger("talkstream.relay")
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
-# ARGV[1]: the entry ID the stream must end with ('' for any); then six arguments per entry.
+# KEYS: the stream, its fence (services/wire/streams.py: fence_key). ARGV[1]: the entry ID
+# the stream must end with ('' for any); ARGV[2]: the publisher's fencing token ('' for a tool
+# that runs without the lease: the stream's repair); then six arguments per entry.
 # Returns {added, duplicates}; {-1, 0} when the stream ends elsewhere; {-2, duplicates,
-# position, hash there or ''} when a refused ID holds another event (nothing after it is added).
+# position, hash there or ''} when a refused ID holds another event (nothing after it is added);
+# {-3, 0, fence} when a higher token has published (nothing is added).
 XADD_BATCH = """
+if ARGV[2] ~= '' then
+  local token = tonumber(ARGV[2])
+  local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if fence > token then return {-3, 0, fence} end
+  if fence < token then redis.call('SET', KEYS[2], ARGV[2]) end
+end
 if ARGV[1] ~= '' then
   local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
   local last = '0-0'
@@ -59,7 +74,7 @@ if ARGV[1] ~= '' then
   if last ~= ARGV[1] then return {-1, 0} end
 end
 local added, duplicates = 0, 0
-for i = 2, #ARGV, 6 do
+for i = 3, #ARGV, 6 do
   local res = redis.pcall('XADD', KEYS[1], ARGV[i], 'type', ARGV[i + 1],
     'negotiation_id', ARGV[i + 2], 'position', ARGV[i + 3], 'hash', ARGV[i + 4],
     'event', ARGV[i + 5])
@@ -124,10 +139,13 @@ class Relay:
         batch: int = 500,
         poll_interval: float = 0.5,
         diverged_key: str | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.app = app
         self.redis = redis
         self.stream = stream
+        self.lease = lease  # None: publishes unfenced (a tool run alone, e.g. the repair)
+        self.fence_key = fence_key(stream)
         self.diverged_key = diverged_key or diverged_key_of(stream)
         self.batch = batch
         self.poll_interval = min(max(poll_interval, 0.01), 5.0)
@@ -190,12 +208,22 @@ class Relay:
     def send(self, batch: Batch, *, after: int | None = None) -> bool:
         """XADDs the batch; with ``after``, only if the stream still ends at that position
         (else nothing is sent and the answer is False: read the stream's end again).
-        StreamDiverged if Redis refused a position that holds another event."""
+        StreamDiverged if Redis refused a position that holds another event; LeaseLost when
+        this relay has a lease and does not hold it, or a newer token has published."""
         expected = entry_id(after) if after is not None else ""
-        reply = self._xadd_batch(keys=[self.stream], args=[expected, *batch.args])
+        token = self._fencing_token()
+        reply = self._xadd_batch(
+            keys=[self.stream, self.fence_key], args=[expected, token, *batch.args]
+        )
         outcome, duplicates = int(reply[0]), int(reply[1])
         if outcome == -1:
             return False
+        if outcome == -3:
+            raise LeaseLost(
+                f"token {token} refused on {self.stream}: token {int(reply[2])} has published",
+                token=int(token),
+                fence=int(reply[2]),
+            )
         self.stats.duplicates += duplicates
         if outcome == -2:
             position, there = int(reply[2]), reply[3].decode() or None
@@ -203,6 +231,14 @@ class Relay:
         self.stats.published += outcome
         tracing.relayed(self.redis, self.stream, batch.args)
         return True
+
+    def _fencing_token(self) -> str:
+        if self.lease is None:
+            return ""
+        token = self.lease.token
+        if token is None:
+            raise LeaseLost(f"not the lease holder of {self.stream}", token=None)
+        return str(token)
 
     def publish_once(self) -> int:
         """Publishes up to one batch after the stream's last position; returns how many
@@ -253,7 +289,7 @@ class Relay:
                     reached = "none (paused)" if last is None else last.position
                     log.info("relay: Redis is back; caught up to position %s", reached)
                     backoff = 0.0
-                if last is None:  # diverged: look for the repair at each poll
+                if last is None:  # diverged or standing by: look again at each poll
                     known = None
                     stop.wait(self.poll_interval)
                     continue
@@ -270,13 +306,20 @@ class Relay:
     def _step(
         self, reader: ThreadPoolExecutor, stop: threading.Event, known: StreamEnd | None
     ) -> StreamEnd | None:
-        """Publishes what the store holds beyond the stream; None while diverged."""
+        """Publishes what the store holds beyond the stream; None while diverged or
+        standing by (another relay holds the lease)."""
+        if self.lease is not None and not self.lease.held():
+            return None
         if self._paused():
             return None
         try:
             return self._stream_until_caught_up(reader, stop, known)
         except StreamDiverged as e:
             self._halt(e.divergence)
+            return None
+        except LeaseLost as e:
+            if self.lease is not None and e.fence is not None:
+                self.lease.lost("fenced")
             return None
 
     def _paused(self) -> bool:

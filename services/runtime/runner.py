@@ -20,6 +20,7 @@ from projections.views import Projection
 from services.hooks.deliverer import Deliverer, Policy
 from services.intake.app import build_intake
 from services.recorder.application import Negotiations
+from services.relay.lease import Lease, lease_kept
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_application
@@ -32,7 +33,19 @@ from services.wire.streams import Streams
 log = logging.getLogger("talkstream.runner")
 
 
+def build_lease(settings: Settings, redis_url: str) -> Lease:
+    """This process's side of the relay lease (one relay of a deployment publishes)."""
+    streams = Streams(settings.prefix)
+    return Lease(
+        Redis.from_url(redis_url),
+        key=streams.relay_lease,
+        counter=streams.relay_fence_counter,
+        lease_ms=settings.relay_lease_ms,
+    )
+
+
 def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
+    """A relay that publishes while it holds the lease (kept by ``lease_kept``)."""
     streams = Streams(settings.prefix)
     relay = Relay(
         app,
@@ -41,6 +54,7 @@ def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
         batch=settings.relay_batch,
         poll_interval=settings.relay_poll_interval,
         diverged_key=streams.events_diverged,
+        lease=build_lease(settings, redis_url),
     )
     app.after_save.append(relay.notify)
     return relay
@@ -99,9 +113,11 @@ def run_relay(settings: Settings) -> None:
 
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
-        log.info("relay redis=%s stream=%s", url, relay.stream)
+        lease = relay.lease
+        assert lease is not None  # build_relay gives it one
+        log.info("relay redis=%s stream=%s holder=%s", url, relay.stream, lease.holder)
         try:
-            with log_writer_running(writer):
+            with lease_kept(lease), log_writer_running(writer, lease):
                 relay.run(stop)
         finally:
             app.close()

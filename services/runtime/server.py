@@ -24,11 +24,12 @@ from services.api.protocol import ConnectionLimits, bounded_protocol
 from services.hooks.deliverer import Deliverer
 from services.intake.app import build_intake
 from services.recorder.ledger import LogWriter
+from services.relay.lease import lease_thread
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_api_context, build_application
 from services.runtime.exceptions import RuntimeProblem
-from services.runtime.ledger import build_log_writer
+from services.runtime.ledger import build_log_writer, writer_target
 from services.runtime.page import with_page
 from services.runtime.redis_server import redis_for
 from services.runtime.runner import build_deliverer, build_relay, projector_options
@@ -51,9 +52,10 @@ class Workers:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         stop = threading.Event()
+        keeper = lease_thread(self.relay.lease, stop) if self.relay.lease is not None else None
         thread = threading.Thread(target=self.relay.run, args=(stop,), name="relay", daemon=True)
         thread.start()
-        writer = self._start_log_writer(stop)
+        writer, wake_writer = self._start_log_writer(stop)
         hooks = threading.Thread(target=self.deliverer.run, args=(stop,), name="hooks", daemon=True)
         hooks.start()
         await self.streams.start()
@@ -67,21 +69,25 @@ class Workers:
             await asyncio.to_thread(thread.join, 10)
             if thread.is_alive():
                 log.warning("the relay did not stop within 10 s")
-            if writer is not None and self.log_writer is not None:
-                self.log_writer.notify()
+            if writer is not None:
+                wake_writer()
                 await asyncio.to_thread(writer.join, 10)
+            if keeper is not None:
+                await asyncio.to_thread(keeper.join, 10)
             await asyncio.to_thread(hooks.join, 10 + self.deliverer.policy.timeout)
             self.deliverer.client.close()
             log.info("workers stopped")
 
-    def _start_log_writer(self, stop: threading.Event) -> threading.Thread | None:
+    def _start_log_writer(
+        self, stop: threading.Event
+    ) -> tuple[threading.Thread | None, Callable[[], None]]:
+        """The writer's thread (running while the relay holds the lease), and its wake-up."""
         if self.log_writer is None:
-            return None
-        thread = threading.Thread(
-            target=self.log_writer.run, args=(stop,), name="log-writer", daemon=True
-        )
+            return None, lambda: None
+        run, wake = writer_target(self.log_writer, self.relay.lease)
+        thread = threading.Thread(target=run, args=(stop,), name="log-writer", daemon=True)
         thread.start()
-        return thread
+        return thread, wake
 
 
 def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
@@ -93,6 +99,8 @@ def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
     relay = build_relay(ctx.settings, ctx.app, redis_url)
+    if relay.lease is not None:
+        ctx.relay_lease_held = relay.lease.held
     writer = build_log_writer(ctx.settings, ctx.app, redis_url)
     intake, broker = build_intake(ctx.settings, ctx.app, redis_url)
     attach_projectors(

@@ -31,6 +31,17 @@ class Streams:
         return f"{self.events}:diverged:{stamp}"
 
     @property
+    def relay_lease(self) -> str:
+        """String: ``<holder id> <fencing token>`` of the one relay that may publish, with a
+        PX expiry (``TALKSTREAM_RELAY_LEASE_MS``) its holder keeps renewing."""
+        return f"{self.prefix}:relay:lease"
+
+    @property
+    def relay_fence_counter(self) -> str:
+        """Integer: the last fencing token handed out (INCR on each acquisition)."""
+        return f"{self.prefix}:relay:fence-counter"
+
+    @property
     def intake(self) -> str:
         return f"{self.prefix}:intake"
 
@@ -130,6 +141,12 @@ class ViewKeys:
 def diverged_key(events: str) -> str:
     """The divergence record of an event stream named ``events``."""
     return f"{events}:diverged"
+
+
+def fence_key(stream: str) -> str:
+    """The highest fencing token that published on ``stream`` (same Redis Cluster slot as the
+    stream: its hash tag, if any, is in the name)."""
+    return f"{stream}:fence"
 
 
 def as_fields(values: Mapping[str, str | bytes | int]) -> dict[FieldT, EncodableT]:

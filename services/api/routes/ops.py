@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -89,6 +89,7 @@ def _readiness(ctx: ApiContext) -> Readiness:
         stream_position=levels.stream_position,
         projections=levels.tracked,
         problems=problems,
+        relay_lease=None if levels.lease_held is None else _lease_role(levels.lease_held),
         stream_diverged=(
             None
             if found is None
@@ -100,6 +101,10 @@ def _readiness(ctx: ApiContext) -> Readiness:
             )
         ),
     )
+
+
+def _lease_role(held: bool) -> Literal["holder", "standby"]:
+    return "holder" if held else "standby"
 
 
 @router.get(

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from services.exceptions import InvalidSettings
 from services.recorder.store import eventsourcing_env
-from services.settings import Settings
+from services.settings import Settings, load_settings
 
 
 def test_defaults_to_an_sqlite_file_under_the_home(
@@ -42,3 +43,22 @@ def test_rejects_an_unknown_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TALKSTREAM_STORE", "mongo")
     with pytest.raises(ValueError, match="store"):
         Settings()
+
+
+def test_the_relay_lease_lasts_five_seconds_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TALKSTREAM_RELAY_LEASE_MS", raising=False)
+    assert Settings().relay_lease_ms == 5000
+    monkeypatch.setenv("TALKSTREAM_RELAY_LEASE_MS", "1500")
+    assert Settings().relay_lease_ms == 1500
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("soon", "valid integer"), ("100", "greater than or equal to 300"), ("-5", "greater")],
+)
+def test_a_bad_relay_lease_is_one_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, reason: str
+) -> None:
+    monkeypatch.setenv("TALKSTREAM_RELAY_LEASE_MS", value)
+    with pytest.raises(InvalidSettings, match=f"^TALKSTREAM_RELAY_LEASE_MS: .*{reason}"):
+        load_settings()
