@@ -21,6 +21,8 @@ from tests.waiting import wait_for
 
 NOTES_PER_BATCH = 100
 NEGOTIATIONS_PER_WRITER = 8
+REDIS_STOPPED = "redis stopped"
+POSTGRES_CUT = "postgres cut"
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Tally:
     refused: set[str] = field(default_factory=set)  # keys refused (503) and never sent again
     answers: Counter[tuple[str, int]] = field(default_factory=Counter)  # (phase, status)
     written_in: Counter[str] = field(default_factory=Counter)  # phase -> events acknowledged
+    duplicates: int = 0  # events a resent batch found stored already (answered 200)
     phase: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,10 +42,12 @@ class Tally:
         with self.lock:
             self.answers[(phase, status)] += 1
 
-    def acknowledge(self, phase: str, keys: list[str], event_ids: list[str]) -> None:
+    def acknowledge(self, phase: str, keys: list[str], results: list[dict[str, Any]]) -> None:
         with self.lock:
-            self.acknowledged.update(zip(keys, event_ids, strict=True))
+            for key, result in zip(keys, results, strict=True):
+                self.acknowledged[key] = result["result"]["event_id"]
             self.written_in[phase] += len(keys)
+            self.duplicates += sum(1 for r in results if r["status"] == 200)
 
     def refuse(self, keys: list[str]) -> None:
         with self.lock:
@@ -63,9 +68,11 @@ def opening(nid: str) -> dict[str, Any]:
 
 class Writer:
     """One client thread: batches of notes, each note with an idempotency key of its own, over
-    the API processes in turn. A batch whose outcome is unknown (the connection broke) is sent
-    again with the same keys until it is acknowledged; a batch refused with 503 at its first
-    attempt is never sent again (its keys must be absent from the store)."""
+    the API processes in turn. A batch refused with 503 at its first attempt, sent while
+    PostgreSQL was cut off, is never sent again: it cannot have reached the store, so its keys
+    must be absent. Any other batch whose outcome is unknown (the connection to the API broke,
+    or the API lost PostgreSQL while the batch was in flight, so the commit may have happened)
+    is sent again with the same keys until it is acknowledged: the keys make it count once."""
 
     def __init__(self, index: int, urls: list[str], key: str, quota: int, tally: Tally) -> None:
         self.index = index
@@ -124,27 +131,24 @@ class Writer:
             phase = self.tally.phase
             try:
                 answer = client.post(f"{self._url()}/v1/events:batch", json={"events": events})
-            except httpx.TransportError as e:
-                print("DEBUG", time.strftime("%H:%M:%S"), self.index, phase, repr(e))
+            except httpx.TransportError:
                 self.tally.answered(phase, 0)
                 first = False
                 time.sleep(0.1)
                 continue
             self.tally.answered(phase, answer.status_code)
-            if answer.status_code != 200:
-                print("DEBUG", time.strftime("%H:%M:%S"), self.index, phase, answer.status_code, answer.elapsed)
             if answer.status_code == 503:
                 assert answer.json()["error"]["code"] == "store_unavailable", answer.text
-                if first:
+                if first and phase == POSTGRES_CUT:
                     self.tally.refuse(keys)
                     return False
+                first = False
                 time.sleep(0.2)
                 continue
             assert answer.status_code == 200, answer.text
             results = answer.json()["results"]
             assert all(r["status"] in (200, 201) for r in results), answer.text
-            event_ids = [r["result"]["event_id"] for r in results]
-            self.tally.acknowledge(phase if phase == self.tally.phase else "", keys, event_ids)
+            self.tally.acknowledge(phase if phase == self.tally.phase else "", keys, results)
             return True
 
 
@@ -157,6 +161,7 @@ class Fleet:
         self.logs = logs
         self.commands: dict[str, tuple[str, list[str]]] = {}
         self.processes: dict[str, TalkstreamProcess] = {}
+        self.urls: dict[str, str] = {}  # API name -> its URL
         self.kills: Counter[str] = Counter()
 
     def add(self, name: str, command: str, *args: str) -> None:
@@ -165,8 +170,9 @@ class Fleet:
 
     def add_api(self, name: str) -> str:
         port = free_port()
+        self.urls[name] = f"http://127.0.0.1:{port}"
         self.add(name, "api", "--port", str(port))
-        return f"http://127.0.0.1:{port}"
+        return self.urls[name]
 
     def start(self, name: str) -> None:
         command, args = self.commands[name]
@@ -175,7 +181,7 @@ class Fleet:
 
     def kill_and_restart(self, name: str) -> None:
         self.processes[name].kill()
-        self.kills[name.split("-")[0]] += 1
+        self.kills[name.split("-", maxsplit=1)[0]] += 1
         self.start(name)
 
     def dead(self) -> list[str]:
@@ -190,19 +196,22 @@ class Fleet:
                 process.terminate()
 
 
-def wait_healthy(url: str, timeout: float = 60.0) -> None:
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
-    wait_for(answers, timeout, f"{url}/healthz")
+
+def wait_healthy(url: str, timeout: float = 120.0) -> None:
+    wait_for(lambda: healthy(url), timeout, f"{url}/healthz")
 
 
 class Killer:
     """Every few seconds, SIGKILLs a random process of the fleet and starts it again; holds
-    still while ``paused`` is set (the Redis and PostgreSQL faults run alone)."""
+    still while ``paused`` is set (the Redis and PostgreSQL faults run alone). An API is killed
+    only while the other one answers, and the next kill waits until it answers again (as a
+    load balancer would keep one serving)."""
 
     def __init__(self, fleet: Fleet, rng: random.Random, every: tuple[float, float]) -> None:
         self.fleet = fleet
@@ -210,13 +219,28 @@ class Killer:
         self.every = every
         self.paused = threading.Event()
         self.stopped = threading.Event()
+        self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="killer", daemon=True)
 
     def _run(self) -> None:
-        while not self.stopped.wait(self.rng.uniform(*self.every)):
-            if not self.paused.is_set():
-                self.fleet.kill_and_restart(self.rng.choice(sorted(self.fleet.commands)))
+        try:
+            while not self.stopped.wait(self.rng.uniform(*self.every)):
+                if not self.paused.is_set():
+                    self._kill(self.rng.choice(sorted(self.fleet.commands)))
+        except BaseException as e:  # reported by stop()
+            self.error = e
+
+    def _kill(self, name: str) -> None:
+        others = [url for api, url in self.fleet.urls.items() if api != name]
+        if name in self.fleet.urls and not all(healthy(url) for url in others):
+            return
+        self.fleet.kill_and_restart(name)
+        if name in self.fleet.urls:
+            wait_healthy(self.fleet.urls[name])
 
     def stop(self) -> None:
         self.stopped.set()
-        self.thread.join(30)
+        self.thread.join(150)
+        assert not self.thread.is_alive(), "the killer still runs"
+        if self.error is not None:
+            raise self.error
