@@ -23,6 +23,7 @@ NOTES_PER_BATCH = 100
 NEGOTIATIONS_PER_WRITER = 8
 REDIS_STOPPED = "redis stopped"
 POSTGRES_CUT = "postgres cut"
+ACKNOWLEDGED, REFUSED, UNSETTLED = "acknowledged", "refused", "unsettled"
 
 
 @dataclass
@@ -70,9 +71,10 @@ class Writer:
     """One client thread: batches of notes, each note with an idempotency key of its own, over
     the API processes in turn. A batch refused with 503 at its first attempt, sent while
     PostgreSQL was cut off, is never sent again: it cannot have reached the store, so its keys
-    must be absent. Any other batch whose outcome is unknown (the connection to the API broke,
-    or the API lost PostgreSQL while the batch was in flight, so the commit may have happened)
-    is sent again with the same keys until it is acknowledged: the keys make it count once."""
+    must be absent. A batch whose outcome is unknown is sent again with the same keys until it
+    is acknowledged (the keys make it count once): at once when the connection to the API
+    broke, after the cut when the API answered 503 for a batch already in flight as
+    PostgreSQL went away (its commit may have happened)."""
 
     def __init__(self, index: int, urls: list[str], key: str, quota: int, tally: Tally) -> None:
         self.index = index
@@ -100,13 +102,23 @@ class Writer:
     def _write(self, client: httpx.Client) -> None:
         acknowledged = 0
         batch = 0
+        unsettled: list[list[dict[str, Any]]] = []  # resent once PostgreSQL is back
         nids = negotiation_ids(self.index)
         while acknowledged < self.quota:
-            size = min(NOTES_PER_BATCH, self.quota - acknowledged)
-            events = self._notes(nids[batch % len(nids)], batch, size)
-            batch += 1
-            if self._deliver(client, events):
-                acknowledged += size
+            if unsettled and self.tally.phase != POSTGRES_CUT:
+                events = unsettled.pop()
+            else:
+                size = min(NOTES_PER_BATCH, self.quota - acknowledged - _count(unsettled))
+                if size == 0:
+                    time.sleep(0.2)
+                    continue
+                events = self._notes(nids[batch % len(nids)], batch, size)
+                batch += 1
+            outcome = self._deliver(client, events)
+            if outcome == ACKNOWLEDGED:
+                acknowledged += len(events)
+            elif outcome == UNSETTLED:
+                unsettled.append(events)
 
     def _notes(self, nid: str, batch: int, size: int) -> list[dict[str, Any]]:
         return [
@@ -123,8 +135,9 @@ class Writer:
         self.turn += 1
         return self.urls[self.turn % len(self.urls)]
 
-    def _deliver(self, client: httpx.Client, events: list[dict[str, Any]]) -> bool:
-        """True once acknowledged; False when refused at the first attempt."""
+    def _deliver(self, client: httpx.Client, events: list[dict[str, Any]]) -> str:
+        """Sends the batch until the API answers (again on a broken connection, with the
+        same keys); ACKNOWLEDGED, REFUSED or UNSETTLED."""
         keys = [e["idempotency_key"] for e in events]
         first = True
         while True:
@@ -139,17 +152,20 @@ class Writer:
             self.tally.answered(phase, answer.status_code)
             if answer.status_code == 503:
                 assert answer.json()["error"]["code"] == "store_unavailable", answer.text
+                time.sleep(0.2)
                 if first and phase == POSTGRES_CUT:
                     self.tally.refuse(keys)
-                    return False
-                first = False
-                time.sleep(0.2)
-                continue
+                    return REFUSED
+                return UNSETTLED
             assert answer.status_code == 200, answer.text
             results = answer.json()["results"]
             assert all(r["status"] in (200, 201) for r in results), answer.text
             self.tally.acknowledge(phase if phase == self.tally.phase else "", keys, results)
-            return True
+            return ACKNOWLEDGED
+
+
+def _count(batches: list[list[dict[str, Any]]]) -> int:
+    return sum(len(b) for b in batches)
 
 
 class Fleet:
@@ -210,8 +226,7 @@ def wait_healthy(url: str, timeout: float = 120.0) -> None:
 class Killer:
     """Every few seconds, SIGKILLs a random process of the fleet and starts it again; holds
     still while ``paused`` is set (the Redis and PostgreSQL faults run alone). An API is killed
-    only while the other one answers, and the next kill waits until it answers again (as a
-    load balancer would keep one serving)."""
+    only while the other one answers (as a load balancer would keep one serving)."""
 
     def __init__(self, fleet: Fleet, rng: random.Random, every: tuple[float, float]) -> None:
         self.fleet = fleet
@@ -235,8 +250,6 @@ class Killer:
         if name in self.fleet.urls and not all(healthy(url) for url in others):
             return
         self.fleet.kill_and_restart(name)
-        if name in self.fleet.urls:
-            wait_healthy(self.fleet.urls[name])
 
     def stop(self) -> None:
         self.stopped.set()
