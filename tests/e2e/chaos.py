@@ -179,6 +179,7 @@ class Fleet:
         self.processes: dict[str, TalkstreamProcess] = {}
         self.urls: dict[str, str] = {}  # API name -> its URL
         self.kills: Counter[str] = Counter()
+        self.exits: Counter[str] = Counter()  # ended by themselves, started again
 
     def add(self, name: str, command: str, *args: str) -> None:
         self.commands[name] = (command, list(args))
@@ -199,6 +200,13 @@ class Fleet:
         self.processes[name].kill()
         self.kills[name.split("-", maxsplit=1)[0]] += 1
         self.start(name)
+
+    def restart_exited(self) -> None:
+        """Starts again the processes that ended by themselves (as a container's restart
+        policy would); counted in ``exits``."""
+        for name in self.dead():
+            self.exits[name.split("-", maxsplit=1)[0]] += 1
+            self.start(name)
 
     def dead(self) -> list[str]:
         return [name for name, p in self.processes.items() if not p.alive()]
@@ -226,7 +234,8 @@ def wait_healthy(url: str, timeout: float = 120.0) -> None:
 class Killer:
     """Every few seconds, SIGKILLs a random process of the fleet and starts it again; holds
     still while ``paused`` is set (the Redis and PostgreSQL faults run alone). An API is killed
-    only while the other one answers (as a load balancer would keep one serving)."""
+    only while the other one answers (as a load balancer would keep one serving). A process
+    that ended by itself is started again."""
 
     def __init__(self, fleet: Fleet, rng: random.Random, every: tuple[float, float]) -> None:
         self.fleet = fleet
@@ -240,6 +249,7 @@ class Killer:
     def _run(self) -> None:
         try:
             while not self.stopped.wait(self.rng.uniform(*self.every)):
+                self.fleet.restart_exited()
                 if not self.paused.is_set():
                     self._kill(self.rng.choice(sorted(self.fleet.commands)))
         except BaseException as e:  # reported by stop()

@@ -271,6 +271,7 @@ def _figures(outcome: Outcome, fleet: Fleet, stored: int, fingerprints: list[str
         "events refused (503, never resent)": len(tally.refused),
         "events stored (with the openings)": stored,
         "kills": dict(fleet.kills),
+        "processes that ended by themselves (started again)": dict(fleet.exits),
         "503s during the PostgreSQL cut": tally.count(POSTGRES_CUT, 503),
         "events found stored when resent (in flight at a fault)": tally.duplicates,
         "events acknowledged while Redis was stopped": tally.written_in[REDIS_STOPPED],
