@@ -234,8 +234,8 @@ def wait_healthy(url: str, timeout: float = 120.0) -> None:
 class Killer:
     """Every few seconds, SIGKILLs a random process of the fleet and starts it again; holds
     still while ``paused`` is set (the Redis and PostgreSQL faults run alone). An API is killed
-    only while the other one answers (as a load balancer would keep one serving). A process
-    that ended by itself is started again."""
+    only while the other one answers (as a load balancer would keep one serving), else a
+    worker is. A process that ended by itself is started again."""
 
     def __init__(self, fleet: Fleet, rng: random.Random, every: tuple[float, float]) -> None:
         self.fleet = fleet
@@ -256,9 +256,11 @@ class Killer:
             self.error = e
 
     def _kill(self, name: str) -> None:
+        """Kills ``name``; a worker chosen at random instead when it is an API and the other
+        one does not answer."""
         others = [url for api, url in self.fleet.urls.items() if api != name]
         if name in self.fleet.urls and not all(healthy(url) for url in others):
-            return
+            name = self.rng.choice(sorted(set(self.fleet.commands) - set(self.fleet.urls)))
         self.fleet.kill_and_restart(name)
 
     def stop(self) -> None:
