@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -45,15 +46,18 @@ def stop_process(
 
 
 class TalkstreamProcess:
-    """``talkstream <command>`` as a separate process, its output appended to a log file."""
+    """``talkstream <command> [args]`` as a separate process, its output appended to a log
+    file."""
 
-    def __init__(self, command: str, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, command: str, env: dict[str, str], log: Path, args: Sequence[str] = ()
+    ) -> None:
         self.command = command
         self.log = log
         self.offset = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(TALKSTREAM), command],
+                [str(TALKSTREAM), command, *args],
                 cwd=REPO,
                 env=env,
                 stdin=subprocess.DEVNULL,
