@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def start_intake(
             proc.wait(timeout=10)
 
 
+def stalled(redis: Redis, streams: Streams) -> bool:
+    """A batch is pending and stays so while no result is added: the consumer waits on the
+    store's lock with it (a batch seen pending just before its XACK would not be)."""
+    before = (pending(redis, streams), redis.xlen(streams.intake_results))
+    time.sleep(0.3)
+    return before[0] > 0 and (pending(redis, streams), redis.xlen(streams.intake_results)) == before
+
+
 def answered(redis: Redis, streams: Streams) -> set[str]:
     return {r["entry_id"] for r in read_stream(redis, streams.intake_results)}
 
@@ -72,7 +81,7 @@ def test_a_consumer_killed_mid_batch_has_its_entries_claimed_and_recorded_once(
     # Hold the store's write lock so that the first consumer stalls with a batch in hand.
     lock = sqlite3.connect(redis_settings.events_db, timeout=20)
     lock.execute("BEGIN EXCLUSIVE")
-    wait_for(lambda: pending(redis, streams) > 0, 20, "a batch in the first consumer's hands")
+    wait_for(lambda: stalled(redis, streams), 20, "a batch in the first consumer's hands")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     lock.rollback()
