@@ -30,6 +30,8 @@ TALKSTREAM = Path(sys.executable).parent / "talkstream"
 def store_env(settings: Settings) -> dict[str, str]:
     """The environment of a talkstream process on the same store, Redis and prefix."""
     overrides = {"TALKSTREAM_STORE": settings.store}
+    if settings.partitions != 1:
+        overrides["TALKSTREAM_PARTITIONS"] = str(settings.partitions)
     if settings.store == "postgres":
         for name in ("host", "port", "dbname", "user", "password", "schema"):
             overrides[f"TALKSTREAM_POSTGRES_{name.upper()}"] = settings.postgres_value(name)

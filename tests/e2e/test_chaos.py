@@ -1,9 +1,10 @@
 """The chaos test: PostgreSQL, a private Redis, 2 ``api``, 2 ``relay`` and 3 ``project``
-processes under 8 HTTP writers, while a random process is SIGKILLed and restarted every few
-seconds, the Redis is stopped once for 5 s and PostgreSQL is cut off once (a TCP proxy between
-the processes and the server, which the other tests keep using). At the end every acknowledged
-write is stored exactly once and no refused one is, the stream equals the store, every view
-equals a rebuild, ``talkstream audit verify`` passes and no consumer group holds a pending entry.
+processes (one partition each of 3) under 8 HTTP writers, while a random process is SIGKILLed
+and restarted every few seconds, the Redis is stopped once for 5 s and PostgreSQL is cut off
+once (a TCP proxy between the processes and the server, which the other tests keep using). At
+the end every acknowledged write is stored exactly once and no refused one is, the partition
+streams together equal the store, every view equals a rebuild, ``talkstream audit verify``
+passes and no consumer group holds a pending entry.
 
 ``pytest -s`` prints the run's counts."""
 
@@ -22,11 +23,12 @@ import httpx
 import pytest
 from redis import Redis
 
-from projections.live.store import ViewStore
+from projections.live.partitioned import PartitionedViews
 from projections.views import PROJECTIONS
 from services.recorder.application import Negotiations
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
+from services.wire.streams import Streams
 from tests.conftest import PG, postgres_settings
 from tests.e2e.chaos import (
     NEGOTIATIONS_PER_WRITER,
@@ -40,7 +42,7 @@ from tests.e2e.chaos import (
     opening,
     wait_healthy,
 )
-from tests.integration.relay.helpers import last_position, stream_problems
+from tests.integration.relay.helpers import last_position, partitions_problems
 from tests.redis_servers import PrivateRedis
 from tests.store_faults import TcpProxy, admin_key, max_position, run_cli, store_env
 from tests.waiting import wait_for
@@ -55,7 +57,7 @@ REDIS_STOP_AT = 0.25  # the share of EVENTS acknowledged when Redis stops
 REDIS_STOP_SECONDS = 5.0
 POSTGRES_CUT_AT = 0.55
 POSTGRES_CUT_SECONDS = 4.0
-VIEW_SPLIT = [["negotiation", "timeline"], ["positions", "commitments"], ["audit"]]
+PARTITIONS = 3  # one projector process each
 
 
 @pytest.fixture
@@ -72,7 +74,7 @@ def proxy() -> Iterator[TcpProxy]:
 def direct(tmp_path: Path, pg_schema: str, private_redis: PrivateRedis) -> Settings:
     """The test's own look at the store (straight to PostgreSQL) and the private Redis."""
     settings = postgres_settings(tmp_path, pg_schema)
-    return settings.model_copy(update={"redis_url": private_redis.url})
+    return settings.model_copy(update={"redis_url": private_redis.url, "partitions": PARTITIONS})
 
 
 @pytest.fixture
@@ -99,8 +101,8 @@ def _start(fleet: Fleet) -> list[str]:
     urls.append(fleet.add_api("api-1"))
     for k in range(2):
         fleet.add(f"relay-{k}", "relay")
-    for k, views in enumerate(VIEW_SPLIT):
-        fleet.add(f"project-{k}", "project", *(a for v in views for a in ("--projection", v)))
+    for k in range(PARTITIONS):  # one projector process per partition
+        fleet.add(f"project-{k}", "project", "--partitions", str(k))
     for url in urls:
         wait_healthy(url)
     return urls
@@ -160,15 +162,21 @@ def _cut_postgres(proxy: TcpProxy, tally: Tally, urls: list[str]) -> list[dict[s
     return bodies
 
 
-def _converged(direct: Settings, client: Redis, stream: str, stores: list[ViewStore]) -> int:
+def _converged(
+    direct: Settings, client: Redis, streams: list[str], views: list[PartitionedViews]
+) -> int:
     end = max_position(direct)
-    wait_for(lambda: last_position(client, stream) == end, 180, "the stream to reach the store")
     wait_for(
-        lambda: all(s.tracked(s.generation()) == end for s in stores),
+        lambda: max(last_position(client, s) for s in streams) == end,
+        180,
+        "the partition streams to reach the store",
+    )
+    wait_for(
+        lambda: all(v.tracked(v.generation()) == end for v in views),
         180,
         "every view to reach the store's last position",
     )
-    wait_for(lambda: not _pending(client, stream), 60, "no pending entries")
+    wait_for(lambda: not any(_pending(client, s) for s in streams), 60, "no pending entries")
     return end
 
 
@@ -290,14 +298,14 @@ def test_chaos_keeps_every_acknowledged_write_once_and_every_view_equal_to_a_reb
     began = time.monotonic()
     outcome = _load_under_faults(direct, fleet, proxy, private_redis)
     client = Redis.from_url(private_redis.url)
-    stream = f"{direct.prefix}:events"
-    stores = [ViewStore(client, direct.prefix, name) for name in PROJECTIONS]
-    _converged(direct, client, stream, stores)
+    streams = [part.events for part in Streams(direct.prefix).partitions(PARTITIONS)]
+    views = [PartitionedViews(client, direct.prefix, name, PARTITIONS) for name in PROJECTIONS]
+    _converged(direct, client, streams, views)
     fleet.stop()
     app = build_application(direct)
     try:
         stored = _every_write_exactly_once(app, outcome.tally)
-        assert stream_problems(client, stream, app) == []
+        assert partitions_problems(client, streams, app) == []
     finally:
         app.close()
         client.close()

@@ -19,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from services.recorder.application import Negotiations
 from services.recorder.exceptions import ConflictError
 from services.relay.relay import Relay
+from services.wire.partitions import partition_of
 from tests.factories import note, started
 from tests.processes import TalkstreamProcess
 from tests.threads import Background
@@ -44,7 +45,26 @@ def last_position(client: Redis, stream: str) -> int:
 def stream_problems(client: Redis, stream: str, app: Negotiations) -> list[str]:
     """Every way the stream differs from the store (empty when they agree exactly): positions,
     order, duplicates, gaps, extra entries, and the bytes and hash of each event."""
-    entries = list(stream_entries(client, stream))
+    return entries_problems(list(stream_entries(client, stream)), app)
+
+
+def partitions_problems(client: Redis, streams: list[str], app: Negotiations) -> list[str]:
+    """``stream_problems`` of partition streams taken together (merged in position order),
+    and every entry on the partition of its negotiation."""
+    entries: list[Entry] = []
+    problems = []
+    for k, stream in enumerate(streams):
+        for entry in stream_entries(client, stream):
+            entries.append(entry)
+            nid = entry[1][b"negotiation_id"].decode()
+            if partition_of(nid, len(streams)) != k:
+                problems.append(f"{entry[0].decode()} of {nid} on partition {k}")
+    entries.sort(key=lambda e: int(e[0].split(b"-")[0]))
+    return problems + entries_problems(entries, app)
+
+
+def entries_problems(entries: list[Entry], app: Negotiations) -> list[str]:
+    """``stream_problems`` of entries read in position order."""
     stored = list(app.notifications())
     ids = [entry_id.decode() for entry_id, _ in entries]
     positions = [int(i.split("-")[0]) for i in ids]
