@@ -60,7 +60,8 @@ class StoreFault(RecorderError):
 
 class StoreUnavailable(StoreFault):
     """The event store could not be reached, configured or written: a full or read-only file,
-    a lost database connection. Nothing was stored; retry later."""
+    a lost database connection. A write that found it so stored nothing; one whose connection
+    broke during its commit may have been stored: retry later with the same idempotency key."""
 
 
 class EventCorrupted(StoreFault):

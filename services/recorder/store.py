@@ -191,6 +191,18 @@ class OneTryPostgresRecorder(StoreRecorder, PostgresApplicationRecorder):
     select_notifications = _without_retries(PostgresApplicationRecorder.select_notifications)
     max_notification_id = _without_retries(PostgresApplicationRecorder.max_notification_id)
 
+    def create_table(self) -> None:
+        """eventsourcing's, one process at a time per table: processes starting together on
+        an empty schema (a scaled deployment's first start) would replace the insert function
+        at once, and all but one fail ("tuple concurrently updated")."""
+        lock = f"talkstream:{self.datastore.schema}.{self.events_table_name}"
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock,))
+
     def select_with_positions(self, originator_id: UUID, after_version: int) -> Positioned:
         statement = SQL(
             "SELECT notification_id, originator_version, topic, state FROM {}.{} "
@@ -303,7 +315,8 @@ def reaching_store(name: str) -> Iterator[None]:
         reason = " ".join(str(e).split())[:300] or type(e).__name__
         raise StoreUnavailable(
             "store_unavailable",
-            f"the {name} event store is unavailable ({reason}); nothing was stored, retry later",
+            f"the {name} event store is unavailable ({reason}); retry later with the same "
+            "idempotency_key (a write cut off while it was committed may have been stored)",
             details={"store": name},
         ) from e
 
