@@ -8,11 +8,14 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any
 
 import httpx
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from projections.live.poller import Poller
 from projections.live.worker import build_projectors
@@ -145,6 +148,7 @@ def run_projectors(
     SIGINT/SIGTERM."""
     provider = tracing.configure(settings, "talkstream-projections")
     with redis_for(settings) as url:
+        wait_for_redis(url, "projections")
         if is_cluster_url(url):
             try:
                 run_pollers(settings, url, projections, partitions)
@@ -192,11 +196,34 @@ def run_pollers(
         poller.run(stop)
 
 
+def wait_for_redis(url: str, role: str) -> None:
+    """Returns once Redis answers: a process started before its Redis (a deployment's first
+    start, a Redis restarting) waits for it, with one line when it starts waiting and one when
+    Redis answers, instead of failing at its first command."""
+    client = connect(url, socket_connect_timeout=2, socket_timeout=2)
+    waited = False
+    try:
+        while True:
+            try:
+                client.ping()
+                break
+            except (RedisConnectionError, RedisTimeoutError) as e:
+                if not waited:
+                    log.warning("%s waiting for Redis at %s (%s)", role, url, e)
+                    waited = True
+                time.sleep(1.0)
+        if waited:
+            log.info("%s: Redis at %s answers", role, url)
+    finally:
+        client.close()
+
+
 def run_intake(settings: Settings) -> None:
     """The intake consumer alone, until SIGINT/SIGTERM."""
     with redis_for(settings) as url:
         if is_cluster_url(url):
             raise NeedsPlainRedis("the intake")
+        wait_for_redis(url, "intake")
         app = build_application(settings)
         intake, _ = build_intake(settings, app, url)
         try:
