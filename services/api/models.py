@@ -133,6 +133,12 @@ class Readiness(BaseModel):
         description="Set while the event stream holds another history than the store "
         "(`talkstream relay --rebuild-stream` repairs it).",
     )
+    degraded: list[str] = Field(
+        default_factory=list,
+        description="What works only in part while writes are still stored: "
+        "`redis_unavailable` (views, the change feed and the stream catch up once Redis is "
+        "back), `stream_diverged` (writes are stored but not published).",
+    )
     relay_lease: Literal["holder", "standby"] | None = Field(
         default=None,
         description="This process's relay: `holder` publishes, `standby` waits to take over "

@@ -268,6 +268,7 @@ def _faults_answered_as_promised(outcome: Outcome, redis: PrivateRedis) -> None:
     for body in outcome.redis_ready:
         redis_named = [p for p in body["problems"] if f":{redis.port}" in p]
         assert body["ready"] is False and redis_named, body
+        assert body["degraded"] == ["redis_unavailable"], body
     for body in outcome.postgres_ready:
         assert any(p.startswith("store") for p in body["problems"]), body
 

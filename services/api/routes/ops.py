@@ -58,7 +58,8 @@ def _readiness(ctx: ApiContext) -> Readiness:
     try:
         levels = read_levels(ctx)
     except (RedisError, RecorderError, OSError) as e:
-        if isinstance(e, REDIS_DOWN):
+        down = isinstance(e, REDIS_DOWN)
+        if down:
             ctx.redis_outage.down(e)
         return Readiness(
             ready=False,
@@ -66,6 +67,7 @@ def _readiness(ctx: ApiContext) -> Readiness:
             stream_position=None,
             projections={},
             problems=[f"unreachable: {e}"],
+            degraded=["redis_unavailable"] if down else [],
         )
     problems = []
     if levels.store_position - levels.stream_position > bound:
@@ -89,6 +91,7 @@ def _readiness(ctx: ApiContext) -> Readiness:
         stream_position=levels.stream_position,
         projections=levels.tracked,
         problems=problems,
+        degraded=[] if found is None else ["stream_diverged"],
         relay_lease=None if levels.lease_held is None else _lease_role(levels.lease_held),
         stream_diverged=(
             None

@@ -52,6 +52,7 @@ def test_a_diverged_stream_degrades_the_api_but_writes_still_store(
     ready = http.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["stream_diverged"]["position"] == 1
+    assert ready.json()["degraded"] == ["stream_diverged"]
     assert any(p.startswith("stream_diverged: ") for p in ready.json()["problems"])
     assert "talkstream_stream_diverged_position 1.0" in http.get("/metrics").text
     written = http.post(

@@ -54,7 +54,9 @@ def test_reads_answer_503_while_redis_is_down_and_serve_again_when_it_is_back(
             down = read()
             assert down.status_code == 503, down.text
             assert down.json()["error"]["code"] == "redis_unavailable"
-        assert http.get("/readyz").status_code == 503
+        not_ready = http.get("/readyz")
+        assert not_ready.status_code == 503
+        assert not_ready.json()["degraded"] == ["redis_unavailable"]  # writes still stored
         metrics = http.get("/metrics")
         assert metrics.status_code == 200
         assert "talkstream_levels_readable 0.0" in metrics.text
@@ -62,7 +64,8 @@ def test_reads_answer_503_while_redis_is_down_and_serve_again_when_it_is_back(
         private_redis.start()
         wait_for(lambda: read().status_code == 200, 30, "reads to serve again")
         wait_for(lambda: bool(_messages(caplog, "api: Redis is back")), 30, "the recovery line")
-        assert http.get("/readyz").status_code == 200
+        ready = http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["degraded"] == []
 
     assert len(_messages(caplog, "api: Redis unavailable")) == 1, caplog.text
     assert len(_messages(caplog, "api: Redis is back")) == 1, caplog.text
