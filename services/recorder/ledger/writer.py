@@ -176,7 +176,15 @@ class LogWriter:
             if self.wake.wait(self._wait()):
                 stop.wait(self.gather)  # let more saves land: one append for many of them
             self.wake.clear()
-        log.info("log writer stopped at size %s", self.ledger.size())
+        self._stopped()
+
+    def _stopped(self) -> None:
+        """One line with the size reached; a store that does not answer just then (the lease
+        lost during an outage) must not end the thread with an error."""
+        try:
+            log.info("log writer stopped at size %s", self.ledger.size())
+        except StoreUnavailable:
+            log.info("log writer stopped (its size unknown: the store does not answer)")
 
     def _announce_latest(self) -> None:
         latest = self.ledger.latest_checkpoint()

@@ -3,12 +3,15 @@ its process's relay holds the lease, stops when it is lost and starts again when
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 from redis import Redis
 
+from services.recorder.exceptions import StoreUnavailable
 from services.recorder.ledger import Ledger, LogWriter
 from services.relay.lease import Lease
 from services.runtime.ledger import log_writer_running
@@ -59,3 +62,20 @@ def test_the_log_writer_runs_only_while_its_relay_holds_the_lease(
         writer.notify()
         time.sleep(1.0)
         assert ledger.size() == stored + 1
+
+
+def test_a_writer_stopped_while_the_store_is_unreachable_ends_cleanly(
+    writer: LogWriter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lost lease stops the writer; if the store is down just then, the writer still ends
+    (its thread died on the size it logs, and the process never logged again)."""
+
+    def unreachable() -> int:
+        raise StoreUnavailable("store_unavailable", "the postgres event store is unavailable")
+
+    monkeypatch.setattr(writer.ledger, "size", unreachable)
+    stop = threading.Event()
+    stop.set()
+    with caplog.at_level(logging.INFO, logger="talkstream.ledger"):
+        writer.run(stop)  # returns, raises nothing
+    assert "log writer stopped" in caplog.text and "does not answer" in caplog.text
