@@ -9,7 +9,7 @@ import resource
 import signal
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -38,6 +38,20 @@ from services.wire.connect import is_cluster_url
 
 log = logging.getLogger("talkstream.api")
 GRACE_SECONDS = 5  # open subscriptions (SSE) do not end by themselves: cut them after this
+STOP_SECONDS = 10  # what each worker may take to stop before the process goes on without it
+
+
+async def _within(stopping: Awaitable[None], seconds: float, what: str) -> None:
+    try:
+        await asyncio.wait_for(stopping, seconds)
+    except TimeoutError:
+        log.warning("%s did not stop within %s s; going on without them", what, seconds)
+
+
+async def _joined(thread: threading.Thread, seconds: float) -> None:
+    await asyncio.to_thread(thread.join, seconds)
+    if thread.is_alive():
+        log.warning("the %s thread did not stop within %s s", thread.name, seconds)
 
 
 @dataclass
@@ -64,18 +78,15 @@ class Workers:
         try:
             yield
         finally:
-            await self.streams.stop()
+            await _within(self.streams.stop(), STOP_SECONDS, "the intake and projections")
             stop.set()
             self.relay.notify()
-            await asyncio.to_thread(thread.join, 10)
-            if thread.is_alive():
-                log.warning("the relay did not stop within 10 s")
-            if writer is not None:
-                wake_writer()
-                await asyncio.to_thread(writer.join, 10)
-            if keeper is not None:
-                await asyncio.to_thread(keeper.join, 10)
-            await asyncio.to_thread(hooks.join, 10 + self.deliverer.policy.timeout)
+            wake_writer()
+            # each gets its own bound, all at once: a shutdown never waits for their sum
+            await asyncio.gather(
+                *(_joined(t, STOP_SECONDS) for t in (thread, writer, keeper) if t is not None),
+                _joined(hooks, STOP_SECONDS + self.deliverer.policy.timeout),
+            )
             self.deliverer.client.close()
             log.info("workers stopped")
 

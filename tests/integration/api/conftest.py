@@ -28,6 +28,7 @@ from tests.ports import free_port
 from tests.redis_keys import owned_prefix
 
 ROLES = [r.value for r in Role]
+STOP_WITHIN = 45  # seconds: the longest the workers may take to stop, with the server
 
 
 def bearer(key: str | None) -> dict[str, str]:
@@ -116,8 +117,10 @@ def serving(
         yield f"http://127.0.0.1:{port}", server
     finally:
         server.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "the API (and its relay) did not stop within 30 s"
+        # the workers' bound (services/runtime/server.py): 10 s for the subscribers, then
+        # 10 s for each thread at once, the webhook deliverer's last attempt (10 s) beside it
+        thread.join(timeout=STOP_WITHIN)
+        assert not thread.is_alive(), f"the API and its workers did not stop in {STOP_WITHIN} s"
 
 
 @contextmanager
