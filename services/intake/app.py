@@ -21,13 +21,14 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from faststream import FastStream
 from faststream.redis import RedisBatchStreamMessage, RedisBroker, RedisStreamMessage, StreamSub
 from redis import Redis
+from redis.client import Pipeline
 
 from services.intake.entries import (
     Entry,
@@ -42,6 +43,7 @@ from services.intake.entries import (
 from services.intake.retention import trim_acknowledged
 from services.recorder.application import Negotiations
 from services.settings import Settings
+from services.wire.connect import is_cluster
 from services.wire.groups import ensure_group
 from services.wire.intake import HEAD_BYTES, IntakeEntry
 from services.wire.outages import Outage, RestartWatch, keep_reading, until_done
@@ -68,6 +70,10 @@ class Intake:
     streams: Streams
     settings: Settings
     trimmed_at: float = -math.inf
+    atomic: bool = field(init=False)  # False on Redis Cluster: see answer_all
+
+    def __post_init__(self) -> None:
+        self.atomic = not is_cluster(self.redis)
 
     async def handle_batch(self, msg: RedisBatchStreamMessage) -> None:
         raw: Any = msg.raw_message
@@ -133,10 +139,30 @@ class Intake:
         self.answer_all([(fields, outcome)])
 
     def answer_all(self, answers: list[tuple[dict[str, bytes], Outcome]]) -> None:
-        """Writes each outcome (and the dead letter of each refusal) and acknowledges the entries,
-        in one transaction."""
+        """Writes each outcome (and the dead letter of each refusal) and acknowledges the
+        entries: in one transaction on one Redis server; on Redis Cluster, where these keys lie
+        in different slots and no transaction spans them, the outcomes first and the
+        acknowledgement after them (README: the intake on Redis Cluster)."""
+        pipe = self.redis.pipeline(transaction=self.atomic)
+        self._queue_outputs(pipe, answers)
+        if not self.atomic:
+            # A crash before the acknowledgement repeats an answer (the entry is delivered
+            # again and records once, by its idempotency key); it never loses one.
+            pipe.execute()
+            pipe = self.redis.pipeline(transaction=False)
+        settled = [o.fields["entry_id"] for _, o in answers]
+        pipe.hdel(self.streams.intake_failures, *settled)
+        # Acknowledged with its answer: an entry answered before its batch fails is not
+        # delivered again.
+        pipe.xack(self.streams.intake, self.streams.intake_group, *settled)
+        pipe.execute()
+        self._log(answers)
+
+    def _queue_outputs(
+        self, pipe: Pipeline, answers: list[tuple[dict[str, bytes], Outcome]]
+    ) -> None:
+        """Queues each answer on its reply stream, and each refusal's dead letter."""
         targets = self._reply_streams([fields for fields, _ in answers])
-        pipe = self.redis.pipeline(transaction=True)
         for (fields, outcome), reply_to in zip(answers, targets, strict=True):
             if reply_to == self.streams.intake_results:
                 pipe.xadd(
@@ -147,13 +173,6 @@ class Intake:
                 pipe.expire(reply_to, REPLY_TTL_SECONDS)
             if not outcome.recorded:
                 pipe.xadd(self.streams.intake_dead, as_fields(dead_letter(fields, outcome)))
-        settled = [o.fields["entry_id"] for _, o in answers]
-        pipe.hdel(self.streams.intake_failures, *settled)
-        # Acknowledged with its answer: an entry answered before its batch fails is not
-        # delivered again.
-        pipe.xack(self.streams.intake, self.streams.intake_group, *settled)
-        pipe.execute()
-        self._log(answers)
 
     def _reply_streams(self, entries: list[dict[str, bytes]]) -> list[str]:
         """Each entry's reply stream; one that exists as another type of key gets the default

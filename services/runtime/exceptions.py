@@ -25,9 +25,9 @@ class Unhealthy(RuntimeProblem):
 
 
 class NeedsPlainRedis(RuntimeProblem):
-    """A process that cannot run on Redis Cluster: the intake and ``up`` (FastStream's Redis
-    broker speaks to one server), the webhook deliverer (it follows the one changes stream of
-    a single server; on Cluster each partition announces its changes in its own)."""
+    """A process that cannot run on Redis Cluster: the webhook deliverer (it follows the one
+    changes stream of a single server; on Cluster each partition announces its changes in its
+    own). The intake and ``up`` run pollers there instead of FastStream's Redis broker."""
 
     def __init__(self, role: str, why: str = "runs on FastStream's Redis broker") -> None:
         super().__init__(

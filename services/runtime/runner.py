@@ -22,6 +22,7 @@ from projections.live.worker import build_projectors
 from projections.views import Projection
 from services.hooks.deliverer import Deliverer, Policy
 from services.intake.app import build_intake
+from services.intake.poller import build_poller
 from services.recorder.application import Negotiations
 from services.relay import partitioned
 from services.relay.lease import Lease, lease_kept
@@ -169,6 +170,23 @@ def run_projectors(
             tracing.shutdown(provider)
 
 
+def build_pollers(
+    settings: Settings,
+    url: str,
+    projections: Mapping[str, Projection],
+    partitions: Sequence[int] | None,
+) -> Poller:
+    """The projection workers without FastStream (all partitions, or ``partitions``)."""
+    chosen = list(range(settings.partitions)) if partitions is None else list(partitions)
+    return Poller(
+        connect(url),
+        settings.prefix,
+        projections=projections,
+        partitions=chosen,
+        count=settings.partitions,
+    )
+
+
 def run_pollers(
     settings: Settings,
     url: str,
@@ -176,14 +194,7 @@ def run_pollers(
     partitions: Sequence[int] | None,
 ) -> None:
     """The projection workers on Redis Cluster (without FastStream), until SIGINT/SIGTERM."""
-    chosen = list(range(settings.partitions)) if partitions is None else list(partitions)
-    poller = Poller(
-        connect(url),
-        settings.prefix,
-        projections=projections,
-        partitions=chosen,
-        count=settings.partitions,
-    )
+    poller = build_pollers(settings, url, projections, partitions)
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -219,15 +230,33 @@ def wait_for_redis(url: str, role: str) -> None:
 
 
 def run_intake(settings: Settings) -> None:
-    """The intake consumer alone, until SIGINT/SIGTERM."""
+    """The intake consumer alone, until SIGINT/SIGTERM: the FastStream app on one Redis, the
+    poller on Redis Cluster."""
     with redis_for(settings) as url:
-        if is_cluster_url(url):
-            raise NeedsPlainRedis("the intake")
         wait_for_redis(url, "intake")
         app = build_application(settings)
-        intake, _ = build_intake(settings, app, url)
         try:
             with beating(settings, url, "intake"):
-                asyncio.run(intake.run())
+                if is_cluster_url(url):
+                    run_intake_poller(settings, app, url)
+                else:
+                    intake, _ = build_intake(settings, app, url)
+                    asyncio.run(intake.run())
         finally:
             app.close()
+
+
+def run_intake_poller(settings: Settings, app: Negotiations, url: str) -> None:
+    """The intake on Redis Cluster (without FastStream), until SIGINT/SIGTERM."""
+    poller = build_poller(settings, app, url)
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    log.info(
+        "intake on Redis Cluster: stream=%s consumer=%s", poller.streams.intake, poller.consumer
+    )
+    poller.run(stop)

@@ -1,5 +1,6 @@
 """Serving: uvicorn with the API and, beside it, the relay, the intake and the projection
-workers, in one process (``talkstream up``)."""
+workers, in one process (``talkstream up``): FastStream subscribers on one Redis, pollers on
+Redis Cluster."""
 
 from __future__ import annotations
 
@@ -11,28 +12,36 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import uvicorn
 from fastapi import FastAPI
 from faststream import FastStream
 
 from projections.live.worker import attach_projectors
+from projections.views import PROJECTIONS
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.protocol import ConnectionLimits, bounded_protocol
 from services.hooks.deliverer import Deliverer
 from services.intake.app import build_intake
+from services.intake.poller import build_poller
 from services.recorder.ledger import LogWriter
 from services.relay.lease import lease_thread
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_api_context, build_application
-from services.runtime.exceptions import NeedsPlainRedis, RuntimeProblem
+from services.runtime.exceptions import RuntimeProblem
 from services.runtime.ledger import build_log_writer, writer_target
 from services.runtime.page import with_page
 from services.runtime.redis_server import redis_for
-from services.runtime.runner import build_deliverer, build_relay, projector_options
+from services.runtime.runner import (
+    build_deliverer,
+    build_pollers,
+    build_relay,
+    projector_options,
+)
 from services.settings import Settings
 from services.wire.connect import is_cluster_url
 
@@ -54,15 +63,23 @@ async def _joined(thread: threading.Thread, seconds: float) -> None:
         log.warning("the %s thread did not stop within %s s", thread.name, seconds)
 
 
+class Polling(Protocol):
+    """A worker that runs in a thread of its own until its stop event is set."""
+
+    def run(self, stop: threading.Event) -> None: ...
+
+
 @dataclass
 class Workers:
-    """What ``talkstream up`` runs beside the API: the relay thread and the FastStream app
-    (intake and projection subscribers)."""
+    """What ``talkstream up`` runs beside the API: the relay thread, the log writer, the
+    webhook deliverer, and the intake and projection workers: the FastStream app (``streams``)
+    on one Redis, poller threads (``pollers``) on Redis Cluster, where no deliverer runs."""
 
     relay: Relay
-    streams: FastStream
-    deliverer: Deliverer
+    streams: FastStream | None
+    deliverer: Deliverer | None
     log_writer: LogWriter | None = None
+    pollers: dict[str, Polling] = field(default_factory=dict)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -71,24 +88,41 @@ class Workers:
         thread = threading.Thread(target=self.relay.run, args=(stop,), name="relay", daemon=True)
         thread.start()
         writer, wake_writer = self._start_log_writer(stop)
-        hooks = threading.Thread(target=self.deliverer.run, args=(stop,), name="hooks", daemon=True)
-        hooks.start()
-        await self.streams.start()
-        log.info("workers started: relay, log writer, intake, projections, webhooks")
+        hooks = None if self.deliverer is None else self._thread("hooks", self.deliverer.run, stop)
+        polling = [self._thread(name, p.run, stop) for name, p in self.pollers.items()]
+        if self.streams is not None:
+            await self.streams.start()
+        log.info("workers started: %s", ", ".join(self._parts()))
         try:
             yield
         finally:
-            await _within(self.streams.stop(), STOP_SECONDS, "the intake and projections")
+            if self.streams is not None:
+                await _within(self.streams.stop(), STOP_SECONDS, "the intake and projections")
             stop.set()
             self.relay.notify()
             wake_writer()
+            threads = [t for t in (thread, writer, keeper, *polling) if t is not None]
+            bounds: list[tuple[threading.Thread, float]] = [(t, STOP_SECONDS) for t in threads]
+            if hooks is not None and self.deliverer is not None:
+                bounds.append((hooks, STOP_SECONDS + self.deliverer.policy.timeout))
             # each gets its own bound, all at once: a shutdown never waits for their sum
-            await asyncio.gather(
-                *(_joined(t, STOP_SECONDS) for t in (thread, writer, keeper) if t is not None),
-                _joined(hooks, STOP_SECONDS + self.deliverer.policy.timeout),
-            )
-            self.deliverer.client.close()
+            await asyncio.gather(*(_joined(t, seconds) for t, seconds in bounds))
+            if self.deliverer is not None:
+                self.deliverer.client.close()
             log.info("workers stopped")
+
+    @staticmethod
+    def _thread(
+        name: str, target: Callable[[threading.Event], None], stop: threading.Event
+    ) -> threading.Thread:
+        thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def _parts(self) -> list[str]:
+        parts = ["relay", *(["log writer"] if self.log_writer is not None else [])]
+        parts += ["intake", "projections"] if self.streams is not None else list(self.pollers)
+        return parts + (["webhooks"] if self.deliverer is not None else [])
 
     def _start_log_writer(
         self, stop: threading.Event
@@ -110,18 +144,31 @@ def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
 
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
-    if is_cluster_url(redis_url):
-        raise NeedsPlainRedis("`up` (the API with its intake and workers)")
     relay = build_relay(ctx.settings, ctx.app, redis_url)
     if relay.lease is not None:
         ctx.relay_lease_held = relay.lease.held
     writer = build_log_writer(ctx.settings, ctx.app, redis_url)
+    deliverer = deliverer_for(ctx.settings, redis_url)
+    if is_cluster_url(redis_url):
+        pollers: dict[str, Polling] = {
+            "intake": build_poller(ctx.settings, ctx.app, redis_url),
+            "projections": build_pollers(ctx.settings, redis_url, PROJECTIONS, None),
+        }
+        return Workers(relay, None, deliverer, writer, pollers)
     intake, broker = build_intake(ctx.settings, ctx.app, redis_url)
     attach_projectors(
         intake, broker, redis_url, ctx.settings.prefix, **projector_options(ctx.settings)
     )
-    deliverer = build_deliverer(ctx.settings, redis_url)
     return Workers(relay=relay, streams=intake, deliverer=deliverer, log_writer=writer)
+
+
+def deliverer_for(settings: Settings, redis_url: str) -> Deliverer | None:
+    """The webhook deliverer, none on Redis Cluster: it follows the one changes stream of a
+    single server (on Cluster each partition announces its changes in its own)."""
+    if is_cluster_url(redis_url):
+        log.warning("webhooks are not delivered on Redis Cluster: no deliverer runs")
+        return None
+    return build_deliverer(settings, redis_url)
 
 
 def _check_port_free(settings: Settings) -> None:

@@ -31,7 +31,15 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-__all__ = ["REDIS_DOWN", "Backoff", "Outage", "RestartWatch", "keep_reading", "until_done"]
+__all__ = [
+    "REDIS_DOWN",
+    "Attempts",
+    "Backoff",
+    "Outage",
+    "RestartWatch",
+    "keep_reading",
+    "until_done",
+]
 
 REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
 REPORT_AFTER = 0.5  # seconds of failing calls before an outage is reported
@@ -110,7 +118,7 @@ class Outage:
             self.up()
 
 
-class _Attempts:
+class Attempts:
     """Failed attempts at one Redis call, retried with backoff from a short first delay; the
     outage is reported only once they have failed for ``REPORT_AFTER`` seconds (after a
     restart every pooled connection fails once, although Redis is back)."""
@@ -122,6 +130,11 @@ class _Attempts:
         self._reported = False
 
     async def failed(self, error: BaseException) -> None:
+        await asyncio.sleep(self.delay_after(error))
+
+    def delay_after(self, error: BaseException) -> float:
+        """Notes a failed attempt; returns how long to wait before the next (for loops that
+        wait in a thread, as the intake poller on Redis Cluster does)."""
         now = time.monotonic()
         since = self._failing_since
         if since is None or self.outage.ended_at > since:  # a new series of failures
@@ -131,7 +144,7 @@ class _Attempts:
         elif now - since >= REPORT_AFTER:
             self._reported = True
             self.outage.down(error)
-        await asyncio.sleep(self.backoff.next())
+        return self.backoff.next()
 
     def succeeded(self) -> None:
         if self._reported:
@@ -144,7 +157,7 @@ class _Attempts:
 async def until_done(call: Callable[[], Awaitable[T]], outage: Outage) -> T:
     """Awaits ``call`` until it gets through to Redis (retried with backoff while Redis is
     away); other errors are raised."""
-    attempts = _Attempts(outage)
+    attempts = Attempts(outage)
     while True:
         try:
             result = await call()
@@ -176,7 +189,7 @@ class _ReadLoop:
 
     async def run(self, *args: Any, start_signal: Any) -> None:
         start_signal.set()
-        attempts = _Attempts(self.outage)
+        attempts = Attempts(self.outage)
         while self.subscriber.running:
             try:
                 await self.subscriber._get_msgs(*args)
@@ -243,7 +256,7 @@ class RestartWatch:
         return str(info["run_id"])
 
     async def _watch(self, known: str) -> None:
-        attempts = _Attempts(self.outage)
+        attempts = Attempts(self.outage)
         while True:
             await asyncio.sleep(self.interval)
             try:
