@@ -1,4 +1,5 @@
-"""The FastStream adapter of the intake: consumer group, claiming, results and dead letters.
+"""The FastStream adapter of the intake: consumer group, claiming, results and dead letters
+(``Intake`` handles the entries; on Redis Cluster ``poller.py`` reads them for it).
 
 Traps handled (docs/architecture.md, library traps): the consumer group is created here at
 ``0`` with MKSTREAM before FastStream starts (FastStream would create it at ``$`` and miss
