@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from redis.exceptions import ClusterDownError, ResponseError
+from redis.exceptions import ClusterError, RedisError, ResponseError, SlotNotCoveredError
 
 from services.intake.app import BATCH, Intake, consumer_name, recreate_lost_group
 from services.intake.entries import Entry, text_fields
@@ -31,7 +31,8 @@ from services.wire.outages import REDIS_DOWN, Attempts, Outage
 from services.wire.streams import Streams
 
 log = logging.getLogger("talkstream.intake")
-DOWN: tuple[type[Exception], ...] = (*REDIS_DOWN, ClusterDownError)
+# a node of a cluster away: its slots are not served until it is back (or replaced)
+DOWN: tuple[type[Exception], ...] = (*REDIS_DOWN, ClusterError, SlotNotCoveredError)
 BLOCK_MS = 500  # the longest a read waits for new entries (and a stop waits for the read)
 
 
@@ -50,26 +51,43 @@ class IntakePoller:
         self.outage = Outage("intake", log)
         self._claimed_at = -math.inf
         self._cursor = "0-0"
+        self._reported: set[str] = set()  # errors that are no outage, logged once each
 
     def run(self, stop: threading.Event) -> None:
         """Until ``stop`` is set."""
         attempts = Attempts(self.outage)
-        grouped = False
+        grouped = lost = False
         while not stop.is_set():
             try:
                 if not grouped:
-                    ensure_group(self.redis, self.streams.intake, self.streams.intake_group)
+                    self.create_group(lost)
                     grouped = True
                 self.step(stop)
             except DOWN as e:
                 stop.wait(attempts.delay_after(e))
                 continue
-            except ResponseError as e:
-                if "NOGROUP" not in str(e):
-                    raise
-                recreate_lost_group(self.redis, self.streams)
+            except RedisError as e:
+                if isinstance(e, ResponseError) and "NOGROUP" in str(e):
+                    grouped, lost = False, True
+                else:
+                    stop.wait(self.unexpected(e, attempts))
                 continue
             attempts.succeeded()
+
+    def create_group(self, lost: bool) -> None:
+        """Creates the consumer group at ``0`` unless it exists; logs when it was ``lost``."""
+        if lost:
+            recreate_lost_group(self.redis, self.streams)
+        else:
+            ensure_group(self.redis, self.streams.intake, self.streams.intake_group)
+
+    def unexpected(self, error: RedisError, attempts: Attempts) -> float:
+        """Logs an error that is no outage once (each text), and how long to wait."""
+        text = f"{type(error).__name__}: {error}"
+        if text not in self._reported:
+            self._reported.add(text)
+            log.error("intake: reading failed (%s); trying again with backoff", text)
+        return attempts.backoff.next()
 
     def step(self, stop: threading.Event) -> int:
         """Claims what is due, then reads and records one batch of new entries (waiting up to
