@@ -73,6 +73,7 @@ class IntakePoller:
                     stop.wait(self.unexpected(e, attempts))
                 continue
             attempts.succeeded()
+            self.outage.up()  # whichever attempt reported the outage, it is over
 
     def create_group(self, lost: bool) -> None:
         """Creates the consumer group at ``0`` unless it exists; logs when it was ``lost``."""
@@ -162,6 +163,7 @@ class IntakePoller:
                     type(e).__name__,
                     e,
                 )
+                return
             attempts.succeeded()
             return
 
