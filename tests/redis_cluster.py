@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -84,3 +87,18 @@ class LocalCluster:
                 proc.kill()
                 proc.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def running_cluster(root: Path) -> Iterator[LocalCluster]:
+    """A started cluster under ``root``, stopped afterwards; skips the test without a
+    redis-server that can run one."""
+    binary = cluster_server()
+    if binary is None:
+        pytest.skip("no redis-server 7 or later to run a cluster with")
+    started = LocalCluster(binary, root)
+    try:
+        started.start()
+        yield started
+    finally:
+        started.stop()
