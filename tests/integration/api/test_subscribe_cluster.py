@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.redis_cluster import LocalCluster, running_cluster
 
 PARTITIONS = 6
 PREFIX = "talkstream"
+WAIT = 30.0
 
 
 @pytest.fixture
@@ -39,7 +41,12 @@ def served(
 ) -> Iterator[Served]:
     """The API alone (no workers) on the cluster; the tests announce changes themselves."""
     settings = redis_settings.model_copy(
-        update={"redis_url": cluster.url, "partitions": PARTITIONS, "prefix": PREFIX}
+        update={
+            "redis_url": cluster.url,
+            "partitions": PARTITIONS,
+            "prefix": PREFIX,
+            "sse_heartbeat": 0.5,  # a line at least this often: a missing change fails in time
+        }
     )
     ctx = build_api_context(settings, cluster.url, sqlite_app)
     try:
@@ -51,7 +58,8 @@ def served(
 
 @contextmanager
 def events(served: Served, last_event_id: str | None = None) -> Iterator[Iterator[Any]]:
-    """The stream's CloudEvents as (SSE id, CloudEvent) pairs, read as they come."""
+    """The stream's CloudEvents as (SSE id, CloudEvent) pairs, read as they come; reading
+    fails once ``WAIT`` seconds have passed."""
     headers = bearer(served.keys["reader"])
     if last_event_id is not None:
         headers["Last-Event-ID"] = last_event_id
@@ -65,7 +73,9 @@ def events(served: Served, last_event_id: str | None = None) -> Iterator[Iterato
 
         def frames() -> Iterator[tuple[str, dict[str, Any]]]:
             fields: dict[str, str] = {}
+            deadline = time.monotonic() + WAIT
             for line in response.iter_lines():
+                assert time.monotonic() < deadline, f"the changes did not come in {WAIT} s"
                 if line == "" and fields.get("event") == "cloudevent":
                     yield fields["id"], json.loads(fields["data"])
                 if line == "":
