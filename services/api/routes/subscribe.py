@@ -119,8 +119,9 @@ class EventStreamResponse(StreamingResponse):
 
 
 def cloudevent_frame(change: Change) -> str:
-    """A change as an SSE event whose data is its structured-mode CloudEvent; the id stays
-    the change entry's, so Last-Event-ID resumes as usual."""
+    """A change as an SSE event whose data is its structured-mode CloudEvent (its ``id`` the
+    change's own: on Cluster ``<partition>-<entry ID>``); the SSE id stays the feed's, so
+    Last-Event-ID resumes as usual."""
     data = {"negotiation_id": change.negotiation_id, "projection": change.projection}
     event = cloudevent.of_change(change.change_id, {**data, "position": change.position})
     body = cloudevent.structured(event).decode()
