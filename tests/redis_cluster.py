@@ -91,14 +91,14 @@ class LocalCluster:
 
 @contextmanager
 def running_cluster(root: Path) -> Iterator[LocalCluster]:
-    """A cluster started under ``root`` and stopped afterwards; skips the test where no
-    redis-server can run one."""
+    """A started cluster under ``root``, stopped afterwards; skips the test without a
+    redis-server that can run one."""
     binary = cluster_server()
     if binary is None:
         pytest.skip("no redis-server 7 or later to run a cluster with")
-    cluster = LocalCluster(binary, root)
+    started = LocalCluster(binary, root)
     try:
-        cluster.start()
-        yield cluster
+        started.start()
+        yield started
     finally:
-        cluster.stop()
+        started.stop()

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from projections.pointintime import PointInTime
 from projections.views import PROJECTIONS
 from services.api.degraded import DivergenceWatch
-from services.api.fanout import ChangeFeed, Fanout
+from services.api.fanout import ChangeFeed, ClusterChangeFeed, Fanout, Feed
 from services.api.keys import KeyRing
 from services.api.limits import RateLimiter
 from services.api.metrics import Levels, Metrics
@@ -27,7 +27,7 @@ from services.recorder.audit import AuditReport
 from services.recorder.exceptions import RecorderError
 from services.recorder.ledger import Ledger, open_ledger
 from services.settings import Settings
-from services.wire.connect import connect, connect_async
+from services.wire.connect import connect, connect_async, is_cluster
 from services.wire.outages import REDIS_DOWN, Outage
 from services.wire.streams import Streams
 
@@ -60,13 +60,18 @@ class ApiContext:
         return Streams(self.settings.prefix)
 
     @cached_property
-    def feed(self) -> ChangeFeed:
-        """The process's one reader of the changes stream, fanned out to SSE subscribers."""
+    def feed(self) -> Feed:
+        """The process's one reader of the changes, fanned out to SSE subscribers: of the one
+        changes stream, or of every partition's on Redis Cluster."""
         fanout = Fanout(
             queue_size=self.settings.sse_queue,
             max_subscribers=self.settings.sse_max_subscribers,
             max_per_key=self.settings.sse_max_per_key,
         )
+        if is_cluster(self.redis):
+            streams = self.streams.partitions(self.settings.partitions)
+            changes = [part.partition_changes for part in streams]
+            return ClusterChangeFeed(self.async_redis, changes, fanout)
         return ChangeFeed(self.async_redis, self.streams.changes, fanout)
 
     @cached_property

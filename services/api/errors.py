@@ -28,7 +28,6 @@ from services.api.exceptions import (
     Forbidden,
     InvalidRequest,
     NotCaughtUp,
-    NotOnCluster,
     PayloadTooLarge,
     RateLimited,
     RequestTimeout,
@@ -77,7 +76,6 @@ STATUS: dict[type[TalkstreamError], int] = {
     InvalidRequest: 422,
     RateLimited: 429,
     NotCaughtUp: 503,
-    NotOnCluster: 501,
     # the wire's shared operations (webhook registrations)
     WireError: 400,
     HookRefused: 422,

@@ -55,11 +55,6 @@ class NotCaughtUp(ApiError):
     """The views had not applied the asked position when the wait ran out."""
 
 
-class NotOnCluster(ApiError):
-    """What a Redis Cluster deployment does not serve: the change feed (its commits announce
-    per partition, and the feed follows the one changes stream of a single server)."""
-
-
 class KeyProblem(ApiError):
     """A key-management problem (unknown key, duplicate name, unreadable file)."""
 

@@ -1,11 +1,17 @@
-"""One reader of ``<prefix>:changes`` per API process, fanned out in memory to every SSE
+"""One reader of the changes per API process, fanned out in memory to every SSE
 subscriber. A Redis connection per subscriber exhausted the pool at about a hundred
 subscribers; here a subscriber costs a bounded queue, and one that cannot keep up is dropped
 (told to resume with ``Last-Event-ID``) instead of holding the others back.
 
 A resuming subscriber joins the live feed first, noting the feed's position at that instant,
 then reads its backlog up to that position from the stream in pages: everything after the
-position is already queued for it, so the handover has no gap and no duplicate."""
+position is already queued for it, so the handover has no gap and no duplicate.
+
+On one Redis server the reader follows ``<prefix>:changes`` and a position is an entry ID (an
+SSE id as it is). On Redis Cluster it follows the P partitions' streams, one blocking read per
+stream (a cluster client cannot read keys of several slots in one call), and a position is a
+``Vector`` of the partitions' last entry IDs (services/wire/feed.py), which is also each
+event's id: a subscriber resumes from it without missing a change of any partition."""
 
 from __future__ import annotations
 
@@ -14,18 +20,29 @@ import json
 import logging
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 
 from services.api.exceptions import ChangesUnavailable, RateLimited
+from services.wire.feed import (
+    ZERO,
+    EntryId,
+    Step,
+    Vector,
+    change_id,
+    entry_id_text,
+    merged,
+    parse_entry_id,
+)
+
+__all__ = ["ZERO", "EntryId", "entry_id_text", "parse_entry_id"]  # and what is defined here
 
 log = logging.getLogger("talkstream.api.subscribe")
 
-EntryId = tuple[int, int]
-ZERO: EntryId = (0, 0)
+Cursor = EntryId | Vector  # a position in the feed: an entry ID, or a vector on Cluster
 READ_COUNT = 500  # entries per XREAD of the live feed
 PAGE_SIZE = 500  # entries per XRANGE page of a backlog
 BACKLOG_READERS = 8  # backlog pages read at once, so resuming crowds cannot drain the pool
@@ -34,42 +51,100 @@ RETRY_SECONDS = 1.0
 RECONNECT_MS = 2000  # the `retry:` a stream announces: how long EventSource waits to resume
 
 
-def parse_entry_id(text: str) -> EntryId:
-    millis, _, seq = text.partition("-")
-    return int(millis), int(seq or 0)
+def cursor_text(cursor: Cursor) -> str:
+    """A position as an SSE id."""
+    return cursor.text if isinstance(cursor, Vector) else entry_id_text(cursor)
 
 
-def entry_id_text(entry: EntryId) -> str:
-    return f"{entry[0]}-{entry[1]}"
+def behind(cursor: Cursor, other: Cursor) -> bool:
+    """Whether ``cursor`` has not reached ``other`` (in some partition, on Cluster)."""
+    if isinstance(cursor, Vector) and isinstance(other, Vector):
+        return not cursor.covers(other)
+    assert not isinstance(cursor, Vector) and not isinstance(other, Vector)
+    return cursor < other
 
 
 @dataclass(frozen=True)
 class Change:
-    """An entry of the changes stream, with its SSE frame built once for every subscriber."""
+    """An entry of a changes stream, with its SSE frame built once for every subscriber. On
+    Cluster it also knows its partition and the reader's vector once it is taken (``after``),
+    which is its SSE id."""
 
     key: EntryId
     negotiation_id: str
     projection: str
     position: int
     frame: str
+    partition: int | None = None
+    after: Vector | None = None
 
     @property
     def id(self) -> str:
-        return entry_id_text(self.key)
+        """The SSE id: where a subscriber that has seen this change resumes."""
+        return entry_id_text(self.key) if self.after is None else self.after.text
+
+    @property
+    def change_id(self) -> str:
+        """The change's own id (its CloudEvent id): its entry ID, ``<k>-<entry ID>`` on
+        Cluster."""
+        return self.id if self.partition is None else change_id(self.partition, self.key)
+
+    @property
+    def cursor(self) -> Cursor:
+        """The feed's position once this change is taken."""
+        return self.key if self.after is None else self.after
 
     @classmethod
     def from_entry(cls, entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Change:
         text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        return cls.of(parse_entry_id(text), fields)
+
+    @classmethod
+    def of_step(cls, step: Step) -> Change:
+        """A change read from a partition's stream on Cluster."""
+        return cls.of(step.entry, step.fields, partition=step.partition, after=step.after)
+
+    @classmethod
+    def of(
+        cls,
+        key: EntryId,
+        fields: Mapping[bytes, bytes],
+        *,
+        partition: int | None = None,
+        after: Vector | None = None,
+    ) -> Change:
         data: dict[str, Any] = {k.decode(): v.decode() for k, v in fields.items()}
         data["position"] = int(data.get("position", "0"))
-        frame = f"id: {text}\nevent: change\ndata: {json.dumps(data)}\n\n"
+        sse_id = entry_id_text(key) if after is None else after.text
         return cls(
-            key=parse_entry_id(text),
+            key=key,
             negotiation_id=str(data.get("negotiation_id", "")),
             projection=str(data.get("projection", "")),
             position=data["position"],
-            frame=frame,
+            frame=f"id: {sse_id}\nevent: change\ndata: {json.dumps(data)}\n\n",
+            partition=partition,
+            after=after,
         )
+
+    def at(self, after: Vector) -> Change:
+        """The same change with another SSE id (a subscriber ahead of the reader somewhere)."""
+        frame = self.frame.replace(f"id: {self.id}\n", f"id: {after.text}\n", 1)
+        return replace(self, after=after, frame=frame)
+
+    def is_new(self, last: Cursor) -> bool:
+        """Whether a subscriber at ``last`` has not had this change yet."""
+        if isinstance(last, Vector):
+            assert self.partition is not None
+            return self.key > last.entries[self.partition]
+        return self.key > last
+
+    def taken(self, last: Cursor) -> tuple[Cursor, Change]:
+        """A subscriber's position once it has this change, and the change with that id."""
+        if isinstance(last, Vector):
+            assert self.after is not None
+            now = last.joined(self.after)
+            return now, (self if now == self.after else self.at(now))
+        return max(last, self.key), self
 
 
 Render = Callable[[Change], str]
@@ -95,7 +170,7 @@ Item = Change | str  # a change, or a comment for every subscriber
 class Subscription:
     """One subscriber's bounded queue. The fan-out offers it items and never waits for it."""
 
-    def __init__(self, interest: Interest, principal: str, joined_at: EntryId, size: int):
+    def __init__(self, interest: Interest, principal: str, joined_at: Cursor, size: int):
         self.interest = interest
         self.principal = principal
         self.joined_at = joined_at
@@ -138,7 +213,7 @@ class Fanout:
         self.queue_size = queue_size
         self.max_subscribers = max_subscribers
         self.max_per_key = max_per_key
-        self.position: EntryId | None = None  # None until the reader has found the stream's end
+        self.position: Cursor | None = None  # None until the reader has found the streams' end
         self.closed = False
         self._subscribers: set[Subscription] = set()
         self._per_key: Counter[str] = Counter()
@@ -147,8 +222,8 @@ class Fanout:
     def count(self) -> int:
         return len(self._subscribers)
 
-    def begin(self, position: EntryId) -> None:
-        if self.position is None or position > self.position:
+    def begin(self, position: Cursor) -> None:
+        if self.position is None or behind(self.position, position):
             self.position = position
 
     def join(self, interest: Interest, principal: str) -> Subscription:
@@ -182,7 +257,7 @@ class Fanout:
                     self.leave(sub)
                     sub.end("too_slow")
                     break
-        self.begin(changes[-1].key)
+        self.begin(changes[-1].cursor)
 
     def close_all(self) -> None:
         """Ends every stream (the server is stopping) and takes no new subscriber."""
@@ -206,13 +281,15 @@ def _too_many(limit: int, per: str, where: str) -> RateLimited:
     )
 
 
-ReadPage = Callable[[EntryId, EntryId, int], Awaitable[Sequence[Change]]]
+ReadPage = Callable[[Any, Any, int], Awaitable[Sequence[Change]]]
+"""The changes after a position up to another (entry IDs, or vectors on Cluster), at most
+``count``."""
 
 
 async def event_stream(
     fanout: Fanout,
     sub: Subscription,
-    start: EntryId,
+    start: Cursor,
     read_page: ReadPage,
     *,
     heartbeat: float,
@@ -225,11 +302,11 @@ async def event_stream(
     frames a change otherwise than its prebuilt ``frame`` (as CloudEvents)."""
     frame_of = render or _prebuilt
     try:
-        yield f"retry: {RECONNECT_MS}\n: following changes after {entry_id_text(start)}\n\n"
+        yield f"retry: {RECONNECT_MS}\n: following changes after {cursor_text(start)}\n\n"
         last = start
         try:
             async for page in _backlog(read_page, start, sub, page_size):
-                last = page[-1].key
+                last = page[-1].taken(last)[0]
                 yield "".join(frame_of(c) for c in page)
         except ChangesUnavailable:
             log.debug("a backlog read failed; the subscriber is told to reconnect")
@@ -237,8 +314,13 @@ async def event_stream(
             return
         while True:
             items = await sub.take(heartbeat)
-            frames = [_frame(item, frame_of) for item in items if _after(item, last)]
-            last = max([last, *(i.key for i in items if isinstance(i, Change))])
+            frames: list[str] = []
+            for item in items:
+                if not isinstance(item, Change):
+                    frames.append(f": {item}\n\n")
+                elif item.is_new(last):
+                    last, change = item.taken(last)
+                    frames.append(frame_of(change))
             if frames:
                 yield "".join(frames)
             elif sub.ending is not None:
@@ -251,39 +333,31 @@ async def event_stream(
 
 
 async def _backlog(
-    read_page: ReadPage, start: EntryId, sub: Subscription, page_size: int
+    read_page: ReadPage, start: Cursor, sub: Subscription, page_size: int
 ) -> AsyncIterator[Sequence[Change]]:
     """Pages of the wanted changes after ``start`` up to where ``sub`` joined the feed."""
     after = start
-    while after < sub.joined_at:
+    while behind(after, sub.joined_at):
         page = await read_page(after, sub.joined_at, page_size)
         if not page:
             return
-        after = page[-1].key
+        after = page[-1].cursor
         wanted = [c for c in page if sub.interest.wants(c)]
         if wanted:
             yield wanted
-
-
-def _after(item: Item, last: EntryId) -> bool:
-    return not isinstance(item, Change) or item.key > last
 
 
 def _prebuilt(change: Change) -> str:
     return change.frame
 
 
-def _frame(item: Item, frame_of: Render) -> str:
-    return frame_of(item) if isinstance(item, Change) else f": {item}\n\n"
-
-
 ENDINGS = {"too_slow": "too slow to keep up", "shutdown": "server shutting down"}
 
 
-def _resume(reason: str, last: EntryId) -> str:
+def _resume(reason: str, last: Cursor) -> str:
     """The last frame: why the stream ends and where to resume (EventSource reconnects by
     itself after ``retry`` with the last ``id`` it saw)."""
-    text = entry_id_text(last)
+    text = cursor_text(last)
     data = json.dumps({"reason": reason, "last_event_id": text})
     return (
         f": {ENDINGS[reason]}; reconnect with Last-Event-ID: {text}\n"
@@ -291,22 +365,20 @@ def _resume(reason: str, last: EntryId) -> str:
     )
 
 
-class ChangeFeed:
-    """The fan-out and its reader task: XREAD BLOCK on the changes stream from the feed's
-    position, one connection for the whole process; an outage is one log line when it
-    starts and one when it ends, and a comment to every subscriber each time."""
+class FeedReader:
+    """The fan-out and its reader task, which follows the changes from the feed's position
+    (``_follow``, by kind of Redis) and starts over after a failure; an outage is one log line
+    when it starts and one when it ends, and a comment to every subscriber each time."""
 
     def __init__(
         self,
         redis: AsyncRedis,
-        stream: str,
         fanout: Fanout,
         *,
         block_ms: int = BLOCK_MS,
         retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self.redis = redis
-        self.stream = stream
         self.fanout = fanout
         self.block_ms = block_ms
         self.retry_seconds = retry_seconds
@@ -346,6 +418,61 @@ class ChangeFeed:
                 log.warning("the changes reader did not stop")
             self._task = None
 
+    @property
+    def followed(self) -> str:
+        raise NotImplementedError
+
+    async def top(self) -> Cursor:
+        """The feed's end: where a subscriber that has seen everything is."""
+        raise NotImplementedError
+
+    async def _follow(self) -> None:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._follow()
+            except (RedisError, ChangesUnavailable, OSError) as e:
+                self._went_down(e)
+                await asyncio.sleep(self.retry_seconds)
+
+    async def _reached(self) -> None:
+        """Finds the feed's end the first time, or checks that Redis answers again; then
+        subscribers may join."""
+        if self.fanout.position is None:
+            self.fanout.begin(await self.top())
+        else:
+            await self.redis.ping()
+        assert self._ready is not None
+        self._ready.set()
+        self._came_back()
+
+    def _went_down(self, e: BaseException) -> None:
+        if not self._down:
+            self._down = True
+            log.warning("changes reader: Redis unavailable (%s); retrying", e)
+            self.fanout.announce("Redis unavailable; changes resume when it is back")
+
+    def _came_back(self) -> None:
+        if self._down:
+            self._down = False
+            log.info("changes reader: Redis is back; following %s again", self.followed)
+            self.fanout.announce("Redis is back; changes resume")
+
+
+class ChangeFeed(FeedReader):
+    """The reader on one Redis server: XREAD BLOCK on ``<prefix>:changes`` from the feed's
+    position, one connection for the whole process."""
+
+    def __init__(self, redis: AsyncRedis, stream: str, fanout: Fanout, **options: Any) -> None:
+        super().__init__(redis, fanout, **options)
+        self.stream = stream
+
+    @property
+    def followed(self) -> str:
+        return self.stream
+
     async def top(self) -> EntryId:
         """The stream's last entry ID (ZERO when empty)."""
         try:
@@ -369,40 +496,113 @@ class ChangeFeed:
                 raise ChangesUnavailable(str(e)) from e
         return [Change.from_entry(entry_id, fields) for entry_id, fields in entries]
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self._follow()
-            except (RedisError, ChangesUnavailable, OSError) as e:
-                self._went_down(e)
-                await asyncio.sleep(self.retry_seconds)
-
     async def _follow(self) -> None:
-        if self.fanout.position is None:
-            self.fanout.begin(await self.top())
-        else:
-            await self.redis.ping()
-        assert self._ready is not None
-        self._ready.set()
-        self._came_back()
+        await self._reached()
         while not self._stopping:
-            assert self.fanout.position is not None
+            position = self.fanout.position
+            assert position is not None and not isinstance(position, Vector)
             reply: Any = await self.redis.xread(
-                {self.stream: entry_id_text(self.fanout.position)},
+                {self.stream: entry_id_text(position)},
                 count=min(READ_COUNT, self.fanout.queue_size),  # one read fits a queue
                 block=self.block_ms,
             )
             if reply:
                 self.fanout.publish([Change.from_entry(i, f) for i, f in reply[0][1]])
 
-    def _went_down(self, e: BaseException) -> None:
-        if not self._down:
-            self._down = True
-            log.warning("changes reader: Redis unavailable (%s); retrying", e)
-            self.fanout.announce("Redis unavailable; changes resume when it is back")
 
-    def _came_back(self) -> None:
-        if self._down:
-            self._down = False
-            log.info("changes reader: Redis is back; following %s again", self.stream)
-            self.fanout.announce("Redis is back; changes resume")
+class ClusterChangeFeed(FeedReader):
+    """The reader on Redis Cluster: one blocking XREAD loop per partition's changes stream
+    (each in its own slot), all in this one task and on this one client, publishing into the
+    same fan-out. Each change gets the reader's vector once it is taken, computed as it is
+    published (no await between), so the vectors the subscribers see only grow."""
+
+    def __init__(
+        self, redis: AsyncRedis, streams: Sequence[str], fanout: Fanout, **options: Any
+    ) -> None:
+        super().__init__(redis, fanout, **options)
+        self.streams = list(streams)
+
+    @property
+    def followed(self) -> str:
+        return f"the {len(self.streams)} partitions' changes streams"
+
+    @property
+    def partitions(self) -> int:
+        return len(self.streams)
+
+    async def top(self) -> Vector:
+        """Each partition stream's last entry ID (ZERO for an empty one)."""
+        try:
+            tops: list[Any] = await asyncio.gather(
+                *(self.redis.xrevrange(s, count=1) for s in self.streams)
+            )
+        except RedisError as e:
+            raise ChangesUnavailable(str(e)) from e
+        return Vector(tuple(parse_entry_id(t[0][0].decode()) if t else ZERO for t in tops))
+
+    async def read_page(self, after: Vector, upto: Vector, count: int) -> list[Change]:
+        """Changes after ``after`` up to ``upto`` in every partition, at most ``count``, in
+        entry ID order across partitions (each with the vector once it is taken)."""
+        assert self._backlog_readers is not None, "the feed was not started"
+        async with self._backlog_readers:
+            try:
+                pages: list[Any] = await asyncio.gather(
+                    *(
+                        self._range(stream, low, high, count)
+                        for stream, low, high in zip(
+                            self.streams, after.entries, upto.entries, strict=True
+                        )
+                    )
+                )
+            except RedisError as e:
+                raise ChangesUnavailable(str(e)) from e
+        return [Change.of_step(step) for step in merged(pages, after, count)]
+
+    async def _range(self, stream: str, low: EntryId, high: EntryId, count: int) -> Any:
+        if low >= high:
+            return []
+        return await self.redis.xrange(
+            stream, min=f"({entry_id_text(low)}", max=entry_id_text(high), count=count
+        )
+
+    async def _follow(self) -> None:
+        await self._reached()
+        readers = [
+            asyncio.create_task(self._follow_partition(k), name=f"changes-reader-{k}")
+            for k in range(self.partitions)
+        ]
+        try:
+            done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # the first failure, if any, to be retried by _run
+        finally:
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+
+    async def _follow_partition(self, k: int) -> None:
+        stream = self.streams[k]
+        while not self._stopping:
+            position = self.fanout.position
+            assert isinstance(position, Vector)
+            reply: Any = await self.redis.xread(
+                {stream: entry_id_text(position.entries[k])},
+                count=min(READ_COUNT, self.fanout.queue_size),
+                block=self.block_ms,
+            )
+            if reply:
+                self.fanout.publish(self._taken(k, reply[0][1]))
+
+    def _taken(self, k: int, entries: Sequence[Any]) -> list[Change]:
+        """The entries read from partition ``k``, each with the vector once it is taken."""
+        at = self.fanout.position
+        assert isinstance(at, Vector)
+        changes = []
+        for entry_id, fields in entries:
+            at = at.advanced(k, parse_entry_id(entry_id.decode()))
+            changes.append(Change.of(at.entries[k], fields, partition=k, after=at))
+        return changes
+
+
+Feed = ChangeFeed | ClusterChangeFeed
+"""The reader of this process's Redis: one server's, or a Redis Cluster's."""

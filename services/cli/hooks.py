@@ -40,7 +40,7 @@ def _hooks_do(work: Callable[[Hooks, Settings], T]) -> T:
     """``work`` on the hooks of the configured Redis (the embedded one started if need be)."""
     settings = load_settings()
     with redis_for(settings) as url:
-        return work(Hooks(connect(url), settings.prefix), settings)
+        return work(Hooks(connect(url), settings.prefix, partitions=settings.partitions), settings)
 
 
 @clean_errors

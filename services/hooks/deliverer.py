@@ -1,8 +1,10 @@
 """The delivery loop: for each hook, the changes after its cursor, one at a time, so each
-negotiation's changes arrive in order. A failed attempt is retried with exponential backoff
-(``hooks_backoff_initial`` doubling up to ``hooks_backoff_max``) until ``hooks_retry_for``
-has passed since its first failure; then the change is parked (``talkstream hooks dlq``) and
-the hook moves on. Parked changes queued by ``hooks retry`` go first, one attempt each."""
+negotiation's changes arrive in order (on Redis Cluster the cursor is a vector of every
+partition's, services/wire/feed.py: a negotiation's changes are all in its partition). A failed
+attempt is retried with exponential backoff (``hooks_backoff_initial`` doubling up to
+``hooks_backoff_max``) until ``hooks_retry_for`` has passed since its first failure; then the
+change is parked (``talkstream hooks dlq``) and the hook moves on. Parked changes queued by
+``hooks retry`` go first, one attempt each."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class Pending:
     """A change a hook has not taken yet, and its failed attempts so far."""
 
     change_id: str
+    cursor: str  # the hook's cursor once the change is taken (its change_id on one server)
     change: dict[str, Any]
     attempts: int = 0
     first_failed: float = 0.0  # wall clock
@@ -98,12 +101,12 @@ class Deliverer:
         ones)."""
         cursor = self.hooks.cursor(hook.id)
         skipped = None
-        for change_id, change in self.hooks.changes_after(cursor, PAGE):
-            if hook.wants(change):
+        for found in self.hooks.changes_after(cursor, PAGE):
+            if hook.wants(found.change):
                 if skipped is not None:
                     self.hooks.advance(hook.id, skipped)
-                return Pending(change_id, change)
-            skipped = change_id
+                return Pending(found.id, found.cursor, found.change)
+            skipped = found.cursor
         if skipped is not None:
             self.hooks.advance(hook.id, skipped)
         return None
@@ -117,7 +120,7 @@ class Deliverer:
             allow_private=self.policy.allow_private,
         )
         if outcome.delivered:
-            self.hooks.advance(hook.id, pending.change_id)
+            self.hooks.advance(hook.id, pending.cursor)
             self.pending.pop(hook.id, None)
             log.info(
                 "delivered hook=%s change=%s attempts=%s",
@@ -156,7 +159,7 @@ class Deliverer:
                 reason=reason,
             )
         )
-        self.hooks.advance(hook.id, pending.change_id)
+        self.hooks.advance(hook.id, pending.cursor)
         self.pending.pop(hook.id, None)
         log.warning(
             "parked hook=%s change=%s after %s attempts: %s",

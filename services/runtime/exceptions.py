@@ -23,15 +23,3 @@ class Unhealthy(RuntimeProblem):
     def __init__(self, message: str) -> None:
         super().__init__("unhealthy", message)
 
-
-class NeedsPlainRedis(RuntimeProblem):
-    """A process that cannot run on Redis Cluster: the webhook deliverer (it follows the one
-    changes stream of a single server; on Cluster each partition announces its changes in its
-    own). The intake and ``up`` run pollers there instead of FastStream's Redis broker."""
-
-    def __init__(self, role: str, why: str = "runs on FastStream's Redis broker") -> None:
-        super().__init__(
-            "needs_plain_redis",
-            f"{role} {why}, which needs one Redis server, not a cluster (redis+cluster://): "
-            "give it a plain TALKSTREAM_REDIS_URL",
-        )

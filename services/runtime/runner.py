@@ -29,7 +29,6 @@ from services.relay.lease import Lease, lease_kept
 from services.relay.relay import Relay
 from services.runtime import tracing
 from services.runtime.bootstrap import build_application
-from services.runtime.exceptions import NeedsPlainRedis
 from services.runtime.heartbeat import beating
 from services.runtime.ledger import build_log_writer, log_writer_running
 from services.runtime.redis_server import redis_for
@@ -78,14 +77,14 @@ def build_deliverer(settings: Settings, redis_url: str) -> Deliverer:
         allow_private=settings.hooks_allow_private,
     )
     client = httpx.Client(timeout=settings.hooks_timeout, follow_redirects=False)
-    return Deliverer(Hooks(connect(redis_url), settings.prefix), client, policy)
+    hooks = Hooks(connect(redis_url), settings.prefix, partitions=settings.partitions)
+    return Deliverer(hooks, client, policy)
 
 
 def run_deliverer(settings: Settings) -> None:
-    """The webhook deliverer alone, until SIGINT/SIGTERM."""
+    """The webhook deliverer alone, until SIGINT/SIGTERM (on Redis Cluster it follows every
+    partition's changes stream)."""
     with redis_for(settings) as url:
-        if is_cluster_url(url):
-            raise NeedsPlainRedis("webhook delivery", "follows the one changes stream")
         deliverer = build_deliverer(settings, url)
         stop = threading.Event()
 

@@ -84,7 +84,10 @@ def contract_broker(
         (
             streams.changes,
             "changes",
-            "One entry per negotiation and view that a projection batch changed.",
+            "One entry per negotiation and view that a projection batch changed. On Redis "
+            "Cluster (TALKSTREAM_PARTITIONS=P) each partition k announces its changes in its "
+            "own stream `<prefix>:{<prefix>.k}:changes` (same fields) and this stream is not "
+            "written.",
             ChangeEntry,
         ),
         (

@@ -34,3 +34,11 @@ class BadPartitions(WireError):
 
     def __init__(self, message: str) -> None:
         super().__init__("invalid_partitions", message)
+
+
+class BadCursor(WireError):
+    """A position in the change feed on Redis Cluster (a vector) that cannot be read; the
+    message says why (the caller names where it came from)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("invalid_cursor", reason)

@@ -1,15 +1,18 @@
 """Webhook subscriptions in Redis: the registry (``<prefix>:hooks``), each hook's cursor in the
-changes stream, the parked deliveries (``<prefix>:hooks:dlq``) and the retry queue; and the
-guard that refuses targets on loopback, link-local and private addresses (SSRF) unless
-``TALKSTREAM_HOOKS_ALLOW_PRIVATE=1``. The API, the CLI and the deliverer share it."""
+changes stream (on Redis Cluster, a vector of its cursors in every partition's changes stream,
+services/wire/feed.py, kept in the same hash), the parked deliveries (``<prefix>:hooks:dlq``) and
+the retry queue; and the guard that refuses targets on loopback, link-local and private addresses
+(SSRF) unless ``TALKSTREAM_HOOKS_ALLOW_PRIVATE=1``. The API, the CLI and the deliverer share it."""
 
 from __future__ import annotations
 
 import base64
 import ipaddress
 import json
+import logging
 import secrets
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,8 +20,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, ValidationError
 from redis import Redis
 
+from services.wire.connect import is_cluster
 from services.wire.entries import text
-from services.wire.exceptions import HookRefused, HookUnknown
+from services.wire.exceptions import BadCursor, HookRefused, HookUnknown
+from services.wire.feed import SEPARATOR, Vector, merged, parse_entry_id
+from services.wire.streams import Streams
+
+log = logging.getLogger("talkstream.hooks")
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
 NEGOTIATION_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
@@ -109,16 +117,33 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Hooks:
-    """The registry and delivery bookkeeping under one prefix (synchronous Redis)."""
+@dataclass(frozen=True)
+class FeedChange:
+    """A change read after a hook's cursor: its id (the ``webhook-id``), the cursor once it is
+    taken, and its fields. On one server both are its entry ID; on Redis Cluster the id is
+    ``<partition>-<entry ID>`` and the cursor a vector."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    id: str
+    cursor: str
+    change: dict[str, Any]
+
+
+class Hooks:
+    """The registry and delivery bookkeeping under one prefix (synchronous Redis). On Redis
+    Cluster (``partitions`` of them) the changes come from every partition's stream."""
+
+    def __init__(self, redis: Redis, prefix: str, *, partitions: int = 1) -> None:
         self.redis = redis
         self.key = f"{prefix}:hooks"
         self.cursors = f"{prefix}:hooks:cursors"
         self.dlq = f"{prefix}:hooks:dlq"
         self.retry_queue = f"{prefix}:hooks:retry"
         self.changes = f"{prefix}:changes"
+        self.partition_changes = (
+            [part.partition_changes for part in Streams(prefix).partitions(partitions)]
+            if is_cluster(redis)
+            else []
+        )
 
     def add(
         self,
@@ -143,12 +168,16 @@ class Hooks:
             first = e.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"])
             raise HookRefused("invalid_hook", f"{where}: {first['msg']}") from None
-        top: Any = self.redis.xrevrange(self.changes, count=1)
-        with self.redis.pipeline() as pipe:
-            pipe.hset(self.cursors, hook.id, text(top[0][0]) if top else "0-0")
-            pipe.hset(self.key, hook.id, hook.model_dump_json())
-            pipe.execute()
+        self.redis.hset(self.cursors, hook.id, self._end())
+        self.redis.hset(self.key, hook.id, hook.model_dump_json())
         return hook
+
+    def _end(self) -> str:
+        """The cursor of a hook that has seen every change so far."""
+        streams = self.partition_changes or [self.changes]
+        tops: list[Any] = [self.redis.xrevrange(stream, count=1) for stream in streams]
+        ends = tuple(parse_entry_id(text(top[0][0])) if top else (0, 0) for top in tops)
+        return Vector(ends).text if self.partition_changes else f"{ends[0][0]}-{ends[0][1]}"
 
     def all(self) -> list[Hook]:
         raw: dict[bytes, bytes] = self.redis.hgetall(self.key)  # type: ignore[assignment]
@@ -171,7 +200,24 @@ class Hooks:
 
     def cursor(self, hook_id: str) -> str:
         raw: Any = self.redis.hget(self.cursors, hook_id)
+        if self.partition_changes:
+            return self._vector(hook_id, None if raw is None else text(raw)).text
         return text(raw) if raw is not None else "0-0"
+
+    def _vector(self, hook_id: str, cursor: str | None) -> Vector:
+        """A hook's cursor on Cluster. One written for another partition count keeps the
+        partitions both counts have (their streams keep their names) and starts the others
+        from their beginning; one that is no vector starts every partition from its
+        beginning (at least once: nothing is missed)."""
+        count = len(self.partition_changes)
+        if cursor is None:
+            return Vector.start(count)
+        try:
+            found = Vector.parse(cursor, cursor.count(SEPARATOR))
+        except BadCursor as e:
+            log.warning("hook=%s cursor %r is no vector (%s); from the start", hook_id, cursor, e)
+            return Vector.start(count)
+        return found.resized(count)
 
     def advance(self, hook_id: str, change_id: str) -> None:
         """Moves the cursor on, unless the hook was removed meanwhile."""
@@ -207,9 +253,25 @@ class Hooks:
     def retried(self, hook_id: str) -> None:
         self.redis.lpop(f"{self.retry_queue}:{hook_id}")
 
-    def changes_after(self, change_id: str, count: int) -> list[tuple[str, dict[str, Any]]]:
-        entries: Any = self.redis.xrange(self.changes, min=f"({change_id}", count=count)
-        return [(text(eid), _change(fields)) for eid, fields in entries]
+    def changes_after(self, cursor: str, count: int) -> list[FeedChange]:
+        """At most ``count`` changes after ``cursor``; on Cluster from every partition, in
+        entry ID order across them (each partition's in its order)."""
+        if self.partition_changes:
+            return self._cluster_changes_after(
+                Vector.parse(cursor, len(self.partition_changes)), count
+            )
+        entries: Any = self.redis.xrange(self.changes, min=f"({cursor}", count=count)
+        return [FeedChange(text(eid), text(eid), _change(fields)) for eid, fields in entries]
+
+    def _cluster_changes_after(self, cursor: Vector, count: int) -> list[FeedChange]:
+        pages: list[Any] = [
+            self.redis.xrange(stream, min=f"({at[0]}-{at[1]}", count=count)
+            for stream, at in zip(self.partition_changes, cursor.entries, strict=True)
+        ]
+        return [
+            FeedChange(step.id, step.after.text, _change(dict(step.fields)))
+            for step in merged(pages, cursor, count)
+        ]
 
     def _parked_fields(self, hook_id: str) -> list[str]:
         keys: list[bytes] = self.redis.hkeys(self.dlq)  # type: ignore[assignment]

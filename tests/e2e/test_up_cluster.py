@@ -1,12 +1,15 @@
 """``talkstream intake`` and ``talkstream up`` on a 3-primary Redis Cluster (where they run
 pollers instead of FastStream): the intake process records the scenario written to the intake
 stream and dead-letters a refused entry; ``up`` takes writes over HTTP and through the intake
-stream, serves the views over HTTP and is ready."""
+stream, serves the views over HTTP, announces the changes on its feed and to a webhook, and is
+ready."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from services.settings import Settings
 from services.wire.connect import connect
 from services.wire.streams import Streams
 from tests.e2e.helpers import SCENARIO_ID, Runner, bearer_client, ok, serving
+from tests.ports import free_port
 from tests.processes import TalkstreamProcess
 from tests.redis_cluster import LocalCluster, running_cluster
 from tests.waiting import wait_for
@@ -39,7 +43,35 @@ def redis(cluster: LocalCluster) -> Iterator[Redis]:
 
 
 def on_cluster(cli: Runner, cluster: LocalCluster) -> dict[str, str]:
-    return cli.environment({"TALKSTREAM_REDIS_URL": cluster.url, "TALKSTREAM_PARTITIONS": "6"})
+    return cli.environment(
+        {
+            "TALKSTREAM_REDIS_URL": cluster.url,
+            "TALKSTREAM_PARTITIONS": "6",
+            "TALKSTREAM_HOOKS_ALLOW_PRIVATE": "1",
+        }
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[bytes]]]:
+    """A webhook target in the test's process: the bodies it was sent."""
+    got: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(self.rfile.read(int(self.headers["content-length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", got
+    finally:
+        server.shutdown()
 
 
 def scenario() -> list[str]:
@@ -79,9 +111,15 @@ def test_the_intake_process_records_the_scenario_on_redis_cluster(
 
 
 def test_up_on_redis_cluster_records_over_http_and_the_intake_and_serves_views(
-    tmp_path: Path, cli: Runner, cluster: LocalCluster, redis: Redis
+    tmp_path: Path,
+    cli: Runner,
+    cluster: LocalCluster,
+    redis: Redis,
+    receiver: tuple[str, list[bytes]],
 ) -> None:
     env = on_cluster(cli, cluster)
+    target, delivered = receiver
+    ok(cli("hooks", "add", target, "--view", "negotiation", env=env))
     publisher = ok(cli("keys", "create", "--role", "publisher", "--name", "pub", env=env)).stdout
     reader = ok(cli("keys", "create", "--role", "reader", "--name", "read", env=env)).stdout
     events = [json.loads(line) for line in scenario()]
@@ -93,14 +131,20 @@ def test_up_on_redis_cluster_records_over_http_and_the_intake_and_serves_views(
             for event in events[1:half]:
                 written = client.post(f"/v1/negotiations/{SCENARIO_ID}/events", json=event)
                 assert written.status_code == 201, written.text
-        for event in events[half:]:
-            redis.xadd(STREAMS.intake, {"event": json.dumps(event), "reply_to": reply})
+        with (
+            bearer_client(up.url, reader) as client,
+            client.stream("GET", "/v1/subscribe") as feed,
+        ):
+            for event in events[half:]:
+                redis.xadd(STREAMS.intake, {"event": json.dumps(event), "reply_to": reply})
+            first = next(line for line in feed.iter_lines() if line.startswith("id: "))
         wait_for(lambda: redis.xlen(reply) == len(events) - half, 60, "the intake's answers")
         with bearer_client(up.url, reader) as client:
             state = client.get(
                 f"/v1/negotiations/{SCENARIO_ID}", params={"min_position": len(events)}
             )
             ready = client.get("/readyz")
+        wait_for(lambda: _delivered_through(delivered, len(events)), 60, "the webhooks")
         up.stop()
     answers = [fields[b"status"] for _, fields in redis.xrange(reply)]
     assert answers == [b"recorded"] * (len(events) - half)
@@ -108,5 +152,10 @@ def test_up_on_redis_cluster_records_over_http_and_the_intake_and_serves_views(
     assert state.json()["source"] == "live"
     assert state.json()["view"]["version"] == len(events)
     assert ready.status_code == 200, ready.text
-    assert "webhooks are not delivered on Redis Cluster" in up.stderr()
+    assert first.count("_") == 6  # a change's id on Cluster: the vector of 6 partitions
     assert "stopped cleanly" in up.stderr()
+
+
+def _delivered_through(bodies: list[bytes], position: int) -> bool:
+    """Whether a webhook announced the scenario's negotiation view at ``position``."""
+    return any(json.loads(body)["data"]["position"] == position for body in bodies)

@@ -45,7 +45,7 @@ class HookAnswer(BaseModel):
 
 def _hooks(request: Request) -> Hooks:
     ctx = ctx_of(request)
-    return Hooks(ctx.redis, ctx.settings.prefix)
+    return Hooks(ctx.redis, ctx.settings.prefix, partitions=ctx.settings.partitions)
 
 
 @router.post(
