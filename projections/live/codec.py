@@ -38,6 +38,7 @@ from projections.shapes import Record, Section
 HEAD = "v:@head"
 REF = "@r"  # the former layout: the payload's fields first
 PREFIX = "@p"
+ORIGIN = ("event_id", "occurred_at", "occurred_until", "verification", "corrected")
 RECORD_LAYOUTS: dict[int, tuple[str, ...]] = {
     1: (
         "type",
@@ -65,16 +66,17 @@ def _dump(value: Any) -> bytes:
 
 def _record(record: Record) -> bytes:
     """A registry record, as an array when its keys are the layout's (see above)."""
-    keys = RECORD_LAYOUTS[LAYOUT]
-    if tuple(record) != keys:
+    if tuple(record) != RECORD_LAYOUTS[LAYOUT]:
         return _dump(record)
-    values: dict[str, Any] = cast(dict[str, Any], record)
-    return _dump([LAYOUT, *(values[k] for k in keys)])
+    return _dump([LAYOUT, *record.values()])
 
 
 def _record_from(value: Any) -> Record:
     if isinstance(value, list):
-        return cast(Record, dict(zip(RECORD_LAYOUTS[value[0]], value[1:], strict=True)))
+        keys = RECORD_LAYOUTS[value.pop(0)]
+        if len(keys) != len(value):
+            raise ValueError(f"a registry record of {len(value)} values, not {len(keys)}")
+        return cast(Record, dict(zip(keys, value, strict=False)))
     return cast(Record, value)
 
 
@@ -93,11 +95,6 @@ def _derived(key: str, record: Record) -> list[tuple[str, Any]]:
     return items
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal, and of the same type at the top (``True == 1`` but they encode apart)."""
-    return a is b or (type(a) is type(b) and a == b)
-
-
 def _entry(state: State, key: str, entry: Any) -> bytes:
     """A view entry, without the leading items its record gives back (see above)."""
     record = state["registry"].get(key)
@@ -105,13 +102,18 @@ def _entry(state: State, key: str, entry: Any) -> bytes:
         return _dump(entry)
     shared = 0
     for (name, value), (derived, wanted) in zip(entry.items(), _derived(key, record), strict=False):
-        if name != derived or not _same(value, wanted):
+        # equal, and of the same type at the top (True == 1, but they encode apart)
+        if name != derived or (
+            value is not wanted and (type(value) is not type(wanted) or value != wanted)
+        ):
             break
         shared += 1
     if shared == 0:
         return _dump(entry)
-    rest = list(entry.items())[shared:]
-    return _dump({PREFIX: shared, **dict(rest)})
+    if shared == len(entry):
+        return b'{"@p":%d}' % shared
+    rest = dict(list(entry.items())[shared:])
+    return _dump({PREFIX: shared, **rest})
 
 
 def full(state: State) -> dict[str, bytes]:
@@ -170,6 +172,17 @@ def _filled(record: Record, key: str, stored: dict[str, Any]) -> Any:
     if REF in stored:
         del stored[REF]
         return {**cast(dict[str, Any], record["payload"]), **stored}
-    filled = dict(_derived(key, record)[: stored.pop(PREFIX)])
+    shared = stored.pop(PREFIX)
+    payload = record["payload"]
+    if not stored and isinstance(payload, dict) and shared == len(payload) + len(ORIGIN):
+        return {  # the whole entry, as _derived lists it
+            **payload,
+            "event_id": key,
+            "occurred_at": record["occurred_at"],
+            "occurred_until": record["occurred_until"],
+            "verification": record["verification"],
+            "corrected": bool(record["corrected_by"]),
+        }
+    filled = dict(_derived(key, record)[:shared])
     filled.update(stored)
     return filled
