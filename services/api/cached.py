@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import TypeAdapter
 from redis.exceptions import RedisError
@@ -43,12 +42,6 @@ PATH = re.compile(
 ROUTE = "/v1/negotiations/{negotiation_id}"
 JSON = "application/json"
 ANSWER: TypeAdapter[ViewAnswer] = TypeAdapter(ViewAnswer)
-VIEW: TypeAdapter[Any] = TypeAdapter(Any)
-
-
-def view_json(view: Any) -> bytes:
-    """A view's JSON as the answer's ``view`` field holds it."""
-    return VIEW.dump_json(view)
 
 
 def answer_json(negotiation_id: str, position: int, view: bytes) -> bytes:
@@ -95,7 +88,7 @@ class CachedReads:
             admit(self.ctx, principal, Permission.read, client_name(client[0] if client else None))
         except ApiError:
             return None  # refused (rate): the route refuses it again, without a token taken
-        return answer_json(negotiation_id, position, rendering.json(view_json))
+        return answer_json(negotiation_id, position, rendering.encoded)
 
     def _reader(self, scope: Scope) -> Principal | None:
         """The caller, if the route would let them read (its token not yet taken)."""

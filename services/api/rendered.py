@@ -5,37 +5,43 @@ view's generation and the day (overdue marks) are the same.
 Each rendering also remembers the stamp of the served generation (``P:@served``, moved by
 every write to it) at which it was last known current: while the stamp has not moved, the
 rendering is reused after one read of that one key, without reading the negotiation's head.
-A rendering keeps its JSON too, made on first use (``Rendering.encoded``), so a read served
-from it encodes nothing but its envelope (``services.api.cached``)."""
+
+A rendering is kept as its JSON only (the answer's ``view`` field as the route encodes it),
+made once: a read answered from it ahead of the framework encodes nothing but its envelope
+(``services.api.cached``), the route parses it back, and the cache holds no Python objects
+for the cyclic garbage collector to walk (a large view is tens of thousands of them)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from datetime import date
 from typing import Any
+
+import orjson
+from pydantic import TypeAdapter
 
 Key = tuple[str, str, str]  # projection, generation, negotiation
 
 
+VIEW: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def view_json(view: Any) -> bytes:
+    """A view's JSON as the answer's ``view`` field holds it (pydantic's encoding of ``Any``,
+    as FastAPI encodes the route's answer)."""
+    return VIEW.dump_json(view)
+
+
 class Rendering:
-    """One negotiation's rendered view for one head and day (shared: read it, do not change
-    it) and, once asked for, its JSON."""
+    """One negotiation's rendered view, as JSON, for one head and day."""
 
-    __slots__ = ("day", "encoded", "head", "view")
+    __slots__ = ("day", "encoded", "head")
 
-    def __init__(self, head: bytes, day: date, view: Any) -> None:
+    def __init__(self, head: bytes, day: date, encoded: bytes) -> None:
         self.head = head
         self.day = day
-        self.view = view
-        self.encoded: bytes | None = None
-
-    def json(self, encode: Callable[[Any], bytes]) -> bytes:
-        """The view's JSON by ``encode``, made once (two threads racing make the same bytes)."""
-        if self.encoded is None:
-            self.encoded = encode(self.view)
-        return self.encoded
+        self.encoded = encoded
 
 
 class RenderedViews:
@@ -49,10 +55,10 @@ class RenderedViews:
         """The view rendered for this day if nothing was written to its generation since it
         was last known current (``stamp``)."""
         hit = self.current_rendering(key, stamp, today)
-        return None if hit is None else hit.view
+        return None if hit is None else orjson.loads(hit.encoded)
 
     def current_rendering(self, key: Key, stamp: int, today: date) -> Rendering | None:
-        """``current``'s rendering, with its JSON once made."""
+        """``current``'s rendering, as JSON."""
         with self._lock:
             hit = self._views.get(key)
             if hit is None or hit.day != today or self._stamps.get(key) != stamp:
@@ -68,17 +74,19 @@ class RenderedViews:
                 self._stamps[key] = stamp
 
     def get(self, key: Key, head: bytes, today: date) -> Any | None:
-        """The view rendered for this head and day (shared: read it, do not change it)."""
+        """The view rendered for this head and day."""
         with self._lock:
             hit = self._views.get(key)
             if hit is None or hit.head != head or hit.day != today:
                 return None
             self._views.move_to_end(key)
-            return hit.view
+            encoded = hit.encoded
+        return orjson.loads(encoded)
 
     def put(self, key: Key, head: bytes, today: date, view: Any) -> None:
+        rendering = Rendering(head, today, view_json(view))
         with self._lock:
-            self._views[key] = Rendering(head, today, view)
+            self._views[key] = rendering
             self._views.move_to_end(key)
             self._stamps.pop(key, None)
             while len(self._views) > self.limit:
