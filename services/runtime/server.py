@@ -172,7 +172,7 @@ def settle_collector() -> None:
     out of the cyclic garbage collector's reach (``gc.freeze``): a full collection then walks
     only what the serving process made since, and every request in flight waits out its
     pause (measured in ``up`` after ``bench http``'s writes: 120 to 300 ms a pass before, 4 to
-    70 ms after). What was made so far lives as long as the process, so nothing is lost that
+    90 ms after). What was made so far lives as long as the process, so nothing is lost that
     the collector would have freed."""
     gc.collect()
     gc.freeze()
