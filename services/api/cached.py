@@ -30,8 +30,12 @@ from services.api.rendered import Rendering
 from services.api.routes.writes import NEGOTIATION_ID
 from services.wire import tracing
 
-VIEW_PATHS = {"": "negotiation", "/timeline": "timeline", "/positions": "positions"}
-VIEW_PATHS["/commitments"] = "commitments"
+VIEW_PATHS = {
+    "": "negotiation",
+    "/timeline": "timeline",
+    "/positions": "positions",
+    "/commitments": "commitments",
+}
 PATH = re.compile(
     "/v1/negotiations/("
     + NEGOTIATION_ID.strip("^$")
