@@ -7,12 +7,22 @@ headline); when an event may change anything (a correction or a retraction) or t
 new, ``full`` encodes everything and the hash is replaced.
 
 Values are compact UTF-8 JSON written by orjson (states hold only JSON data with str keys and
-64-bit integers); they are never hashed, so they need not be canonical.
+64-bit integers); they are never hashed, so they need not be canonical. Two layouts keep what
+each event adds to the hash small, and ``decode`` gives back the very state, key order
+included:
 
-A view entry keyed by an event whose registry record is in the same hash, and holding every
-field of that record's payload unchanged (a context note's text, say), is stored without
-them: ``{"@r": 1, ...the other fields}``, filled in again from the record when read. The text
-of an event is then kept once per state, not twice.
+- A registry record whose keys are those of ``RECORD_LAYOUTS[1]`` in that order is stored as
+  the JSON array ``[1, ...its values]`` (the field names once in this module, not per event).
+- A view entry keyed by an event whose record is in the same hash is stored without its
+  leading items that equal the items it would be derived from: the record's payload fields,
+  then the origin (``event_id``, ``occurred_at``, ``occurred_until``, ``verification``,
+  ``corrected``), in that order (``_derived``). ``{"@p": n, ...the other items}`` takes its
+  first ``n`` items from them when read; a context note's entry is ``{"@p":8}``, and its text
+  is kept once per state. A record changes only through a correction or a retraction, which
+  rewrites the whole hash, so an entry never outlives the record it was reduced against.
+
+States written before these layouts (records as objects, entries ``{"@r": 1, ...}`` taking the
+payload's fields first) read as they did.
 """
 
 from __future__ import annotations
@@ -26,31 +36,88 @@ from projections.negotiation import SECTIONS, State, empty, touches
 from projections.shapes import Record, Section
 
 HEAD = "v:@head"
+REF = "@r"  # the former layout: the payload's fields first
+PREFIX = "@p"
+ORIGIN = ("event_id", "occurred_at", "occurred_until", "verification", "corrected")
+RECORD_LAYOUTS: dict[int, tuple[str, ...]] = {
+    1: (
+        "type",
+        "payload",
+        "occurred_at",
+        "occurred_until",
+        "position",
+        "version",
+        "recorded_at",
+        "recorded_by",
+        "hash",
+        "verification",
+        "modality",
+        "sources",
+        "corrected_by",
+        "retracted_by",
+    )
+}
+LAYOUT = 1
 
 
 def _dump(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-REF = "@r"
+def _record(record: Record) -> bytes:
+    """A registry record, as an array when its keys are the layout's (see above)."""
+    if tuple(record) != RECORD_LAYOUTS[LAYOUT]:
+        return _dump(record)
+    return _dump([LAYOUT, *record.values()])
+
+
+def _record_from(value: Any) -> Record:
+    if isinstance(value, list):
+        keys = RECORD_LAYOUTS[value.pop(0)]
+        if len(keys) != len(value):
+            raise ValueError(f"a registry record of {len(value)} values, not {len(keys)}")
+        return cast(Record, dict(zip(keys, value, strict=False)))
+    return cast(Record, value)
+
+
+def _derived(key: str, record: Record) -> list[tuple[str, Any]]:
+    """The items an entry keyed by ``key`` is reduced from, in the order reducers write
+    them: the payload's fields, then the origin (``projections.negotiation._origin``)."""
+    payload = record["payload"]
+    items = list(payload.items()) if isinstance(payload, dict) else []
+    items += [
+        ("event_id", key),
+        ("occurred_at", record["occurred_at"]),
+        ("occurred_until", record["occurred_until"]),
+        ("verification", record["verification"]),
+        ("corrected", bool(record["corrected_by"])),
+    ]
+    return items
 
 
 def _entry(state: State, key: str, entry: Any) -> bytes:
-    """A view entry, without the fields it shares with its event's payload (see above)."""
+    """A view entry, without the leading items its record gives back (see above)."""
     record = state["registry"].get(key)
-    if record is None or not isinstance(entry, dict):
+    if record is None or not isinstance(entry, dict) or PREFIX in entry or REF in entry:
         return _dump(entry)
-    payload: dict[str, Any] = cast(dict[str, Any], record["payload"])
-    missing = object()
-    if not payload or any(entry.get(k, missing) != v for k, v in payload.items()):
+    shared = 0
+    for (name, value), (derived, wanted) in zip(entry.items(), _derived(key, record), strict=False):
+        # equal, and of the same type at the top (True == 1, but they encode apart)
+        if name != derived or (
+            value is not wanted and (type(value) is not type(wanted) or value != wanted)
+        ):
+            break
+        shared += 1
+    if shared == 0:
         return _dump(entry)
-    if list(entry)[: len(payload)] != list(payload):  # read back in the same key order only
-        return _dump(entry)
-    return _dump({REF: 1, **{k: v for k, v in entry.items() if k not in payload}})
+    if shared == len(entry):
+        return b'{"@p":%d}' % shared
+    rest = dict(list(entry.items())[shared:])
+    return _dump({PREFIX: shared, **rest})
 
 
 def full(state: State) -> dict[str, bytes]:
-    fields = {f"r:{event_id}": _dump(rec) for event_id, rec in state["registry"].items()}
+    fields = {f"r:{event_id}": _record(rec) for event_id, rec in state["registry"].items()}
     view = state["view"]
     fields[HEAD] = _dump({k: v for k, v in view.items() if k not in SECTIONS})
     for section in SECTIONS:
@@ -67,7 +134,7 @@ def delta(state: State, wires: Iterable[dict[str, Any]]) -> dict[str, bytes] | N
         touched = touches(wire)
         if touched is None:
             return None
-        fields[f"r:{wire['event_id']}"] = _dump(state["registry"][wire["event_id"]])
+        fields[f"r:{wire['event_id']}"] = _record(state["registry"][wire["event_id"]])
         for section, key in touched:
             if key in view[section]:
                 fields[f"v:{section}:{key}"] = _entry(state, key, view[section][key])
@@ -85,19 +152,37 @@ def decode(fields: dict[bytes, bytes]) -> State:
         name = raw_name.decode()
         value = orjson.loads(raw)
         if name.startswith("r:"):
-            records.append((name[2:], value))
+            records.append((name[2:], _record_from(value)))
         elif name == HEAD:
             state["view"].update(value)
         else:
             _, section, key = name.split(":", 2)
-            if isinstance(value, dict) and value.get(REF) == 1:
+            if isinstance(value, dict) and (PREFIX in value or value.get(REF) == 1):
                 shared.append((cast(Section, section), key, value))
             state["view"][cast(Section, section)][key] = value  # a name this module wrote
     records.sort(key=lambda item: item[1]["position"] or 0)
     state["registry"] = dict(records)
     for section, key, rest in shared:
-        del rest[REF]
-        payload = cast(dict[str, Any], state["registry"][key]["payload"])
-        filled: Any = {**payload, **rest}
-        state["view"][section][key] = filled
+        state["view"][section][key] = _filled(state["registry"][key], key, rest)
     return state
+
+
+def _filled(record: Record, key: str, stored: dict[str, Any]) -> Any:
+    """A view entry from its stored items and its record (see above)."""
+    if REF in stored:
+        del stored[REF]
+        return {**cast(dict[str, Any], record["payload"]), **stored}
+    shared = stored.pop(PREFIX)
+    payload = record["payload"]
+    if not stored and isinstance(payload, dict) and shared == len(payload) + len(ORIGIN):
+        return {  # the whole entry, as _derived lists it
+            **payload,
+            "event_id": key,
+            "occurred_at": record["occurred_at"],
+            "occurred_until": record["occurred_until"],
+            "verification": record["verification"],
+            "corrected": bool(record["corrected_by"]),
+        }
+    filled = dict(_derived(key, record)[:shared])
+    filled.update(stored)
+    return filled

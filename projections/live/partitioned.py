@@ -17,9 +17,11 @@ from collections import defaultdict
 from typing import Any
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from projections.live.store import (
     FINGERPRINT_PAGE,
+    SERVED_FIELDS,
     Served,
     ViewStore,
     fingerprint_from,
@@ -50,10 +52,21 @@ class PartitionedViews:
 
     def served(self) -> Served | None:
         pipe = self.redis.pipeline(transaction=False)
+        self._served_reads(pipe)
+        return self._served_from(pipe.execute())
+
+    async def served_async(self, redis: AsyncRedis) -> Served | None:
+        """``served``, read through ``redis`` (an asyncio client of the same server)."""
+        pipe: Any = redis.pipeline(transaction=False)
+        self._served_reads(pipe)
+        return self._served_from(await pipe.execute())
+
+    def _served_reads(self, pipe: Any) -> None:
         for part in self.parts:
-            pipe.hmget(part.keys.served, ["gen", "tracked", "stamp"])
+            pipe.hmget(part.keys.served, SERVED_FIELDS)
         self._ends(pipe)
-        replies: list[Any] = pipe.execute()
+
+    def _served_from(self, replies: list[Any]) -> Served | None:
         heads = replies[: self.count]
         if any(v is None for head in heads for v in head):
             return None

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from events import canonical_json
 from projections.live import codec
@@ -133,6 +134,17 @@ class Served:
     stamp: int
 
 
+SERVED_FIELDS = ["gen", "tracked", "stamp"]
+
+
+def served_from(reply: Any) -> Served | None:
+    """``Served`` from an HMGET of ``SERVED_FIELDS`` (None while any is missing)."""
+    gen, tracked, stamp = reply
+    if gen is None or tracked is None or stamp is None:
+        return None
+    return Served(gen.decode(), int(tracked), int(stamp))
+
+
 @dataclass
 class Batch:
     """What one applied batch writes."""
@@ -186,11 +198,12 @@ class ViewStore:
     def served(self) -> Served | None:
         """The served generation, its tracked position and the stamp of its last write, in
         one read of one key; None before the first commit (or switch) wrote them."""
-        reply: Any = self.redis.hmget(self.keys.served, ["gen", "tracked", "stamp"])
-        gen, tracked, stamp = reply
-        if gen is None or tracked is None or stamp is None:
-            return None
-        return Served(gen.decode(), int(tracked), int(stamp))
+        return served_from(self.redis.hmget(self.keys.served, SERVED_FIELDS))
+
+    async def served_async(self, redis: AsyncRedis) -> Served | None:
+        """``served``, read through ``redis`` (an asyncio client of the same server)."""
+        reply: Any = await redis.hmget(self.keys.served, SERVED_FIELDS)
+        return served_from(reply)
 
     def tracked_and_head(self, gen: str, negotiation_id: str) -> tuple[int, bytes | None]:
         """The tracked position and one negotiation's headline field (its version and

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api import errors, openapi
 from services.api.auth import no_unknown_query
+from services.api.cached import CachedReads
 from services.api.context import ApiContext
 from services.api.degraded import Degraded
 from services.api.limits import BodyLimit
@@ -53,6 +54,7 @@ def create_app(ctx: ApiContext, *, alongside: Alongside | None = None) -> FastAP
     )
     app.add_middleware(Degraded, watch=ctx.divergence)
     app.add_middleware(RequestMetrics, ctx=ctx)
+    app.add_middleware(CachedReads, ctx=ctx)  # outermost: the common read skips the rest
     return app
 
 

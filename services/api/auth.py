@@ -1,7 +1,7 @@
 """Who is calling (``Authorization: Bearer <key>``) and whether their role allows the route;
 every authenticated request also takes a token from the caller's rate bucket. These run on
-the event loop: a key look-up is a dict access (the keys file is re-read only when its stat
-changes)."""
+the event loop: a key look-up is a dict access (the keys file is checked for a change at most
+once a second, ``services.api.keys``)."""
 
 from __future__ import annotations
 

@@ -51,6 +51,7 @@ class ApiContext:
     relay_lease_held: Callable[[], bool] | None = None
     rendered: RenderedViews = field(default_factory=RenderedViews)
     divergence: DivergenceWatch = field(init=False)
+    _views: dict[str, Views] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.divergence = DivergenceWatch(self.async_redis, self.streams.events_diverged)
@@ -80,7 +81,12 @@ class ApiContext:
         return open_ledger(self.app, self.settings)
 
     def views(self, name: str) -> Views:
-        return self.open_views(self.redis, self.settings.prefix, PROJECTIONS[name].name)
+        """Projection ``name``'s stored states, opened once per process."""
+        opened = self._views.get(name)
+        if opened is None:
+            opened = self.open_views(self.redis, self.settings.prefix, PROJECTIONS[name].name)
+            self._views[name] = opened
+        return opened
 
 
 def build_context(

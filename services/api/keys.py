@@ -3,6 +3,10 @@ data directory (``TALKSTREAM_KEYS_FILE``, default ``<home>/keys.json``, mode 060
 
 A key reads ``tsk_<id>_<secret>``: the id finds the record, the digest of the whole key must
 match. Keys carry 256 random bits, so a plain digest is enough (no password stretching).
+
+A running process checks whether the file changed at most once every ``RECHECK_SECONDS`` (a
+key it does not know yet, at once): a revocation by another process applies within that
+interval, and a request's look-up is a dict access, with no ``stat()`` of the file.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ import fcntl
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -25,6 +31,9 @@ from typing import Any
 from services.api.exceptions import KeyProblem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$"
+RECHECK_SECONDS = 1.0
+
+Stamp = tuple[int, int] | None  # the file's (mtime_ns, size); None: no file
 
 
 class Role(StrEnum):
@@ -81,9 +90,18 @@ def _digest(key: str) -> str:
 
 
 class KeyRing:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        recheck: float = RECHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = path
-        self._cache: tuple[tuple[int, int], dict[str, KeyRecord]] | None = None
+        self.recheck = recheck
+        self._clock = clock
+        self._cache: tuple[Stamp, dict[str, KeyRecord]] | None = None
+        self._checked_at = -math.inf
         self._lock = threading.Lock()
 
     def create(self, *, name: str, role: Role) -> tuple[KeyRecord, str]:
@@ -129,24 +147,32 @@ class KeyRing:
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != "tsk":
             return None
-        record = self._read().get(parts[1])
+        record = self._read().get(parts[1]) or self._read(fresh=True).get(parts[1])
         if record is None or record.revoked_at is not None:
             return None
         if not hmac.compare_digest(record.digest, _digest(key)):
             return None
         return Principal(record.name, record.role)
 
-    def _read(self) -> dict[str, KeyRecord]:
-        """The file's records, re-read only when the file changed."""
+    def _read(self, *, fresh: bool = False) -> dict[str, KeyRecord]:
+        """The file's records: those last read while the file was checked less than
+        ``recheck`` seconds ago (unless ``fresh``), else re-read if the file changed."""
+        with self._lock:
+            now = self._clock()
+            if self._cache is not None and not fresh and now - self._checked_at < self.recheck:
+                return self._cache[1]
+            stamp = self._stamp()
+            if self._cache is None or self._cache[0] != stamp:
+                self._cache = (stamp, _parse(self.path) if stamp is not None else {})
+            self._checked_at = now
+            return self._cache[1]
+
+    def _stamp(self) -> Stamp:
         try:
             st = self.path.stat()
         except FileNotFoundError:
-            return {}
-        stamp = (st.st_mtime_ns, st.st_size)
-        with self._lock:
-            if self._cache is None or self._cache[0] != stamp:
-                self._cache = (stamp, _parse(self.path))
-            return self._cache[1]
+            return None
+        return (st.st_mtime_ns, st.st_size)
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, KeyRecord]]:
@@ -161,6 +187,8 @@ class KeyRing:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump({"keys": [asdict(r) for r in records.values()]}, f, indent=2)
             os.replace(tmp, self.path)
+        with self._lock:
+            self._checked_at = -math.inf  # this process sees its own change at once
 
 
 def _parse(path: Path) -> dict[str, KeyRecord]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from projections.negotiation import State
 
@@ -36,6 +37,8 @@ class Views(Protocol):
     def generation(self) -> str: ...
 
     def served(self) -> ServedHead | None: ...
+
+    async def served_async(self, redis: AsyncRedis) -> ServedHead | None: ...
 
     def tracked(self, gen: str) -> int: ...
 

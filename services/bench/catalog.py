@@ -177,8 +177,16 @@ def _http(o: Options, progress: Progress) -> list[Figure]:
             "batch POSTs of 100", r["http_batch_events"], "events/s",
             "in process", r["direct_batch"], target="≥ 0.7",
         ),
-        alone("GET a negotiation p50", r["get_p50_ms"], "ms"),
-        alone("GET a negotiation p99", r["get_p99_ms"], "ms", target="≤ 2× bare route"),
+        against("GET a negotiation p50", r["get_p50_ms"], "ms", "bare route", r["bare_get_p50_ms"]),
+        against(
+            "GET a negotiation p99", r["get_p99_ms"], "ms",
+            "bare route", r["bare_get_p99_ms"], target="≤ 2",
+        ),
+        against(
+            "GET p99 with the first reads", r["get_with_first_p99_ms"], "ms",
+            "bare route", r["bare_get_p99_ms"],
+        ),
+        alone("GET a negotiation's first read, max", r["get_first_max_ms"], "ms"),
     ]  # fmt: skip
 
 

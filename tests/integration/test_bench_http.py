@@ -30,6 +30,8 @@ def test_bench_http_reports_rates_and_latencies(redis_url: str, prefix: str, spl
         "http_batch_events",
         "get_p50_ms",
         "get_p99_ms",
+        "get_first_max_ms",
+        "get_with_first_p99_ms",
         "bare_get_p50_ms",
         "bare_get_p99_ms",
         "direct_single",

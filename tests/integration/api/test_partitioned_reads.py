@@ -4,6 +4,7 @@ readiness compares the store with where every partition stream is complete."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -12,14 +13,24 @@ from fastapi.testclient import TestClient
 from projections.live.worker import partition_appliers
 from services.api.app import create_app
 from services.api.context import ApiContext
+from services.api.views import ServedHead
 from services.relay import partitioned
 from services.runtime.bootstrap import build_api_context
 from services.settings import Settings
+from services.wire.connect import connect_async
 from services.wire.partitions import partition_of
 from tests.integration.api.conftest import bearer, role_keys
 from tests.integration.projections.support import write_notes
 
 PARTITIONS = 4
+
+
+async def _served_async(ctx: ApiContext) -> ServedHead | None:
+    client = connect_async(str(ctx.settings.redis_url))
+    try:
+        return await ctx.views("negotiation").served_async(client)
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture
@@ -50,6 +61,9 @@ def test_reads_find_each_negotiation_in_its_partition(ctx: ApiContext) -> None:
             assert answer.status_code == 200, answer.text
             assert answer.json()["source"] == "live" and answer.json()["position"] == end
             assert answer.json()["view"]["negotiation_id"] == nid
+            again = http.get(f"/v1/negotiations/{nid}", headers=reader)  # from the cache
+            assert again.content == answer.content
+        assert ctx.views("negotiation").served() == asyncio.run(_served_async(ctx))
         listing = http.get("/v1/negotiations", headers=reader).json()
         assert [row["negotiation_id"] for row in listing["negotiations"]] == sorted(nids)
         assert listing["position"] == end

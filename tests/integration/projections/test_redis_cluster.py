@@ -4,6 +4,7 @@ apply it, and every view equals a rebuild."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +20,12 @@ from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.views import STORED
 from services.api.app import create_app
+from services.api.views import ServedHead, Views
 from services.recorder.application import Negotiations
 from services.relay import partitioned
 from services.runtime.bootstrap import build_api_context
 from services.settings import Settings
-from services.wire.connect import connect, is_cluster
+from services.wire.connect import connect, connect_async, is_cluster
 from services.wire.partitions import published_through
 from services.wire.streams import Streams
 from tests.integration.api.conftest import bearer, role_keys
@@ -87,6 +89,14 @@ def test_a_load_on_redis_cluster_with_six_partitions_serves_views_equal_to_a_reb
     redis.close()
 
 
+async def _served_async(views: Views, url: str) -> ServedHead | None:
+    client = connect_async(url)
+    try:
+        return await views.served_async(client)
+    finally:
+        await client.aclose()
+
+
 def test_the_api_reads_partitioned_views_on_redis_cluster(
     sqlite_app: Negotiations, redis_settings: Settings, cluster: LocalCluster
 ) -> None:
@@ -103,10 +113,14 @@ def test_the_api_reads_partitioned_views_on_redis_cluster(
         answer = http.get(f"/v1/negotiations/talks-3?min_position={end}", headers=reader)
         assert answer.status_code == 200, answer.text
         assert answer.json()["source"] == "live" and answer.json()["position"] == end
+        cached = http.get("/v1/negotiations/talks-3", headers=reader)  # ahead of the route
+        assert cached.status_code == 200 and cached.content == answer.content
         listing = http.get("/v1/negotiations", headers=reader).json()
         assert [row["negotiation_id"] for row in listing["negotiations"]] == sorted(nids)
         ready = http.get("/readyz")
         assert ready.status_code == 200, ready.text
+    views = ctx.views("negotiation")
+    assert asyncio.run(_served_async(views, cluster.url)) == views.served()  # on the cluster
     ctx.redis.close()
 
 

@@ -62,11 +62,88 @@ def test_revoking_an_unknown_key_names_it(ring: KeyRing) -> None:
     assert refused.value.code == "unknown_key" and "nobody" in refused.value.message
 
 
-def test_another_process_sees_a_revocation_without_a_restart(ring: KeyRing) -> None:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def served(tmp_path: Path, clock: Clock) -> KeyRing:
+    """The keys as a running API process sees them (another ``KeyRing`` changes the file)."""
+    return KeyRing(tmp_path / "keys.json", recheck=1.0, clock=clock)
+
+
+def test_another_process_sees_a_revocation_within_the_recheck_interval(
+    ring: KeyRing, served: KeyRing, clock: Clock
+) -> None:
     record, key = ring.create(name="analyst", role=Role.reader)
-    assert ring.authenticate(key) is not None  # cached now
-    KeyRing(ring.path).revoke(record.key_id)
-    assert ring.authenticate(key) is None
+    assert served.authenticate(key) is not None  # read now
+    ring.revoke(record.key_id)
+    clock.now += 1.0
+    assert served.authenticate(key) is None
+
+
+def test_the_file_is_not_checked_again_within_the_interval(
+    ring: KeyRing, served: KeyRing, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, key = ring.create(name="analyst", role=Role.reader)
+    assert served.authenticate(key) is not None
+    stats: list[Path] = []
+    original = Path.stat
+
+    def counted(path: Path, *args: object, **kwargs: object) -> object:
+        stats.append(path)
+        return original(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "stat", counted)
+    for _ in range(5):
+        clock.now += 0.1
+        assert served.authenticate(key) is not None
+    assert stats == []
+    clock.now += 0.5
+    assert served.authenticate(key) is not None
+    assert stats == [served.path]
+
+
+def test_a_revoked_key_in_use_is_refused_one_interval_after_the_last_check(
+    ring: KeyRing, served: KeyRing, clock: Clock
+) -> None:
+    record, key = ring.create(name="analyst", role=Role.reader)
+    assert served.authenticate(key) is not None
+    ring.revoke(record.key_id)
+    clock.now += 0.5
+    served.authenticate(key)  # used meanwhile: the interval still runs from the last check
+    clock.now += 0.5
+    assert served.authenticate(key) is None
+
+
+def test_a_rotated_key_works_at_once_and_the_old_one_is_refused_within_the_interval(
+    ring: KeyRing, served: KeyRing, clock: Clock
+) -> None:
+    old, old_key = ring.create(name="feed-2025a", role=Role.publisher)
+    assert served.authenticate(old_key) is not None
+    _, new_key = ring.create(name="feed-2025b", role=Role.publisher)
+    principal = served.authenticate(new_key)  # a key it did not know: the file is read again
+    assert principal is not None and principal.name == "feed-2025b"
+    ring.revoke(old.key_id)
+    clock.now += 1.0
+    assert served.authenticate(old_key) is None
+    assert served.authenticate(new_key) is not None
+
+
+def test_a_process_sees_its_own_revocation_at_once(served: KeyRing) -> None:
+    record, key = served.create(name="analyst", role=Role.reader)
+    assert served.authenticate(key) is not None
+    served.revoke(record.key_id)
+    assert served.authenticate(key) is None
 
 
 def test_an_unreadable_keys_file_is_one_clear_error(ring: KeyRing) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.api.rendered import RenderedViews
+from services.api.rendered import RenderedViews, view_json
 
 TODAY = date(2026, 11, 27)
 KEY = ("negotiation", "0", "talks-a")
@@ -31,3 +31,15 @@ def test_past_the_limit_the_least_recently_used_goes() -> None:
         views.put(("negotiation", "0", f"n{n}"), b"h", TODAY, n)
     assert views.get(("negotiation", "0", "n0"), b"h", TODAY) is None
     assert views.get(("negotiation", "0", "n2"), b"h", TODAY) == 2
+
+
+def test_a_rendering_is_kept_as_the_json_the_answer_holds_and_read_back_equal() -> None:
+    views = RenderedViews()
+    view = {"title": "Gespräche", "score": 0.5, "n": 3, "due": None, "rows": [True, "x"]}
+    views.put(KEY, b"h", TODAY, view)
+    views.confirm(KEY, 7)
+    rendering = views.current_rendering(KEY, 7, TODAY)
+    assert rendering is not None and rendering.encoded == view_json(view)
+    assert views.get(KEY, b"h", TODAY) == view
+    assert views.current(KEY, 7, TODAY) == view
+    assert views.current(KEY, 8, TODAY) is None  # a write since

@@ -4,12 +4,14 @@ writing everything: every handler's touched entries are declared."""
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections.live import codec
-from projections.negotiation import empty, fold_into
+from projections.negotiation import SECTIONS, State, empty, fold_into
 from tests.unit.projections.support import CHOICES, random_history
 
 
@@ -56,12 +58,52 @@ def test_full_writes_read_back_in_the_same_key_order(choices: list[int]) -> None
 
 def test_a_notes_text_is_stored_once_per_state() -> None:
     text = "A context note long enough to count: " + "troops " * 50
-    state = fold_into(empty(), [e.wire for e in random_history([0])[1]])
+    state = _noted(fold_into(empty(), [e.wire for e in random_history([0])[1]]), text)
+    fields = codec.full(state)
+    stored = b"".join(fields.values())
+    assert stored.count(text.encode()) == 1
+    rebuilt = codec.decode(_as_hash(fields))
+    assert json.dumps(rebuilt, sort_keys=True) == json.dumps(state, sort_keys=True)
+    assert rebuilt["view"]["context"]["note-1"]["text"] == text
+
+
+def _former_layout(state: State) -> dict[str, bytes]:
+    """``full`` as states were written before the array records and ``@p`` entries."""
+    fields = {f"r:{eid}": orjson.dumps(rec) for eid, rec in state["registry"].items()}
+    fields[codec.HEAD] = orjson.dumps({k: v for k, v in state["view"].items() if k not in SECTIONS})
+    for section in SECTIONS:
+        for key, entry in state["view"][section].items():
+            record = state["registry"].get(key)
+            payload: Any = record["payload"] if record is not None else None
+            if record is None or not isinstance(entry, dict) or not payload:
+                fields[f"v:{section}:{key}"] = orjson.dumps(entry)
+                continue
+            if any(entry.get(k) != v for k, v in payload.items()):
+                fields[f"v:{section}:{key}"] = orjson.dumps(entry)
+                continue
+            if list(entry)[: len(payload)] != list(payload):
+                fields[f"v:{section}:{key}"] = orjson.dumps(entry)
+                continue
+            rest = {k: v for k, v in entry.items() if k not in payload}
+            fields[f"v:{section}:{key}"] = orjson.dumps({"@r": 1, **rest})
+    return fields
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(choices=CHOICES)
+def test_states_written_in_the_former_layout_read_as_they_did(choices: list[int]) -> None:
+    _, events = random_history(choices)
+    state = fold_into(empty(), [e.wire for e in events])
+    rebuilt = codec.decode(_as_hash(_former_layout(state)))
+    assert json.dumps(rebuilt) == json.dumps(state)
+
+
+def _noted(state: State, text: str, event_id: str = "note-1") -> State:
     opening = next(iter(state["registry"].values()))
     wire = {
         **{k: opening[k] for k in ("occurred_at", "recorded_at", "recorded_by", "verification")},
         "type": "ContextNoted",
-        "event_id": "note-1",
+        "event_id": event_id,
         "negotiation_id": "talks-a",
         "occurred_until": None,
         "modality": "actual",
@@ -71,10 +113,47 @@ def test_a_notes_text_is_stored_once_per_state() -> None:
         "hash": "h" * 64,
         "payload": {"topic": "Troops", "text": text},
     }
-    fold_into(state, [wire])
+    return fold_into(state, [wire])
+
+
+def test_a_record_is_an_array_of_its_values_and_an_entry_keeps_only_what_its_record_lacks() -> None:
+    state = _noted(fold_into(empty(), [e.wire for e in random_history([0])[1]]), "A note.")
     fields = codec.full(state)
-    stored = b"".join(fields.values())
-    assert stored.count(text.encode()) == 1
+    record = orjson.loads(fields["r:note-1"])
+    assert record[:3] == [codec.LAYOUT, "ContextNoted", {"topic": "Troops", "text": "A note."}]
+    assert "type" not in fields["r:note-1"].decode()  # no field name per record
+    assert orjson.loads(fields["v:context:note-1"]) == {"@p": 7}  # topic, text, origin
     rebuilt = codec.decode(_as_hash(fields))
-    assert json.dumps(rebuilt, sort_keys=True) == json.dumps(state, sort_keys=True)
-    assert rebuilt["view"]["context"]["note-1"]["text"] == text
+    assert json.dumps(rebuilt) == json.dumps(state)
+
+
+def test_an_entry_that_differs_from_its_record_keeps_the_differing_items() -> None:
+    state = _noted(fold_into(empty(), [e.wire for e in random_history([0])[1]]), "A note.")
+    entry = state["view"]["context"]["note-1"]
+    changed: dict[str, Any] = {**entry}
+    changed["verification"] = "denied"  # differs from the record's: kept, with what follows
+    state["view"]["context"]["note-1"] = cast(Any, changed)
+    stored = orjson.loads(codec.full(state)["v:context:note-1"])
+    assert stored["@p"] == list(changed).index("verification")
+    assert stored["verification"] == "denied"
+    rebuilt = codec.decode(_as_hash(codec.full(state)))
+    assert json.dumps(rebuilt) == json.dumps(state)
+
+
+def test_a_value_equal_to_its_records_but_of_another_type_is_kept() -> None:
+    state = _noted(fold_into(empty(), [e.wire for e in random_history([0])[1]]), "A note.")
+    changed: dict[str, Any] = {**state["view"]["context"]["note-1"], "corrected": 0}
+    state["view"]["context"]["note-1"] = cast(Any, changed)
+    rebuilt = codec.decode(_as_hash(codec.full(state)))
+    assert json.dumps(rebuilt) == json.dumps(state)
+    assert rebuilt["view"]["context"]["note-1"]["corrected"] == 0
+
+
+def test_a_record_in_another_key_order_is_kept_as_an_object() -> None:
+    state = _noted(fold_into(empty(), [e.wire for e in random_history([0])[1]]), "A note.")
+    record: dict[str, Any] = dict(reversed(list(state["registry"]["note-1"].items())))
+    state["registry"]["note-1"] = cast(Any, record)
+    stored = orjson.loads(codec.full(state)["r:note-1"])
+    assert isinstance(stored, dict) and list(stored) == list(record)
+    rebuilt = codec.decode(_as_hash(codec.full(state)))
+    assert json.dumps(rebuilt) == json.dumps(state)
