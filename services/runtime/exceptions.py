@@ -22,4 +22,3 @@ class Unhealthy(RuntimeProblem):
 
     def __init__(self, message: str) -> None:
         super().__init__("unhealthy", message)
-
