@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = None  # traces go to this OTLP/HTTP endpoint when set
     # The point-in-time cache's bound (events and folds of as-of questions), per API process.
     asof_cache_mb: float = Field(default=64.0, gt=0, le=65_536)
-    # What each projection worker keeps of its states between batches, in folded events.
+    # What each projection worker keeps of its states between batches, in records and entries.
     state_cache_events: int = Field(default=20_000, ge=0)
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ import orjson
 from redis import Redis
 
 from projections.collector import collector_paused
-from projections.live import tracing
+from projections.live import codec, tracing
 from projections.live.statecache import STATE_BUDGET_EVENTS, StateCache
 from projections.live.store import Batch, ViewStore
 from projections.negotiation import State, empty
@@ -299,7 +299,7 @@ class Applier:
         served = self.fixed_generation is None
         if self.store.commit(gen, head.tracked, through, batch, served=served):
             tracing.applied(self.redis, self.stream, self.projection.name, wires)
-            self._cache.keep(batch.states)
+            self._keep(batch.states)
             for nid in parked.keys() | batch.parked.keys():
                 # a parked negotiation may be resumed elsewhere (dlq retry): reload it then
                 self._cache.drop(nid)
@@ -311,17 +311,57 @@ class Applier:
         self._head = None
         return False
 
+    def _keep(self, states: dict[str, State]) -> None:
+        """Keeps the slice of each committed state that later batches are likely to read
+        (``codec.trim``): the cache's memory follows the negotiations, not their events."""
+        slices, fields = {}, {}
+        for nid, state in states.items():
+            slices[nid], fields[nid] = codec.trim(state)
+        self._cache.keep(slices, fields)
+
     def _relevant(self, wire: dict[str, Any]) -> bool:
         return self.projection.keeps(wire["type"])
 
     def _states(self, head: _Head, wires: list[dict[str, Any]]) -> dict[str, State]:
+        """The states the batch folds into: each negotiation's slice of the fields its
+        events read (``codec.slice_fields``), or its whole state when one of them may read
+        any (a correction); from the cache where it holds them, the rest from Redis. A
+        catch-up over many long negotiations so holds a few entries of each, not their
+        histories."""
         if self._cached_at != (head.gen, head.tracked):
             self._cache.clear()
-        wanted = {w["negotiation_id"] for w in wires if self._relevant(w)} - head.parked.keys()
-        states = self._cache.take(wanted)
-        for nid, state in self.store.load(head.gen, self._cache.missing(wanted)).items():
+        needs = self._needs(head, wires)
+        states = self._cache.take(needs)
+        held = {nid: self._cache.fields_of(nid) for nid in states}
+        whole = [nid for nid, f in needs.items() if f is None and held.get(nid, ()) is not None]
+        for nid, state in self.store.load(head.gen, whole).items():
             states[nid] = state if state is not None else empty()
+        lacking = {
+            nid: sorted(f - (held.get(nid) or set()))
+            for nid, f in needs.items()
+            if f is not None and held.get(nid, ()) is not None
+        }
+        read = self.store.load_fields(head.gen, {n: f for n, f in lacking.items() if f})
+        for nid in lacking:
+            more = codec.decode(read.get(nid, {}))
+            if nid in states:
+                codec.merge(states[nid], more)
+            else:
+                states[nid] = more
         return states
+
+    def _needs(self, head: _Head, wires: list[dict[str, Any]]) -> dict[str, set[str] | None]:
+        """Per negotiation of the batch (not parked), the fields its events read; None when
+        it needs its whole state."""
+        needs: dict[str, set[str] | None] = {}
+        for wire in wires:
+            nid = wire["negotiation_id"]
+            if not self._relevant(wire) or nid in head.parked:
+                continue
+            fields = codec.slice_fields(wire)
+            had = needs.get(nid, set())
+            needs[nid] = None if fields is None or had is None else had | fields
+        return needs
 
     def _apply_one(
         self,

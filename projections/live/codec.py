@@ -23,6 +23,11 @@ included:
 
 States written before these layouts (records as objects, entries ``{"@r": 1, ...}`` taking the
 payload's fields first) read as they did.
+
+An event that declares the entries it touches changes only them and the headline, and its
+fold reads nothing else: ``slice_fields`` names those fields (each entry with its event's
+record, which a ``@p`` entry is filled from), so an applier reads and holds a state's slice,
+not every event the negotiation ever had. ``merge`` adds more fields read later to a slice.
 """
 
 from __future__ import annotations
@@ -140,6 +145,45 @@ def delta(state: State, wires: Iterable[dict[str, Any]]) -> dict[str, bytes] | N
                 fields[f"v:{section}:{key}"] = _entry(state, key, view[section][key])
     fields[HEAD] = _dump({k: v for k, v in view.items() if k not in SECTIONS})
     return fields
+
+
+def slice_fields(wire: dict[str, Any]) -> set[str] | None:
+    """The fields an event's fold reads and its ``delta`` writes (the headline, each touched
+    entry and the record of the same key), or None when it may read any (corrections)."""
+    touched = touches(wire)
+    if touched is None:
+        return None
+    fields = {HEAD}
+    for section, key in touched:
+        fields |= {f"v:{section}:{key}", f"r:{key}"}
+    return fields
+
+
+def merge(state: State, more: State) -> None:
+    """Adds the records and view entries of ``more`` (fields of the same hash read later) to
+    the slice ``state``; the headline stays ``state``'s own."""
+    state["registry"].update(more["registry"])
+    for section in SECTIONS:
+        entries: dict[str, Any] = cast(dict[str, Any], state["view"][section])
+        entries.update(more["view"][section])
+
+
+def trim(state: State) -> tuple[State, set[str]]:
+    """The slice of ``state`` worth holding between batches, and its fields: the headline and
+    the view entries not keyed by an event (a party, an issue, a meeting: later events touch
+    them again). The records, and the entries keyed by their own event (a note), are left to
+    Redis: only a correction reads them again, and it reads the whole state."""
+    registry = state["registry"]
+    slim = empty()
+    slim["view"].update({k: v for k, v in state["view"].items() if k not in SECTIONS})  # type: ignore[typeddict-item]
+    fields = {HEAD}
+    for section in SECTIONS:
+        entries: dict[str, Any] = cast(dict[str, Any], slim["view"][section])
+        for key, entry in state["view"][section].items():
+            if key not in registry:
+                entries[key] = entry
+                fields |= {f"v:{section}:{key}", f"r:{key}"}
+    return slim, fields
 
 
 def decode(fields: dict[bytes, bytes]) -> State:

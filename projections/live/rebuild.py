@@ -7,10 +7,12 @@ generation), and the old generation's keys are dropped.
 
 The bulk fold runs through the stream's last position at its start, split into shards of
 negotiations (``projections/live/shards.py``) over ``workers`` processes where the stream is
-long enough to pay for them: each worker folds its shards one pass over the stream each, writes
-their states and returns their digests. The fold holds at most about ``PASS_EVENTS`` events'
-worth of states per process: a longer stream is cut into more shards (more passes), so memory
-follows ``PASS_EVENTS`` (and the longest negotiation), not the stream's length. What was
+long enough to pay for them: each worker folds its shards one after another (a pass each),
+writes their states and returns their digests. The fold holds at most about ``PASS_EVENTS``
+events' worth of states per process: a longer stream is cut into more shards (more passes), so
+memory follows ``PASS_EVENTS`` (and the longest negotiation), not the stream's length. A worker
+reads the stream once whatever its passes: the entries of its later shards wait in temporary
+files (``shards.py``), so the cost per event does not grow with the stream either. What was
 written after that last position is then applied batch by batch, as the live workers do.
 """
 
@@ -60,7 +62,7 @@ class Rebuilt:
     fingerprint: str
     live_fingerprint: str | None  # the replaced view's, when both stood at the same position
     dropped_keys: int
-    passes: int = 1  # passes of each worker over the stream (more than one: memory bounded)
+    passes: int = 1  # shards each worker folds in turn (more than one: memory bounded)
     workers: int = 1  # processes that folded (1: the rebuilding process itself)
 
 

@@ -2,21 +2,28 @@
 its own or in the rebuilding one.
 
 A shard is the negotiations whose id's CRC-32 modulo the number of shards is its number. A
-worker folds its shards one pass each (a pass holds one shard's states, so memory follows the
-shard, not the stream), reading the stream in pages of ``BULK_PAGE`` through the position the
-rebuild fixed at its start. Each entry is routed by its raw ``negotiation_id`` field: another
-shard's entry costs a CRC, never a decoding. The worker writes each shard's states and returns
-the digest of each negotiation's state, from which the rebuild computes the fingerprint (one
-digest per negotiation, whatever the number of workers or passes).
+worker folds its shards one after another (a pass holds one shard's states, so memory follows
+the shard, not the stream) but reads the stream once, in pages of ``BULK_PAGE`` through the
+position the rebuild fixed at its start: it folds its first shard as it reads, and writes the
+entries of its other shards to a temporary file each (as read, a page at a time), which it
+folds from afterwards. Each entry is routed by its raw ``negotiation_id`` field: another
+shard's entry costs a CRC, never a decoding. So the stream is read once per worker whatever
+its length (reading it once per pass made the rebuild's cost per event grow with the stream).
+The worker writes each shard's states and returns the digest of each negotiation's state,
+from which the rebuild computes the fingerprint (one digest per negotiation, whatever the
+number of workers or passes).
 """
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from redis import ConnectionPool, Redis
 
@@ -99,43 +106,82 @@ def _fold_all(redis: Redis, job: ShardJob, folded: Folded) -> ShardsFolded:
     store = ViewStore(redis, job.prefix, job.projection.name, partition=job.partition)
     reader = EntryReader(redis, job.stream)
     result = ShardsFolded()
-    for shard in job.shards:
-        states: dict[str, State] = {}
+    first, later = job.shards[0], job.shards[1:]
+    with ExitStack() as files:
+        spills: dict[int, IO[bytes]] = {
+            shard: files.enter_context(tempfile.TemporaryFile()) for shard in later
+        }
         try:
-            _fold_shard(reader, job, shard, states, folded)
+            states: dict[str, State] = {}
+            for page in _read_routing(reader, job, first, spills):
+                folded(_fold_page(job.projection, states, page))
+            _finish(store, job, states, result)
+            for shard in later:
+                states = {}
+                for page in _spilled(spills[shard]):
+                    folded(_fold_page(job.projection, states, page))
+                _finish(store, job, states, result)
         except _ReducerFailed as e:
             return ShardsFolded(reducer_failed=str(e))
-        store.write_states(job.generation, states)
-        result.digests.update(state_digests(states))
     return result
 
 
-def _fold_shard(
-    reader: EntryReader, job: ShardJob, shard: int, states: dict[str, State], folded: Folded
-) -> None:
+def _finish(store: ViewStore, job: ShardJob, states: dict[str, State], into: ShardsFolded) -> None:
+    """Writes one shard's states and keeps their digests."""
+    store.write_states(job.generation, states)
+    into.digests.update(state_digests(states))
+
+
+def _read_routing(
+    reader: EntryReader, job: ShardJob, first: int, spills: dict[int, IO[bytes]]
+) -> Iterator[list[FlatEntry]]:
+    """The stream's pages through ``job.through``, each as its entries of shard ``first``;
+    the entries of the shards in ``spills`` go to their files, one pickled list per page."""
     last = 0
     while last < job.through:
         entries = reader.flat_after(last, job.through, BULK_PAGE)
         if not entries:
             return
-        folded(_fold_page(job.projection, states, entries, shard, job.of))
+        yield _route(entries, job.of, first, spills)
         last = position_of(entries[-1][0])
 
 
-def _fold_page(
-    projection: Projection,
-    states: dict[str, State],
-    entries: list[FlatEntry],
-    shard: int,
-    of: int,
-) -> int:
-    """Folds the page's entries of the shard's negotiations; returns how many were its own.
-    Another shard's entry is skipped on its flat field list (no field dict is built)."""
-    own = 0
+def _route(
+    entries: list[FlatEntry], of: int, first: int, spills: dict[int, IO[bytes]]
+) -> list[FlatEntry]:
+    """The page's entries of shard ``first``; those of the shards in ``spills`` are written to
+    their files; another worker's entries are skipped on their flat field list (no field
+    dict is built)."""
+    if of == 1:
+        return entries
+    own: list[FlatEntry] = []
+    spilled: dict[int, list[FlatEntry]] = {shard: [] for shard in spills}
+    for entry in entries:
+        shard = zlib.crc32(_negotiation_of(entry[1])) % of
+        if shard == first:
+            own.append(entry)
+        elif shard in spilled:
+            spilled[shard].append(entry)
+    for shard, page in spilled.items():
+        if page:
+            pickle.dump(page, spills[shard], protocol=pickle.HIGHEST_PROTOCOL)
+    return own
+
+
+def _spilled(spill: IO[bytes]) -> Iterator[list[FlatEntry]]:
+    """The pages written to a shard's file, in the order they were written."""
+    spill.seek(0)
+    while True:
+        try:
+            page: list[FlatEntry] = pickle.load(spill)  # noqa: S301 (this process wrote it)
+        except EOFError:
+            return
+        yield page
+
+
+def _fold_page(projection: Projection, states: dict[str, State], entries: list[FlatEntry]) -> int:
+    """Folds the page's entries (all of one shard); returns how many there were."""
     for entry_id, flat in entries:
-        if of > 1 and zlib.crc32(_negotiation_of(flat)) % of != shard:
-            continue
-        own += 1
         fields = pairs(flat)
         if not kept(projection, fields):
             continue
@@ -147,7 +193,7 @@ def _fold_page(
             projection.apply_into(state, [wire])
         except Exception as e:
             raise _ReducerFailed(e) from e
-    return own
+    return len(entries)
 
 
 def _negotiation_of(flat: list[bytes]) -> bytes:

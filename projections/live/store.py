@@ -238,6 +238,20 @@ class ViewStore:
             for nid, fields in zip(negotiation_ids, rows, strict=True)
         }
 
+    def load_fields(self, gen: str, wanted: dict[str, list[str]]) -> dict[str, dict[bytes, bytes]]:
+        """Some fields of some negotiations' state hashes (those present; none for a state
+        not stored), in one round trip: the slices a batch folds into (``codec``)."""
+        if not wanted:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for nid, names in wanted.items():
+            pipe.hmget(self.keys.state(gen, nid), names)
+        rows = pipe.execute()
+        return {
+            nid: {n.encode(): v for n, v in zip(names, values, strict=True) if v is not None}
+            for (nid, names), values in zip(wanted.items(), rows, strict=True)
+        }
+
     def negotiation_ids(self, gen: str) -> list[str]:
         members: Any = self.redis.smembers(self.keys.negotiations(gen))
         return sorted(m.decode() for m in members)

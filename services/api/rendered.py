@@ -9,7 +9,11 @@ rendering is reused after one read of that one key, without reading the negotiat
 A rendering is kept as its JSON only (the answer's ``view`` field as the route encodes it),
 made once: a read answered from it ahead of the framework encodes nothing but its envelope
 (``services.api.cached``), the route parses it back, and the cache holds no Python objects
-for the cyclic garbage collector to walk (a large view is tens of thousands of them)."""
+for the cyclic garbage collector to walk (a large view is tens of thousands of them).
+
+The renderings are bounded by count and by bytes: a negotiation of 1,000 notes renders to
+hundreds of kilobytes, so a count alone let the API's memory grow with the length of the
+negotiations asked about."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import orjson
 from pydantic import TypeAdapter
 
 Key = tuple[str, str, str]  # projection, generation, negotiation
+LIMIT_BYTES = 64 * 1024 * 1024
 
 
 VIEW: TypeAdapter[Any] = TypeAdapter(Any)
@@ -45,8 +50,10 @@ class Rendering:
 
 
 class RenderedViews:
-    def __init__(self, limit: int = 1024) -> None:
+    def __init__(self, limit: int = 1024, limit_bytes: int = LIMIT_BYTES) -> None:
         self.limit = limit
+        self.limit_bytes = limit_bytes
+        self.bytes = 0
         self._views: OrderedDict[Key, Rendering] = OrderedDict()
         self._stamps: dict[Key, int] = {}  # the write stamp at which a rendering was current
         self._lock = threading.Lock()
@@ -85,10 +92,14 @@ class RenderedViews:
 
     def put(self, key: Key, head: bytes, today: date, view: Any) -> None:
         rendering = Rendering(head, today, view_json(view))
+        size = len(rendering.encoded)
         with self._lock:
+            self.bytes -= len(self._views[key].encoded) if key in self._views else 0
             self._views[key] = rendering
             self._views.move_to_end(key)
+            self.bytes += size
             self._stamps.pop(key, None)
-            while len(self._views) > self.limit:
-                dropped, _ = self._views.popitem(last=False)
+            while len(self._views) > self.limit or self.bytes > self.limit_bytes:
+                dropped, gone = self._views.popitem(last=False)
+                self.bytes -= len(gone.encoded)
                 self._stamps.pop(dropped, None)

@@ -9,13 +9,16 @@ from redis import Redis
 from redis.client import Pipeline
 
 from projections.live import rebuild as rebuilding
+from projections.live import shards as sharding
 from projections.live import store as store_module
+from projections.live.apply import EntryReader, FlatEntry
 from projections.live.rebuild import passes_for, rebuild
 from projections.live.store import ViewStore
 from projections.live.worker import build_projectors
 from projections.views import PROJECTIONS
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
+from services.wire.entries import position_of
 from tests.integration.projections.support import (
     Background,
     live_differences,
@@ -48,6 +51,50 @@ def test_a_rebuild_in_passes_equals_one_pass(
     assert parted.position == whole.position == end
     assert parted.fingerprint == whole.fingerprint == parted.live_fingerprint
     assert live_differences(store, NEGOTIATION, sqlite_app, nids) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_rebuild_in_passes_reads_each_entry_of_the_stream_once_per_worker(
+    sqlite_app: Negotiations,
+    relay: Relay,
+    client: Redis,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    nids = [f"talks-{k}" for k in range(12)]
+    write_notes(sqlite_app, nids, 600, 100)
+    end = relay.catch_up()
+    store = ViewStore(client, prefix, "negotiation")
+    whole = rebuild(client, store, NEGOTIATION, relay.stream, workers=1)
+    monkeypatch.setattr(rebuilding, "PASS_EVENTS", 100)
+    monkeypatch.setattr(sharding, "BULK_PAGE", 50)
+    read: list[int] = []
+    plain = EntryReader.flat_after
+
+    def counted(self: EntryReader, position: int, through: int | None, count: int) -> object:
+        got: list[FlatEntry] = plain(self, position, through, count)
+        read.extend(position_of(at) for at, _ in got)
+        return got
+
+    monkeypatch.setattr(EntryReader, "flat_after", counted)
+    monkeypatch.setattr(rebuilding, "_in_processes", _one_after_another)
+    parted = rebuild(client, store, NEGOTIATION, relay.stream, workers=workers)
+    assert parted.passes == passes_for(end, workers) > 1  # the bounded path was taken
+    assert sorted(read) == sorted(list(range(1, end + 1)) * workers)
+    assert parted.fingerprint == whole.fingerprint
+    assert live_differences(store, NEGOTIATION, sqlite_app, nids) == []
+
+
+def _one_after_another(
+    jobs: list[sharding.ShardJob], rate: sharding.Rate, connecting: sharding.Connecting
+) -> list[sharding.ShardsFolded]:
+    """The workers' jobs in this process (where the reads can be counted)."""
+    client = connecting.client()
+    try:
+        return [sharding.fold_shards(job, lambda _: None, client) for job in jobs]
+    finally:
+        client.close()
 
 
 def test_a_rebuild_in_passes_while_writes_come_serves_every_event_once(

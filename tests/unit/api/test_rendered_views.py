@@ -43,3 +43,21 @@ def test_a_rendering_is_kept_as_the_json_the_answer_holds_and_read_back_equal() 
     assert views.get(KEY, b"h", TODAY) == view
     assert views.current(KEY, 7, TODAY) == view
     assert views.current(KEY, 8, TODAY) is None  # a write since
+
+
+def test_past_the_byte_limit_the_least_recently_used_go_even_below_the_count() -> None:
+    large = {"context": {f"e{n}": {"text": "x" * 400} for n in range(100)}}  # about 28 KB
+    views = RenderedViews(limit=1024, limit_bytes=60_000)
+    for n in range(3):
+        views.put(("negotiation", "0", f"n{n}"), b"h", TODAY, large | {"n": n})
+    assert views.get(("negotiation", "0", "n0"), b"h", TODAY) is None
+    assert views.get(("negotiation", "0", "n2"), b"h", TODAY) is not None
+    assert 0 < views.bytes <= 60_000
+
+
+def test_a_view_put_again_is_counted_once() -> None:
+    views = RenderedViews()
+    views.put(KEY, b"h1", TODAY, {"status": "active"})
+    once = views.bytes
+    views.put(KEY, b"h2", TODAY, {"status": "active"})
+    assert views.bytes == once

@@ -157,3 +157,44 @@ def test_a_record_in_another_key_order_is_kept_as_an_object() -> None:
     assert isinstance(stored, dict) and list(stored) == list(record)
     rebuilt = codec.decode(_as_hash(codec.full(state)))
     assert json.dumps(rebuilt) == json.dumps(state)
+
+
+def _slice_of(stored: dict[str, bytes], fields: set[str], trimmed: bool) -> State:
+    """The slice an applier folds into: read from the hash, or a trimmed slice kept from the
+    last batch with the fields it lacks read and merged in."""
+    if not trimmed:
+        return codec.decode(_as_hash({k: v for k, v in stored.items() if k in fields}))
+    kept, held = codec.trim(codec.decode(_as_hash(stored)))
+    lacking = {k: v for k, v in stored.items() if k in fields - held}
+    codec.merge(kept, codec.decode(_as_hash(lacking)))
+    return kept
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(choices=CHOICES, data=st.data())
+def test_a_batch_folded_into_the_slice_its_events_read_writes_what_the_whole_state_does(
+    choices: list[int], data: st.DataObject
+) -> None:
+    _, events = random_history(choices)
+    wires = [e.wire for e in events]
+    stored: dict[str, bytes] = {}
+    whole = empty()
+    sliced = 0
+    start = 0
+    while start < len(wires):
+        batch = wires[start : start + data.draw(st.integers(min_value=1, max_value=8))]
+        needed: set[str] | None = set()
+        for wire in batch:
+            fields = codec.slice_fields(wire)
+            needed = None if fields is None or needed is None else needed | fields
+        if needed is not None:
+            part = _slice_of(stored, needed, data.draw(st.booleans()))
+            fold_into(part, batch)
+        fold_into(whole, batch)
+        expected = codec.delta(whole, batch)
+        if needed is not None:
+            assert codec.delta(part, batch) == expected
+            sliced += 1
+        stored = codec.full(whole) if expected is None else {**stored, **expected}
+        start += len(batch)
+    assert sliced or not wires or any(codec.slice_fields(w) is None for w in wires)
