@@ -74,7 +74,7 @@ class Polling(Protocol):
 class Workers:
     """What ``talkstream up`` runs beside the API: the relay thread, the log writer, the
     webhook deliverer, and the intake and projection workers: the FastStream app (``streams``)
-    on one Redis, poller threads (``pollers``) on Redis Cluster, where no deliverer runs."""
+    on one Redis, poller threads (``pollers``) on Redis Cluster."""
 
     relay: Relay
     streams: FastStream | None
@@ -149,7 +149,7 @@ def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
     if relay.lease is not None:
         ctx.relay_lease_held = relay.lease.held
     writer = build_log_writer(ctx.settings, ctx.app, redis_url)
-    deliverer = deliverer_for(ctx.settings, redis_url)
+    deliverer = build_deliverer(ctx.settings, redis_url)
     if is_cluster_url(redis_url):
         pollers: dict[str, Polling] = {
             "intake": build_poller(ctx.settings, ctx.app, redis_url),
@@ -161,15 +161,6 @@ def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
         intake, broker, redis_url, ctx.settings.prefix, **projector_options(ctx.settings)
     )
     return Workers(relay=relay, streams=intake, deliverer=deliverer, log_writer=writer)
-
-
-def deliverer_for(settings: Settings, redis_url: str) -> Deliverer | None:
-    """The webhook deliverer, none on Redis Cluster: it follows the one changes stream of a
-    single server (on Cluster each partition announces its changes in its own)."""
-    if is_cluster_url(redis_url):
-        log.warning("webhooks are not delivered on Redis Cluster: no deliverer runs")
-        return None
-    return build_deliverer(settings, redis_url)
 
 
 def _check_port_free(settings: Settings) -> None:
