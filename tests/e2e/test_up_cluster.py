@@ -7,9 +7,7 @@ ready."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,10 +19,10 @@ from services.settings import Settings
 from services.wire.connect import connect
 from services.wire.streams import Streams
 from tests.e2e.helpers import SCENARIO_ID, Runner, bearer_client, ok, serving
-from tests.ports import free_port
 from tests.processes import TalkstreamProcess
 from tests.redis_cluster import LocalCluster, running_cluster
 from tests.waiting import wait_for
+from tests.webhook_target import Received, webhook_target
 
 STREAMS = Streams("talkstream")
 
@@ -53,25 +51,9 @@ def on_cluster(cli: Runner, cluster: LocalCluster) -> dict[str, str]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[tuple[str, list[bytes]]]:
-    """A webhook target in the test's process: the bodies it was sent."""
-    got: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(self.rfile.read(int(self.headers["content-length"])))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", got
-    finally:
-        server.shutdown()
+def receiver() -> Iterator[tuple[str, Received]]:
+    with webhook_target() as target:
+        yield target
 
 
 def scenario() -> list[str]:
@@ -115,7 +97,7 @@ def test_up_on_redis_cluster_records_over_http_and_the_intake_and_serves_views(
     cli: Runner,
     cluster: LocalCluster,
     redis: Redis,
-    receiver: tuple[str, list[bytes]],
+    receiver: tuple[str, Received],
 ) -> None:
     env = on_cluster(cli, cluster)
     target, delivered = receiver
@@ -156,6 +138,6 @@ def test_up_on_redis_cluster_records_over_http_and_the_intake_and_serves_views(
     assert "stopped cleanly" in up.stderr()
 
 
-def _delivered_through(bodies: list[bytes], position: int) -> bool:
+def _delivered_through(received: Received, position: int) -> bool:
     """Whether a webhook announced the scenario's negotiation view at ``position``."""
-    return any(json.loads(body)["data"]["position"] == position for body in bodies)
+    return any(json.loads(body)["data"]["position"] == position for _, body in received)
