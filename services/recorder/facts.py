@@ -9,6 +9,7 @@ or a retraction rebuilds the derived facts from the effective events.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -49,6 +50,19 @@ INERT = frozenset({"ContextNoted", "DemandMade"})
 """Types whose payload no rule and no derived fact reads (no guard, no facts, no say in the
 status): only a correction of one needs its payload, to validate the corrected whole."""
 
+INERT_CODES = ("ContextNoted", "DemandMade")
+"""An inert type's code in ``Facts.inert`` (its index here)."""
+
+EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def packed_id(event_id: str) -> bytes | None:
+    """The 16 bytes of an event id of the contract's form, None for any other string."""
+    if EVENT_ID.fullmatch(event_id) is None:
+        return None
+    return bytes.fromhex(event_id.replace("-", ""))
+
+
 Fetch = Callable[[int], dict[str, Any]]
 """The payload of the negotiation's event at a version, read back from the store."""
 
@@ -86,21 +100,58 @@ class Facts:
     milestones: dict[str, str] = field(default_factory=dict)
     milestone_degrees: dict[str, int] = field(default_factory=dict)
     events: dict[str, EventFact] = field(default_factory=dict)
+    inert: dict[bytes, int] = field(default_factory=dict)
+    """Slim facts only: the inert events never corrected nor retracted, by their id's 16
+    bytes, as ``version << 1 | type code`` (``INERT_CODES``). They change no derived fact and
+    no status, so ``effective`` may leave them out; one corrected or retracted moves to
+    ``events`` first (``full``, ``held``)."""
     keys: dict[str, KeyFact] = field(default_factory=dict)
     fetch: Fetch | None = None  # set: slim facts, inert payloads are read back when needed
 
     def slim(self, fetch: Fetch) -> None:
-        """Drops the payloads of inert events (held again only while a correction is checked)
-        and reads them back with ``fetch``: the memory of a negotiation's facts then grows by
-        a few dozen bytes per such event, not by its text."""
+        """Keeps inert events never corrected nor retracted in ``inert`` (no payload, no
+        object per event: a few dozen bytes each) and reads a payload back with ``fetch``
+        when a correction needs it. Corrected or retracted ones stay in ``events``: their
+        patched payload or their mark is not in the store's copy of the event."""
         self.fetch = fetch
-        for event_id, fact in self.events.items():
-            if fact.type in INERT and fact.payload is not None:
-                self.events[event_id] = replace(fact, payload=None)
+        amended = {
+            str(f.payload["target_event_id"])
+            for f in self.events.values()
+            if f.type in CORRECTIONS and f.payload is not None
+        }
+        for event_id, fact in list(self.events.items()):
+            if fact.type in INERT and not fact.retracted and event_id not in amended:
+                packed = packed_id(event_id)
+                if packed is not None:
+                    del self.events[event_id]
+                    self.inert[packed] = _code(fact.type, fact.version)
+
+    def event(self, event_id: str) -> EventFact | None:
+        """The event's fact (an inert one of slim facts without its payload), None if the
+        negotiation has no such event."""
+        fact = self.events.get(event_id)
+        if fact is not None or not self.inert:
+            return fact
+        packed = packed_id(event_id)
+        code = None if packed is None else self.inert.get(packed)
+        if code is None:
+            return None
+        return EventFact(INERT_CODES[code & 1], None, version=code >> 1)
+
+    def held(self, event_id: str) -> EventFact:
+        """The event's fact, moved into ``events`` if slim facts kept it in ``inert``."""
+        fact = self.events.get(event_id)
+        if fact is None:
+            fact = self.event(event_id)
+            if fact is None:
+                raise KeyError(event_id)
+            del self.inert[cast(bytes, packed_id(event_id))]
+            self.events[event_id] = fact
+        return fact
 
     def full(self, event_id: str) -> EventFact:
         """The event's fact with its payload, read back if slim facts dropped it."""
-        fact = self.events[event_id]
+        fact = self.held(event_id)
         if fact.payload is None and self.fetch is not None:
             fact = replace(fact, payload=self.fetch(fact.version))
             self.events[event_id] = fact
@@ -115,17 +166,31 @@ class Facts:
         self.last_hash = wire["hash"]
         if key := wire.get("idempotency_key"):
             self.keys[key] = KeyFact(wire["event_id"], wire["version"], wire["hash"], wire)
-        kept = None if self.fetch is not None and kind in INERT else payload
-        self.events[wire["event_id"]] = EventFact(kind, kept, version=wire["version"])
+        if not self._kept_apart(wire):
+            kept = None if self.fetch is not None and kind in INERT else payload
+            self.events[wire["event_id"]] = EventFact(kind, kept, version=wire["version"])
         if kind == "NegotiationOpened":
             self.opened_at = PartialDate.parse(wire["occurred_at"])
         if kind in CORRECTIONS:
+            target_id = str(payload["target_event_id"])
             if kind == "EventCorrected":
-                self.full(str(payload["target_event_id"]))
+                self.full(target_id)
+            else:
+                self.held(target_id)
             amend(self.events, kind, payload)
             self.rederive()
         else:
             self.derive(kind, payload)
+
+    def _kept_apart(self, wire: Wire) -> bool:
+        """Slim facts keep a new inert event in ``inert``, not as an ``EventFact``."""
+        if self.fetch is None or wire["type"] not in INERT:
+            return False
+        packed = packed_id(wire["event_id"])
+        if packed is None:
+            return False
+        self.inert[packed] = _code(wire["type"], wire["version"])
+        return True
 
     def copy(self) -> Facts:
         """An independent copy; payloads are shared since they are never changed in place."""
@@ -142,6 +207,7 @@ class Facts:
             milestones=dict(self.milestones),
             milestone_degrees=dict(self.milestone_degrees),
             events=dict(self.events),
+            inert=dict(self.inert),
             keys=dict(self.keys),
         )
 
@@ -175,6 +241,10 @@ DERIVED = (
     "milestones",
     "milestone_degrees",
 )
+
+
+def _code(kind: str, version: int) -> int:
+    return version << 1 | INERT_CODES.index(kind)
 
 
 def effective(events: dict[str, EventFact]) -> list[EventFact]:

@@ -238,7 +238,7 @@ def _resumed(f: Facts, p: payloads.TalksPayload) -> None:
 
 
 def _target(f: Facts, target_id: str) -> None:
-    target = f.events.get(target_id)
+    target = f.event(target_id)
     if target is None:
         _fail(
             "correction_target_unknown",
@@ -268,7 +268,8 @@ def _corrected(f: Facts, p: payloads.EventCorrectedPayload) -> None:
 
 def _retracted(f: Facts, p: payloads.EventRetractedPayload) -> None:
     _target(f, p.target_event_id)
-    if f.events[p.target_event_id].type == "NegotiationOpened":
+    target = f.event(p.target_event_id)
+    if target is not None and target.type == "NegotiationOpened":
         # The replay below starts from an empty negotiation and needs no opening, so a
         # history without one would pass it: every later event would hang off nothing.
         _fail(
@@ -288,6 +289,9 @@ def _replay(
     """A correction or retraction is accepted only if the history it leaves still satisfies
     every invariant (no orphaned reference, no status moving backward)."""
     trial_events = dict(f.events)
+    target = f.event(p.target_event_id)  # an inert event slim facts keep apart, too
+    if target is not None:
+        trial_events.setdefault(p.target_event_id, target)
     amend(trial_events, kind, p.model_dump(mode="json"))
     trial = Facts(negotiation_id=f.negotiation_id)
     for fact in effective(trial_events):

@@ -4,24 +4,29 @@ events whose text the slim facts dropped checked against the stored text."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from events import Envelope
 from projections.negotiation import fold
-from services.recorder import bulk
+from services.recorder import bulk, domain
 from services.recorder.application import Negotiations
+from services.recorder.domain import Negotiation
 from services.recorder.exceptions import LineRejected
 from services.recorder.facts import INERT
 from services.recorder.store import MEMORY_ENV
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
 from tests.conftest import postgres_settings
-from tests.factories import correction, note, scenario, started, talks
+from tests.factories import NID, correction, note, retraction, scenario, started, talks
 
 PIECE = 3  # pieces of three events: every import below takes several
 
@@ -117,15 +122,125 @@ def test_a_correction_of_a_note_whose_text_was_dropped_is_checked_against_the_st
         app.close()
 
 
-def test_slim_facts_hold_no_text_of_inert_events(store_settings: Settings) -> None:
+def test_slim_facts_hold_no_event_fact_per_inert_event(store_settings: Settings) -> None:
     app = _fresh(store_settings, "slim")
     try:
         app.record_stream(_numbered(_mixed()), principal="p")
         negotiation = app.negotiation("talks-a")
         assert negotiation is not None
+        notes = [e for e, f in negotiation.facts.events.items() if f.type in INERT]
         negotiation.facts.slim(lambda version: {})
-        inert = [f for f in negotiation.facts.events.values() if f.type in INERT]
-        assert inert and all(f.payload is None for f in inert)
+        facts = negotiation.facts
+        assert len(facts.inert) == len(notes) > PIECE
+        assert not any(f.type in INERT for f in facts.events.values())
+        assert all(type(code) is int for code in facts.inert.values())
+        kept = facts.event(notes[-1])
+        assert kept is not None and kept.type == "ContextNoted" and kept.payload is None
+    finally:
+        app.close()
+
+
+def test_an_import_keeps_its_own_notes_apart_in_the_slim_facts(store_settings: Settings) -> None:
+    app = _fresh(store_settings, "apart")
+    held: list[Negotiation] = []
+    taken = bulk._Session.take
+
+    def take(session: Any, draft: Envelope) -> None:
+        taken(session, draft)
+        held[:] = list(session.held.values())
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bulk._Session, "take", take)
+            app.record_stream(_numbered(_mixed()), principal="p")
+        facts = next(n.facts for n in held if n.facts.negotiation_id == "talks-a")
+        assert len(facts.inert) >= 7
+        assert not any(f.type in INERT for f in facts.events.values())
+    finally:
+        app.close()
+
+
+NOTE_ID = str(uuid.UUID(int=4))
+"""The event id of the note below: the fourth event of a file, ids counted from one."""
+
+
+@pytest.fixture
+def counted_ids(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Event ids counted from one again at each call, so that a file can target its own."""
+    count = itertools.count(1)
+
+    def restart() -> None:
+        nonlocal count
+        count = itertools.count(1)
+
+    monkeypatch.setattr(domain.uuid, "uuid4", lambda: uuid.UUID(int=next(count)))
+    return restart
+
+
+def _noted() -> list[Envelope]:
+    """A negotiation, its note (``NOTE_ID``), then enough long notes to write pieces."""
+    return [*started(), note("About 2,500 troops."), *[note("z" * 400) for _ in range(PIECE * 2)]]
+
+
+def _unplaced(views: list[str]) -> list[str]:
+    """Views without the store's positions (PostgreSQL counts the refused imports' too)."""
+    return [re.sub(r'"position": \d+', '"position"', view) for view in views]
+
+
+def test_a_correction_and_a_retraction_of_a_note_of_the_same_file_are_checked(
+    store_settings: Settings, counted_ids: Callable[[], None]
+) -> None:
+    app = _fresh(store_settings, "same-file")
+    try:
+        bad = [*_noted(), correction(NOTE_ID, {"text": ""})]  # the whole must still validate
+        counted_ids()
+        with pytest.raises(LineRejected) as refused:
+            app.record_stream(_numbered(bad), principal="p")
+        assert refused.value.line == len(bad) and "payload.patch" in str(refused.value)
+        assert app.max_position() == 0
+        twice = [*_noted(), retraction(NOTE_ID), correction(NOTE_ID, {"topic": "Again"})]
+        counted_ids()
+        with pytest.raises(LineRejected) as refused:
+            app.record_stream(_numbered(twice), principal="p")
+        assert refused.value.line == len(twice)
+        assert refused.value.code == "correction_target_retracted"
+        assert app.max_position() == 0
+        fixed = [*_noted(), correction(NOTE_ID, {"topic": "Troop levels"}), retraction(NOTE_ID)]
+        whole = Negotiations(env=MEMORY_ENV)
+        try:
+            counted_ids()
+            whole.record_many(fixed, principal="p")
+            counted_ids()
+            app.record_stream(_numbered(fixed), principal="p")
+            assert _unplaced(_views(app)) == _unplaced(_views(whole))
+            assert "Troop levels" in json.dumps(fold(None, app.wires(NID)), default=str)
+        finally:
+            whole.close()
+    finally:
+        app.close()
+
+
+def test_a_note_corrected_or_retracted_before_the_import_is_checked_as_it_now_stands(
+    store_settings: Settings,
+) -> None:
+    app = _fresh(store_settings, "corrected-before")
+    try:
+        app.record_many(started(), principal="p")
+        noted = app.record(note(), principal="p")
+        app.record(correction(noted.event_id, {"topic": "Troop levels"}), principal="p")
+        again = correction(noted.event_id, {"text": "3,000"})
+        app.record_stream(_numbered([again]), principal="p")
+        negotiation = app.negotiation(NID)
+        assert negotiation is not None
+        negotiation.facts.slim(lambda version: {})
+        kept = negotiation.facts.event(noted.event_id)
+        assert kept is not None
+        assert kept.payload == {"topic": "Troop levels", "text": "3,000"}
+        gone = app.record(note(), principal="p")
+        app.record(retraction(gone.event_id), principal="p")
+        with pytest.raises(LineRejected) as refused:
+            app.record_stream(_numbered([retraction(gone.event_id)]), principal="p")
+        assert refused.value.code == "correction_target_retracted"
     finally:
         app.close()
 
