@@ -51,8 +51,8 @@ def build_lease(settings: Settings, redis_url: str) -> Lease:
     )
 
 
-def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
-    """A relay that publishes while it holds the lease (kept by ``lease_kept``)."""
+def build_relay(settings: Settings, app: Negotiations, redis_url: str, lease: Lease) -> Relay:
+    """A relay that publishes while it holds ``lease`` (kept by ``lease_kept``)."""
     relay = partitioned.build(
         app,
         connect(redis_url),
@@ -60,7 +60,7 @@ def build_relay(settings: Settings, app: Negotiations, redis_url: str) -> Relay:
         partitions=settings.partitions,
         batch=settings.relay_batch,
         poll_interval=settings.relay_poll_interval,
-        lease=build_lease(settings, redis_url),
+        lease=lease,
     )
     app.after_save.append(relay.notify)
     return relay
@@ -114,7 +114,8 @@ def run_relay(settings: Settings) -> None:
     provider = tracing.configure(settings, "talkstream-relay")
     with redis_for(settings) as url:
         app = build_application(settings)
-        relay = build_relay(settings, app, url)
+        lease = build_lease(settings, url)
+        relay = build_relay(settings, app, url, lease)
         writer = build_log_writer(settings, app, url)
         stop = threading.Event()
 
@@ -124,8 +125,6 @@ def run_relay(settings: Settings) -> None:
 
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
-        lease = relay.lease
-        assert lease is not None  # build_relay gives it one
         log.info("relay redis=%s stream=%s holder=%s", url, relay.stream, lease.holder)
         try:
             with (

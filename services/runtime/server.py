@@ -39,6 +39,7 @@ from services.runtime.page import with_page
 from services.runtime.redis_server import redis_for
 from services.runtime.runner import (
     build_deliverer,
+    build_lease,
     build_pollers,
     build_relay,
     projector_options,
@@ -145,9 +146,9 @@ def build_app(ctx: ApiContext, workers: Workers | None) -> FastAPI:
 
 
 def workers_for(ctx: ApiContext, redis_url: str) -> Workers:
-    relay = build_relay(ctx.settings, ctx.app, redis_url)
-    if relay.lease is not None:
-        ctx.relay_lease_held = relay.lease.held
+    lease = build_lease(ctx.settings, redis_url)
+    relay = build_relay(ctx.settings, ctx.app, redis_url, lease)
+    ctx.relay_lease_held = lease.held
     writer = build_log_writer(ctx.settings, ctx.app, redis_url)
     deliverer = build_deliverer(ctx.settings, redis_url)
     if is_cluster_url(redis_url):
