@@ -25,9 +25,12 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every attempt to open a connection, each refused."""
     attempts: list[Any] = []
 
-    def refuse(sock: socket.socket, address: Any) -> None:
-        attempts.append(address)
-        raise ConnectionRefusedError(f"no connection expected to {address}")
+    def refuse(first: Any, address: Any = None, *args: Any, **options: Any) -> None:
+        """socket.connect(sock, address) and socket.create_connection(address, ...) alike; a
+        thread of another test still running in this process gets a refusal it knows."""
+        target = address if isinstance(first, socket.socket) else first
+        attempts.append(target)
+        raise ConnectionRefusedError(f"no connection expected to {target}")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
