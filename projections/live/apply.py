@@ -30,7 +30,7 @@ from projections.live.statecache import STATE_BUDGET_EVENTS, StateCache
 from projections.live.store import Batch, ViewStore
 from projections.negotiation import State, empty
 from projections.views import Projection
-from services.wire.connect import is_cluster
+from services.wire.connect import pool_reaching
 from services.wire.entries import entry_id, position_of, recorded_event
 
 log = logging.getLogger("talkstream.projections")
@@ -46,7 +46,7 @@ class EntryReader:
     reply as it comes (flat field lists) rather than through redis-py's per-entry parsing."""
 
     def __init__(self, redis: Redis, stream: str) -> None:
-        self.client = Redis(connection_pool=_pool_of(redis, stream))
+        self.client = Redis(connection_pool=pool_reaching(redis, stream))
         self.client.set_response_callback("XRANGE", lambda response, **_: response)
         self.stream = stream
 
@@ -61,15 +61,6 @@ class EntryReader:
         lower = f"({entry_id(position)}"
         reply: Any = self.client.xrange(self.stream, min=lower, max=upper, count=count)
         return cast(list[FlatEntry], reply)
-
-
-def _pool_of(redis: Redis, stream: str) -> Any:
-    """The connection pool that reaches ``stream``: the client's own, or on Redis Cluster that
-    of the node serving the stream's slot (slots are not moved under running workers)."""
-    if is_cluster(redis):
-        node: Any = redis.get_node_from_key(stream)  # type: ignore[attr-defined]
-        return node.redis_connection.connection_pool
-    return redis.connection_pool
 
 
 class Read:

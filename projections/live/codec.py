@@ -26,8 +26,9 @@ payload's fields first) read as they did.
 
 An event that declares the entries it touches changes only them and the headline, and its
 fold reads nothing else: ``slice_fields`` names those fields (each entry with its event's
-record, which a ``@p`` entry is filled from), so an applier reads and holds a state's slice,
-not every event the negotiation ever had. ``merge`` adds more fields read later to a slice.
+record, which a ``@p`` entry is filled from; an entry keyed by the event itself is new, so not
+read), so an applier reads and holds a state's slice, not every event the negotiation ever
+had. ``merge`` adds more fields read later to a slice.
 """
 
 from __future__ import annotations
@@ -148,14 +149,19 @@ def delta(state: State, wires: Iterable[dict[str, Any]]) -> dict[str, bytes] | N
 
 
 def slice_fields(wire: dict[str, Any]) -> set[str] | None:
-    """The fields an event's fold reads and its ``delta`` writes (the headline, each touched
-    entry and the record of the same key), or None when it may read any (corrections)."""
+    """The fields an event's fold reads (the headline, each touched entry and the record of
+    the same key), or None when it may read any (corrections). An entry keyed by the event
+    itself (a note, a demand) is only written: no earlier event has its id (ids are minted
+    once, at the seal), so a batch of such events reads the headline alone, which a slice
+    kept between batches holds."""
     touched = touches(wire)
     if touched is None:
         return None
     fields = {HEAD}
+    own = wire["event_id"]
     for section, key in touched:
-        fields |= {f"v:{section}:{key}", f"r:{key}"}
+        if key != own:
+            fields |= {f"v:{section}:{key}", f"r:{key}"}
     return fields
 
 

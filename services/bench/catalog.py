@@ -118,6 +118,8 @@ def _project(o: Options, progress: Progress) -> list[Figure]:
         against(views, r["projections"], "events/s", "XREADGROUP + XACK", r["raw"], target="≥ 0.5"),
         against(views, r["projections"], "events/s", "FastStream", r["faststream"], target="≥ 5"),
         against(views, r["projections"], "events/s", "a raw group per state", r["raw_per_view"]),
+        against("decode + fold alone", r["fold_alone"], "events/s", "XREADGROUP + XACK", r["raw"]),
+        alone("Redis CPU while the views applied", r["redis_cpu_us"], "µs/event"),
     ]
 
 
@@ -128,6 +130,7 @@ def _rebuild(o: Options, progress: Progress) -> list[Figure]:
     stream = r["stream_bytes_per_event"]
     return [
         against("rebuild", r["rebuild"], "events/s", "XRANGE scan", r["raw"], target="≥ 0.3"),
+        against("decode + fold alone", r["fold_alone"], "events/s", "XRANGE scan", r["raw"]),
         alone("rebuild RSS growth", r["rss_growth_mb"], "MiB"),
         against(
             "Redis stream + views", stream + r["views_bytes_per_event"], "B/event",

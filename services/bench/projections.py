@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,17 +26,20 @@ from faststream.redis import RedisBroker, StreamSub
 from redis import Redis
 
 from events import Envelope, RecordedEvent, hashed_body, seal
+from projections.collector import collector_paused
+from projections.live.apply import EntryReader
 from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.live.worker import appliers, build_projectors
-from projections.views import PROJECTIONS, STORED
+from projections.negotiation import State, empty
+from projections.views import PROJECTIONS, STORED, Projection
 from services.bench.record import _note, _opening
 from services.bench.target import bench_redis
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
 from services.settings import Settings
-from services.wire.entries import entry_args, entry_fields, entry_id
+from services.wire.entries import entry_args, entry_fields, entry_id, recorded_event
 from services.wire.groups import ensure_group
 from services.wire.streams import Streams, as_fields
 
@@ -45,6 +48,7 @@ Worker = Callable[[threading.Event], None]
 STEP = 500  # entries each applier applies in turn (a delivery of the workers' batch size)
 REPORT_EVERY = 2.0  # seconds between progress lines while waiting
 TIMEOUT = 600.0
+ALONE_AT_MOST = 50_000  # entries the fold-alone figure decodes and folds (held in memory)
 QUIET = logging.getLogger("talkstream.bench.quiet")  # FastStream's per-message lines, dropped
 QUIET.setLevel(logging.CRITICAL)
 
@@ -80,7 +84,11 @@ def bench_project(
         stream = Streams(pfx).events
         total = _fill_stream(Path(tmp), redis, stream, events, progress)
         progress(f"applying all {len(PROJECTIONS)} projections to {total} entries…")
+        cpu_before = _redis_cpu_seconds(redis)
         views = _apply_all(redis, pfx, total, progress)
+        redis_cpu = _redis_cpu_seconds(redis) - cpu_before
+        progress("decoding and folding the same entries alone, in memory…")
+        alone = _fold_alone(redis, stream, STORED, min(total, ALONE_AT_MOST))
         progress("raw consumer: XREADGROUP COUNT 500 + XACK, fresh group…")
         raw = _raw_group(redis, stream, f"{pfx}:bench:raw", total)
         progress(
@@ -93,6 +101,8 @@ def bench_project(
         redis.close()
     return {
         "projections": views,
+        "fold_alone": alone,
+        "redis_cpu_us": 1e6 * redis_cpu / total,
         "raw": raw,
         "raw_per_view": raw_per_view,
         "faststream": single,
@@ -137,6 +147,47 @@ def _apply_all(redis: Redis, prefix: str, total: int, progress: Progress) -> flo
     reads = next(iter(workers.values())).reads
     progress(f"  shared reads: {reads.misses} from Redis, {reads.hits} from memory")
     return rate
+
+
+def _redis_cpu_seconds(redis: Redis) -> float:
+    """The Redis server's CPU time so far (INFO cpu, user + system): on a server other
+    clients use, their commands count too."""
+    cpu: Any = redis.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+def _fold_alone(
+    redis: Redis, stream: str, projections: Mapping[str, Projection], count: int
+) -> float:
+    """Events/s decoding the stream's first ``count`` entries (read beforehand) and folding
+    them into every state of ``projections`` in memory, with the collector paused as the
+    appliers pause it: no Redis, no encoding, no bookkeeping. The most one process of this
+    design (JSON events folded one by one in Python) can apply, whatever its plumbing."""
+    entries = EntryReader(redis, stream).after(0, count=count)
+    with collector_paused():
+        started = time.perf_counter()
+        states = fold_in_memory(entries, projections)
+        rate = _elapsed_rate(len(entries), started)
+        states.clear()  # freed while the collector is paused: no pass over them
+    return rate
+
+
+def fold_in_memory(
+    entries: list[tuple[bytes, dict[bytes, bytes]]], projections: Mapping[str, Projection]
+) -> dict[tuple[str, str], State]:
+    """The states of ``projections`` (keyed by name and negotiation) folded from stream
+    entries as Redis returns them, decoded one by one as the appliers decode them."""
+    states: dict[tuple[str, str], State] = {}
+    for at, fields in entries:
+        wire = recorded_event(at, fields)
+        for name, projection in projections.items():
+            if projection.keeps(wire["type"]):
+                key = (name, wire["negotiation_id"])
+                state = states.get(key)
+                if state is None:
+                    state = states[key] = empty()
+                projection.apply_into(state, [wire])
+    return states
 
 
 def _raw_group(redis: Redis, stream: str, group: str, total: int) -> float:
@@ -233,9 +284,13 @@ def bench_rebuild(
         views_bytes = _memory(redis, views)
         progress("raw XRANGE scan in pages of 1000…")
         raw = _scan(redis, stream, events)
+        sample = min(events, ALONE_AT_MOST)
+        progress(f"decoding and folding the first {sample} entries alone, in memory…")
+        alone = _fold_alone(redis, stream, {"negotiation": STORED["negotiation"]}, sample)
         redis.close()
     return {
         "rebuild": rebuilt,
+        "fold_alone": alone,
         "raw": raw,
         "workers": float(done.workers),
         "passes": float(done.passes),

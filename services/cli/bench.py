@@ -206,6 +206,15 @@ def project(
         f"FastStream single-message subscriber: {r['faststream']:.0f}/s, "
         f"ratio {r['projections'] / r['faststream']:.2f} (target >= 5)"
     )
+    console.print(
+        f"decode + fold alone (in memory, no Redis): {r['fold_alone']:.0f}/s, ratio "
+        f"{r['fold_alone'] / r['raw']:.2f} to the raw group (this design's ceiling in one "
+        f"process); the views ran at {r['projections'] / r['fold_alone']:.2f} of it"
+    )
+    console.print(
+        f"Redis server CPU while the views applied: {r['redis_cpu_us']:.1f} µs/event "
+        f"(the raw group's whole budget at the target ratio: {2e6 / r['raw']:.1f} µs/event)"
+    )
 
 
 def rebuild(
@@ -227,6 +236,10 @@ def rebuild(
     console = render.console()
     r = bench_rebuild(events, progress=console.print, workers=workers)
     console.print(_against_raw("rebuild", r["rebuild"], "events/s", "raw XRANGE scan", r["raw"]))
+    console.print(
+        f"decode + fold alone (one process, in memory, no Redis): {r['fold_alone']:.0f}/s, "
+        f"ratio {r['fold_alone'] / r['raw']:.2f} to the raw scan"
+    )
     console.print(
         f"rebuild: {r['workers']:.0f} worker(s), {r['passes']:.0f} pass(es) each; memory: this "
         f"process peaked at {r['peak_rss_mb']:.0f} MiB (+{r['rss_growth_mb']:.0f} MiB during "

@@ -13,6 +13,7 @@ partition's stream, so a racing relay makes it read the ends again rather than l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
@@ -93,6 +94,12 @@ class PartitionedRelay(Relay):
             pipe.set(part.relayed_through, f"{batch.last} {batch.last_hash}")
         pipe.execute()
         return True
+
+    def begin_send(self, batch: Batch, *, after: int) -> Callable[[], bool]:
+        """``send`` whole, answered at once: one call per partition, then the marks (the next
+        batch is read after them)."""
+        added = self.send(batch, after=after)
+        return lambda: added
 
     def _shares(self, batch: Batch) -> dict[int, list[bytes | str | int]]:
         shares: dict[int, list[bytes | str | int]] = {}

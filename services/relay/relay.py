@@ -7,9 +7,11 @@ as a duplicate. The relay resumes from the stream's last ID, never trims the str
 each batch as one Lua script call (one round trip, one command to encode). Woken by a save, it
 goes on from where it left the stream without reading its end first: the script refuses the
 batch unless the stream still ends there (another relay, or a Redis that lost its data), and
-the relay reads again. While Redis works on a full batch, the next one is read and decoded from
-the store in a second thread. It wakes promptly after an in-process save and polls otherwise
-(SQLite has no subscribe).
+the relay reads again. While Redis works on a full batch, the next one is read and checked
+from the store: the script call goes out, the store is read, then the reply is read, all in one
+thread (a second thread would wait for the first's GIL: measured no faster than one after the
+other). It wakes promptly after an in-process save and polls otherwise (SQLite has no
+subscribe).
 
 The stream and the store must hold one history. Each read from the store starts at the
 position where the relay found (or left) the stream's end and checks that the store's event
@@ -32,13 +34,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import Notification
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.recorder.application import Negotiations
@@ -46,6 +48,7 @@ from services.recorder.exceptions import EventCorrupted, StoreUnavailable
 from services.relay import divergence, tracing
 from services.relay.exceptions import LeaseLost, StreamDiverged
 from services.relay.lease import Lease
+from services.wire.connect import pool_reaching
 from services.wire.divergence import Divergence, record, recorded
 from services.wire.entries import entry_args, entry_id, hash_of, position_of
 from services.wire.streams import diverged_key as diverged_key_of
@@ -210,7 +213,17 @@ class Relay:
         StreamDiverged if Redis refused a position that holds another event; LeaseLost when
         this relay has a lease and does not hold it, or a newer token has published."""
         expected = entry_id(after) if after is not None else ""
-        reply = self.xadd(self.stream, expected, batch.args)
+        return self._taken(batch, self.xadd(self.stream, expected, batch.args))
+
+    def begin_send(self, batch: Batch, *, after: int) -> Callable[[], bool]:
+        """``send`` in two halves: the script call goes out now, and the function returned
+        reads Redis's reply and gives ``send``'s answer (raising as ``send`` does). Between
+        the two the caller reads the next batch from the store while Redis adds this one."""
+        reply = self._xadd_later(self.stream, entry_id(after), batch.args)
+        return lambda: self._taken(batch, reply())
+
+    def _taken(self, batch: Batch, reply: Any) -> bool:
+        """What the script's reply says about ``batch`` (see ``send``)."""
         outcome, duplicates = int(reply[0]), int(reply[1])
         if outcome == -1:
             return False
@@ -228,6 +241,43 @@ class Relay:
         lease and does not hold it, or a newer token has published on that stream."""
         token = self._fencing_token(stream)
         reply = self._xadd_batch(keys=[stream, fence_key(stream)], args=[expected, token, *args])
+        return self._fenced(stream, token, reply)
+
+    def _xadd_later(
+        self, stream: str, expected: str, args: list[bytes | str | int]
+    ) -> Callable[[], Any]:
+        """``xadd`` sent now on a connection of its own; the function returned reads its
+        reply. A Redis that lost its scripts (restarted) ran nothing: the call is then made
+        again the usual way, which loads the script."""
+        token = self._fencing_token(stream)
+        keys, argv = [stream, fence_key(stream)], [expected, token, *args]
+        pool = pool_reaching(self.redis, stream)
+        connection = pool.get_connection()
+        try:
+            connection.send_command("EVALSHA", self._xadd_batch.sha, len(keys), *keys, *argv)
+        except BaseException:
+            connection.disconnect()  # part of the command may have gone: never reuse it
+            pool.release(connection)
+            raise
+
+        def reply() -> Any:
+            try:
+                answer = connection.read_response()
+            except NoScriptError:
+                answer = None
+            except BaseException:
+                connection.disconnect()  # a reply may be left unread on it
+                raise
+            finally:
+                pool.release(connection)
+            if answer is None:
+                answer = self._xadd_batch(keys=keys, args=argv)
+            return self._fenced(stream, token, answer)
+
+        return reply
+
+    def _fenced(self, stream: str, token: str, reply: Any) -> Any:
+        """The script's reply, unless a higher token has published (LeaseLost)."""
         if int(reply[0]) == -3:
             raise LeaseLost(
                 f"token {token} refused on {stream}: token {int(reply[2])} has published",
@@ -272,44 +322,41 @@ class Relay:
         has diverged from the store it publishes nothing and waits for the repair."""
         backoff = 0.0
         known: StreamEnd | None = None  # where the stream ends, as this relay left it
-        with ThreadPoolExecutor(1, thread_name_prefix="relay-read") as reader:
-            while not stop.is_set():
-                try:
-                    last = self._step(reader, stop, known)
-                except REDIS_DOWN as e:
-                    if backoff == 0.0:
-                        log.warning("relay: Redis unavailable (%s); retrying with backoff", e)
-                    backoff = min(max(backoff * 2, 0.1), 5.0)
-                    known = None
-                    stop.wait(backoff)
-                    continue
-                except (StoreUnavailable, EventCorrupted) as e:
-                    self._held_back(e)
-                    known = None
-                    stop.wait(max(self.poll_interval, 1.0))
-                    continue
-                self._released()
-                if backoff:
-                    reached = "none (paused)" if last is None else last.position
-                    log.info("relay: Redis is back; caught up to position %s", reached)
-                    backoff = 0.0
-                if last is None:  # diverged or standing by: look again at each poll
-                    known = None
-                    stop.wait(self.poll_interval)
-                    continue
-                # After a save the end it left is checked by the send itself; an idle poll
-                # reads the stream's end again (Redis may have lost its data meanwhile).
-                known = last if self.wake.wait(self.poll_interval) else None
-                self.wake.clear()
+        while not stop.is_set():
+            try:
+                last = self._step(stop, known)
+            except REDIS_DOWN as e:
+                if backoff == 0.0:
+                    log.warning("relay: Redis unavailable (%s); retrying with backoff", e)
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+                known = None
+                stop.wait(backoff)
+                continue
+            except (StoreUnavailable, EventCorrupted) as e:
+                self._held_back(e)
+                known = None
+                stop.wait(max(self.poll_interval, 1.0))
+                continue
+            self._released()
+            if backoff:
+                reached = "none (paused)" if last is None else last.position
+                log.info("relay: Redis is back; caught up to position %s", reached)
+                backoff = 0.0
+            if last is None:  # diverged or standing by: look again at each poll
+                known = None
+                stop.wait(self.poll_interval)
+                continue
+            # After a save the end it left is checked by the send itself; an idle poll
+            # reads the stream's end again (Redis may have lost its data meanwhile).
+            known = last if self.wake.wait(self.poll_interval) else None
+            self.wake.clear()
         log.info(
             "relay stopped: %s published, %s duplicates skipped",
             self.stats.published,
             self.stats.duplicates,
         )
 
-    def _step(
-        self, reader: ThreadPoolExecutor, stop: threading.Event, known: StreamEnd | None
-    ) -> StreamEnd | None:
+    def _step(self, stop: threading.Event, known: StreamEnd | None) -> StreamEnd | None:
         """Publishes what the store holds beyond the stream; None while diverged or
         standing by (another relay holds the lease)."""
         if self.lease is not None and not self.lease.held():
@@ -317,7 +364,7 @@ class Relay:
         if self._paused():
             return None
         try:
-            return self._stream_until_caught_up(reader, stop, known)
+            return self._stream_until_caught_up(stop, known)
         except StreamDiverged as e:
             self._halt(e.divergence)
             return None
@@ -372,24 +419,26 @@ class Relay:
             self._held_by = None
 
     def _stream_until_caught_up(
-        self, reader: ThreadPoolExecutor, stop: threading.Event, known: StreamEnd | None = None
+        self, stop: threading.Event, known: StreamEnd | None = None
     ) -> StreamEnd:
-        """Sends batch k while batch k+1 is read from the store (only after a full batch: a
-        short one means the store had nothing more); returns where it left the stream (or
-        found its end). ``known``: where the stream ended when this relay last sent."""
+        """Sends batch k and reads batch k+1 from the store while Redis adds k (only after a
+        full batch: a short one means the store had nothing more); returns where it left the
+        stream (or found its end). ``known``: where the stream ended when this relay last
+        sent."""
         end = known if known is not None else self.stream_end()
         batch = self.read(end.position, end.hash)
         while batch is not None and not stop.is_set():
             sent = StreamEnd(batch.last, batch.last_hash)
-            upcoming = (
-                reader.submit(self.read, sent.position, sent.hash)
-                if batch.count == self.batch
-                else None
-            )
-            if not self.send(batch, after=end.position):
+            taken = self.begin_send(batch, after=end.position)
+            full = batch.count == self.batch
+            try:
+                upcoming = self.read(sent.position, sent.hash) if full else None
+            finally:
+                added = taken()  # the reply is read even when the store failed meanwhile
+            if not added:
                 end = self.stream_end()  # another relay, or a Redis that lost its data
                 batch = self.read(end.position, end.hash)
                 continue
             end = sent
-            batch = upcoming.result() if upcoming is not None else None
+            batch = upcoming
         return end

@@ -36,6 +36,16 @@ def is_cluster(redis: object) -> bool:
     return isinstance(redis, RedisCluster)
 
 
+def pool_reaching(redis: Redis, key: str) -> Any:
+    """The connection pool that reaches ``key``: the client's own, or on Redis Cluster that
+    of the node serving the key's slot (slots are not moved under running workers). For a
+    caller that sends a command now and reads its reply later on one connection."""
+    if is_cluster(redis):
+        node: Any = redis.get_node_from_key(key)  # type: ignore[attr-defined]
+        return node.redis_connection.connection_pool
+    return redis.connection_pool
+
+
 def connect_async(url: str, **options: Any) -> AsyncRedis:
     """The asyncio client for ``url``, as ``connect`` makes the synchronous one."""
     if is_cluster_url(url):

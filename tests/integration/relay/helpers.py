@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from redis import Redis
+from redis import Connection, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services.recorder.application import Negotiations
@@ -175,23 +175,54 @@ def wait_until_published(relay: Relay, position: int, timeout: float = 30.0) -> 
     return False
 
 
-class FlakyRedis(Redis):
-    """A real client on a Redis that goes away for one command, comes back for exactly one
-    batch (one EVALSHA), and goes away again for one command."""
+class _Flake:
+    """Goes away for one command, comes back for exactly one batch (one EVALSHA), and goes
+    away again for one command."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
         self.failures_left = 1
         self.flapped = False
 
-    def execute_command(self, *args: Any, **options: Any) -> Any:
+    def before(self) -> None:
         if self.failures_left:
             self.failures_left -= 1
             raise RedisConnectionError("injected: Redis went away")
-        result = super().execute_command(*args, **options)
-        if str(args[0]).upper() == "EVALSHA" and not self.flapped:
+
+    def after(self, command: object) -> None:
+        if str(command).upper() == "EVALSHA" and not self.flapped:
             self.flapped = True
             self.failures_left = 1
+
+
+class FlakyRedis(Redis):
+    """A real client on a Redis that flakes (``_Flake``), whichever way a command goes out:
+    through the client, or sent on one of its pool's connections with its reply read later
+    (as the relay sends its batches)."""
+
+    flake: _Flake
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> FlakyRedis:  # type: ignore[override]
+        flake = _Flake()
+
+        class FlakyConnection(Connection):
+            def send_command(self, *args: Any, **options: Any) -> None:
+                flake.before()
+                super().send_command(*args, **options)
+                flake.after(args[0])
+
+        client: FlakyRedis = super().from_url(url, connection_class=FlakyConnection, **kwargs)
+        client.flake = flake
+        return client
+
+    @property
+    def flapped(self) -> bool:
+        return self.flake.flapped
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.flake.before()  # above the client's retries: the caller sees the failure
+        result = super().execute_command(*args, **options)
+        self.flake.after(args[0])
         return result
 
 

@@ -14,6 +14,7 @@ import pytest
 from redis import Redis
 
 from services.recorder.application import Negotiations
+from services.recorder.exceptions import StoreUnavailable
 from services.relay.relay import Relay, RelayStats
 from services.settings import Settings
 from tests.factories import note
@@ -275,3 +276,51 @@ def test_the_comparison_finds_gaps_strays_duplicates_and_altered_bytes(
         "position 5: event bytes differs",
         "position 5: sha256(event) differs",
     }
+
+
+def test_relay_publishes_after_redis_lost_its_scripts(
+    sqlite_app: Negotiations, client: Redis, stream: str
+) -> None:
+    """A restarted Redis has no scripts: a batch sent by its digest runs nothing there, and
+    is sent again with the script."""
+    open_negotiations(sqlite_app, ["talks-a"])
+    write_notes(sqlite_app, ["talks-a"], 1200, 100)
+    relay = Relay(sqlite_app, client, stream=stream)
+    relay.send(relay.read(0))  # type: ignore[arg-type]  # the script is loaded now
+    client.script_flush()
+    with relay_running(relay):
+        assert wait_until_published(relay, _stored(sqlite_app), timeout=20)
+    assert stream_problems(client, stream, sqlite_app) == []
+
+
+class _FailingOnce:
+    """The application, but its second page read from the store fails (the store went away
+    while the relay's first batch was on its way to Redis)."""
+
+    def __init__(self, app: Negotiations) -> None:
+        self.app = app
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.app, name)
+
+    def notification_page(self, after: int, limit: int) -> object:
+        self.reads += 1
+        if self.reads == 2:
+            raise StoreUnavailable("store_unavailable", "injected: the store went away")
+        return self.app.notification_page(after, limit)
+
+
+def test_a_store_failure_while_a_batch_is_on_its_way_loses_and_repeats_nothing(
+    sqlite_app: Negotiations, client: Redis, stream: str
+) -> None:
+    open_negotiations(sqlite_app, ["talks-a"])
+    write_notes(sqlite_app, ["talks-a"], 1200, 100)
+    flaky = _FailingOnce(sqlite_app)
+    relay = Relay(flaky, client, stream=stream, poll_interval=0.05)  # type: ignore[arg-type]
+    with relay_running(relay):
+        assert wait_until_published(relay, _stored(sqlite_app), timeout=20)
+    assert flaky.reads > 2, relay.stats
+    assert relay.stats.published == _stored(sqlite_app), (relay.stats, flaky.reads)
+    assert relay.stats.duplicates == 0
+    assert stream_problems(client, stream, sqlite_app) == []

@@ -198,3 +198,14 @@ def test_a_batch_folded_into_the_slice_its_events_read_writes_what_the_whole_sta
         stored = codec.full(whole) if expected is None else {**stored, **expected}
         start += len(batch)
     assert sliced or not wires or any(codec.slice_fields(w) is None for w in wires)
+
+
+def test_an_event_reads_no_entry_keyed_by_itself_but_those_of_others() -> None:
+    """A note or a demand only creates the entry keyed by its own id: its batch reads the
+    headline alone (held between batches), so a flow of notes costs no state read."""
+    note = {"type": "ContextNoted", "event_id": "e-1", "payload": {"text": "A note."}}
+    demand = {"type": "DemandMade", "event_id": "e-2", "payload": {}}
+    answer = {"type": "ProposalAccepted", "event_id": "e-3", "payload": {"proposal_id": "p-1"}}
+    assert codec.slice_fields(note) == {codec.HEAD}
+    assert codec.slice_fields(demand) == {codec.HEAD}
+    assert codec.slice_fields(answer) == {codec.HEAD, "v:proposals:p-1", "r:p-1"}
