@@ -14,19 +14,13 @@ partition's keys); readers see them as one store.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
-from projections.live.store import (
-    FINGERPRINT_PAGE,
-    SERVED_FIELDS,
-    Served,
-    ViewStore,
-    fingerprint_from,
-    state_digest,
-)
+from projections.live.store import SERVED_FIELDS, Served, ViewStore, fingerprint_paged
 from projections.negotiation import State
 from services.wire.entries import position_of, text
 from services.wire.partitions import partition_of
@@ -145,12 +139,7 @@ class PartitionedViews:
         """The fingerprint of every partition's states together: equal to one store's
         fingerprint of the same states (``fingerprint_of``)."""
         gen = gen or self.generation()
-        ids = self.negotiation_ids(gen)
-        digests: dict[str, str] = {}
-        for start in range(0, len(ids), FINGERPRINT_PAGE):
-            for nid, state in self.load(gen, ids[start : start + FINGERPRINT_PAGE]).items():
-                digests[nid] = state_digest(state)
-        return fingerprint_from(digests)
+        return fingerprint_paged(self.negotiation_ids(gen), partial(self.load, gen))
 
 
 def open_views(partitions: int) -> Any:

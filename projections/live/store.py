@@ -19,7 +19,9 @@ was computed from (compare-and-set), so redelivered or concurrent work is never 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -366,12 +368,17 @@ class ViewStore:
     def fingerprint(self, gen: str | None = None) -> str:
         """The fingerprint (``fingerprint_from``) of every negotiation's state stored."""
         gen = gen or self.generation()
-        ids = self.negotiation_ids(gen)
-        digests: dict[str, str] = {}
-        for start in range(0, len(ids), FINGERPRINT_PAGE):
-            for nid, state in self.load(gen, ids[start : start + FINGERPRINT_PAGE]).items():
-                digests[nid] = state_digest(state)
-        return fingerprint_from(digests)
+        return fingerprint_paged(self.negotiation_ids(gen), partial(self.load, gen))
+
+
+def fingerprint_paged(ids: list[str], load: Callable[[list[str]], dict[str, State | None]]) -> str:
+    """The fingerprint of the states ``load`` gives for ``ids``, loaded a page at a time (one
+    page of states in memory, whatever the number of negotiations)."""
+    digests: dict[str, str] = {}
+    for start in range(0, len(ids), FINGERPRINT_PAGE):
+        for nid, state in load(ids[start : start + FINGERPRINT_PAGE]).items():
+            digests[nid] = state_digest(state)
+    return fingerprint_from(digests)
 
 
 def state_digest(state: State | None) -> str:

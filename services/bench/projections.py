@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import hashlib
 import logging
 import statistics
@@ -38,6 +39,7 @@ from services.bench.target import bench_redis
 from services.recorder.application import Negotiations
 from services.relay.relay import Relay
 from services.runtime.bootstrap import build_application
+from services.runtime.runner import settle_collector
 from services.settings import Settings
 from services.wire.entries import entry_args, entry_fields, entry_id, recorded_event
 from services.wire.groups import ensure_group
@@ -85,7 +87,8 @@ def bench_project(
         total = _fill_stream(Path(tmp), redis, stream, events, progress)
         progress(f"applying all {len(PROJECTIONS)} projections to {total} entries…")
         cpu_before = _redis_cpu_seconds(redis)
-        views = _apply_all(redis, pfx, total, progress)
+        with _settled():
+            views = _apply_all(redis, pfx, total, progress)
         redis_cpu = _redis_cpu_seconds(redis) - cpu_before
         progress("decoding and folding the same entries alone, in memory…")
         alone = _fold_alone(redis, stream, STORED, min(total, ALONE_AT_MOST))
@@ -147,6 +150,17 @@ def _apply_all(redis: Redis, prefix: str, total: int, progress: Progress) -> flo
     reads = next(iter(workers.values())).reads
     progress(f"  shared reads: {reads.misses} from Redis, {reads.hits} from memory")
     return rate
+
+
+@contextmanager
+def _settled() -> Iterator[None]:
+    """The collector settled as a worker process settles it once built (``settle_collector``),
+    undone afterwards (the bench may run in a process that goes on, a test's)."""
+    settle_collector()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _redis_cpu_seconds(redis: Redis) -> float:

@@ -5,7 +5,6 @@ Redis Cluster."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import resource
 import signal
@@ -43,6 +42,7 @@ from services.runtime.runner import (
     build_pollers,
     build_relay,
     projector_options,
+    settle_collector,
 )
 from services.settings import Settings
 from services.wire.connect import is_cluster_url
@@ -204,17 +204,6 @@ def uvicorn_config(app: FastAPI, settings: Settings, host: str, port: int) -> uv
         timeout_graceful_shutdown=GRACE_SECONDS,
         backlog=max(2048, settings.api_max_connections),
     )
-
-
-def settle_collector() -> None:
-    """Moves every object made so far (modules, the application, its clients and caches)
-    out of the cyclic garbage collector's reach (``gc.freeze``): a full collection then walks
-    only what the serving process made since, and every request in flight waits out its
-    pause (measured in ``up`` after ``bench http``'s writes: 120 to 300 ms a pass before, 4 to
-    90 ms after). What was made so far lives as long as the process, so nothing is lost that
-    the collector would have freed."""
-    gc.collect()
-    gc.freeze()
 
 
 def raise_open_files_limit() -> None:

@@ -1,5 +1,5 @@
-"""A serving process moves what it made before serving out of the cyclic collector's reach,
-so a full collection walks only what serving made since."""
+"""A long-running process (``up``, the relay, the workers) moves what it made before serving
+out of the cyclic collector's reach, so a full collection walks only what it made since."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.runtime.server import settle_collector
+from services.runtime.runner import settle_collector
 
 
 @pytest.fixture
