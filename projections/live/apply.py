@@ -323,14 +323,14 @@ class Applier:
             self._cache.clear()
         needs = self._needs(head, wires)
         states = self._cache.take(needs)
-        held = {nid: self._cache.fields_of(nid) for nid in states}
-        whole = [nid for nid, f in needs.items() if f is None and held.get(nid, ()) is not None]
+        held_whole = {nid for nid in states if self._cache.fields_of(nid) is None}
+        whole = [nid for nid, f in needs.items() if f is None and nid not in held_whole]
         for nid, state in self.store.load(head.gen, whole).items():
             states[nid] = state if state is not None else empty()
-        lacking = {
-            nid: sorted(f - (held.get(nid) or set()))
+        lacking = {  # a slice needed: the fields the held slice (if any) lacks
+            nid: sorted(f - (self._cache.fields_of(nid) or set()))
             for nid, f in needs.items()
-            if f is not None and held.get(nid, ()) is not None
+            if f is not None and nid not in held_whole
         }
         read = self.store.load_fields(head.gen, {n: f for n, f in lacking.items() if f})
         for nid in lacking:

@@ -44,7 +44,6 @@ from projections.shapes import Record, Section
 HEAD = "v:@head"
 REF = "@r"  # the former layout: the payload's fields first
 PREFIX = "@p"
-ORIGIN = ("event_id", "occurred_at", "occurred_until", "verification", "corrected")
 RECORD_LAYOUTS: dict[int, tuple[str, ...]] = {
     1: (
         "type",
@@ -86,19 +85,24 @@ def _record_from(value: Any) -> Record:
     return cast(Record, value)
 
 
+def _origin(key: str, record: Record) -> dict[str, Any]:
+    """The origin items of an entry keyed by ``key``, as ``projections.negotiation._origin``
+    writes them (without grades)."""
+    return {
+        "event_id": key,
+        "occurred_at": record["occurred_at"],
+        "occurred_until": record["occurred_until"],
+        "verification": record["verification"],
+        "corrected": bool(record["corrected_by"]),
+    }
+
+
 def _derived(key: str, record: Record) -> list[tuple[str, Any]]:
     """The items an entry keyed by ``key`` is reduced from, in the order reducers write
-    them: the payload's fields, then the origin (``projections.negotiation._origin``)."""
+    them: the payload's fields, then the origin."""
     payload = record["payload"]
     items = list(payload.items()) if isinstance(payload, dict) else []
-    items += [
-        ("event_id", key),
-        ("occurred_at", record["occurred_at"]),
-        ("occurred_until", record["occurred_until"]),
-        ("verification", record["verification"]),
-        ("corrected", bool(record["corrected_by"])),
-    ]
-    return items
+    return items + list(_origin(key, record).items())
 
 
 def _entry(state: State, key: str, entry: Any) -> bytes:
@@ -224,15 +228,9 @@ def _filled(record: Record, key: str, stored: dict[str, Any]) -> Any:
         return {**cast(dict[str, Any], record["payload"]), **stored}
     shared = stored.pop(PREFIX)
     payload = record["payload"]
-    if not stored and isinstance(payload, dict) and shared == len(payload) + len(ORIGIN):
-        return {  # the whole entry, as _derived lists it
-            **payload,
-            "event_id": key,
-            "occurred_at": record["occurred_at"],
-            "occurred_until": record["occurred_until"],
-            "verification": record["verification"],
-            "corrected": bool(record["corrected_by"]),
-        }
+    origin = _origin(key, record)
+    if not stored and isinstance(payload, dict) and shared == len(payload) + len(origin):
+        return {**payload, **origin}  # the whole entry, as _derived lists it
     filled = dict(_derived(key, record)[:shared])
     filled.update(stored)
     return filled
