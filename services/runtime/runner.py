@@ -251,13 +251,13 @@ def run_intake(settings: Settings) -> None:
     with redis_for(settings) as url:
         wait_for_redis(url, "intake")
         app = build_application(settings)
-        settle_collector()
         try:
             with beating(settings, url, "intake"):
                 if is_cluster_url(url):
                     run_intake_poller(settings, app, url)
                 else:
                     intake, _ = build_intake(settings, app, url)
+                    settle_collector()
                     asyncio.run(intake.run())
         finally:
             app.close()
@@ -276,4 +276,5 @@ def run_intake_poller(settings: Settings, app: Negotiations, url: str) -> None:
     log.info(
         "intake on Redis Cluster: stream=%s consumer=%s", poller.streams.intake, poller.consumer
     )
+    settle_collector()
     poller.run(stop)

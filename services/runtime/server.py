@@ -79,7 +79,7 @@ class Workers:
 
     relay: Relay
     streams: FastStream | None
-    deliverer: Deliverer | None
+    deliverer: Deliverer
     log_writer: LogWriter | None = None
     pollers: dict[str, Polling] = field(default_factory=dict)
 
@@ -90,7 +90,7 @@ class Workers:
         thread = threading.Thread(target=self.relay.run, args=(stop,), name="relay", daemon=True)
         thread.start()
         writer, wake_writer = self._start_log_writer(stop)
-        hooks = None if self.deliverer is None else self._thread("hooks", self.deliverer.run, stop)
+        hooks = self._thread("hooks", self.deliverer.run, stop)
         polling = [self._thread(name, p.run, stop) for name, p in self.pollers.items()]
         if self.streams is not None:
             await self.streams.start()
@@ -105,12 +105,10 @@ class Workers:
             wake_writer()
             threads = [t for t in (thread, writer, keeper, *polling) if t is not None]
             bounds: list[tuple[threading.Thread, float]] = [(t, STOP_SECONDS) for t in threads]
-            if hooks is not None and self.deliverer is not None:
-                bounds.append((hooks, STOP_SECONDS + self.deliverer.policy.timeout))
+            bounds.append((hooks, STOP_SECONDS + self.deliverer.policy.timeout))
             # each gets its own bound, all at once: a shutdown never waits for their sum
             await asyncio.gather(*(_joined(t, seconds) for t, seconds in bounds))
-            if self.deliverer is not None:
-                self.deliverer.client.close()
+            self.deliverer.client.close()
             log.info("workers stopped")
 
     @staticmethod
@@ -124,7 +122,7 @@ class Workers:
     def _parts(self) -> list[str]:
         parts = ["relay", *(["log writer"] if self.log_writer is not None else [])]
         parts += ["intake", "projections"] if self.streams is not None else list(self.pollers)
-        return parts + (["webhooks"] if self.deliverer is not None else [])
+        return [*parts, "webhooks"]
 
     def _start_log_writer(
         self, stop: threading.Event
