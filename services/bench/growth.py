@@ -21,6 +21,7 @@ import orjson
 from redis import Redis
 
 from services.api.keys import KeyRing, Role
+from services.bench.process import running, talkstream_command
 from services.bench.target import bench_redis
 
 Progress = Callable[[str], None]
@@ -181,13 +182,9 @@ def _up(env: dict[str, str], home: Path) -> Iterator[tuple[str, str, int, float]
 
     _, key = KeyRing(home / "keys.json").create(name="bench", role=Role.admin)
     port = _free_port()
-    script = str(Path(sys.executable).parent / "talkstream")
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [script, "up", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
+    with running(talkstream_command("up", "--port", str(port)), home / "up.log", env) as process:
         deadline = time.monotonic() + START_TIMEOUT
         while not _healthy(base):
             if process.poll() is not None:
@@ -196,13 +193,6 @@ def _up(env: dict[str, str], home: Path) -> Iterator[tuple[str, str, int, float]
                 raise RuntimeError(f"talkstream up did not answer within {START_TIMEOUT:.0f} s")
             time.sleep(0.1)
         yield base, key, process.pid, started
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _healthy(base: str) -> bool:

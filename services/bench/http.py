@@ -13,13 +13,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from services.api.keys import KeyRing, Role
+from services.bench.process import running, talkstream_command
 from services.bench.record import NEGOTIATIONS, _note, _opening, note_body, opening_body
 from services.bench.target import bench_redis, bench_store, postgres_env
 from services.runtime.bootstrap import build_application
@@ -88,14 +89,10 @@ def _bare_reads(
     path.write_bytes(orjson.dumps(bodies))
     port = _free_port()
     command = [sys.executable, "-m", "services.bench.bare", str(port), str(path)]
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    try:
+    with running(command, tmp / "bare" / "route.log") as process:
         _wait_healthy(f"http://127.0.0.1:{port}", process)
         progress(f"{clients} clients reading the same bytes from a bare Starlette route…")
         cuts = asyncio.run(_reads(port, "", reads=reads, clients=clients))
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
     return {"bare_get_p50_ms": cuts[49] * 1000, "bare_get_p99_ms": cuts[98] * 1000}
 
 
@@ -157,23 +154,17 @@ def _server(
         "TALKSTREAM_API_RATE_BURST": "1000000",
         **(extra_env or {}),
     }
-    script = str(Path(sys.executable).parent / "talkstream")
     commands = [["api" if split else "up", "--port", str(port)]]
     commands += [["relay"], ["project"]] if split else []
-    processes = [
-        subprocess.Popen([script, *command], env=env, stderr=subprocess.DEVNULL)
-        for command in commands
-    ]
     base = f"http://127.0.0.1:{port}"
-    try:
+    with ExitStack() as stack:
+        processes = [
+            stack.enter_context(running(talkstream_command(*c), home / f"{c[0]}.log", env))
+            for c in commands
+        ]
         _wait_healthy(base, processes[0])
         progress(f"serving {base}: " + " + ".join(f"talkstream {c[0]}" for c in commands))
         yield port, key
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=60)
 
 
 def _free_port() -> int:

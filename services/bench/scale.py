@@ -14,9 +14,6 @@ split its stored views (``--projection``), so with P = 1 they split the views.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +29,7 @@ from projections.live.rebuild import rebuild
 from projections.live.store import ViewStore
 from projections.views import STORED
 from services.bench.exceptions import BenchFailed
+from services.bench.process import running, talkstream_command
 from services.bench.record import _note, _opening
 from services.bench.target import bench_redis
 from services.runtime.bootstrap import build_application
@@ -208,18 +206,8 @@ def _one_run(
 @contextmanager
 def _talkstream(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
     """A ``talkstream`` process for the block, stopped with SIGTERM at its end."""
-    script = str(Path(sys.executable).parent / "talkstream")
-    with log.open("wb") as out:
-        process = subprocess.Popen([script, *args], env=env, stdout=out, stderr=out)
-        try:
-            yield
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running(talkstream_command(*args), log, env, grace=STOP_TIMEOUT):
+        yield
 
 
 def _wait_groups(redis: Redis, prefix: str, parts: list[Streams], logs: Path) -> None:

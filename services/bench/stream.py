@@ -6,7 +6,6 @@ import json
 import multiprocessing
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 from eventsourcing.persistence import Notification
 from redis import Redis
 
+from services.bench.exceptions import BenchFailed
+from services.bench.process import running, talkstream_command
 from services.bench.record import NEGOTIATIONS, _note, _opening
 from services.bench.target import bench_redis, bench_store
 from services.relay.relay import Relay
@@ -102,11 +103,10 @@ def bench_intake(events: int, publishers: int, progress: Progress) -> dict[str, 
             "TALKSTREAM_REDIS_URL": url,
             "TALKSTREAM_PREFIX": prefix,
         }
-        script = str(Path(sys.executable).parent / "talkstream")
-        consumer = subprocess.Popen([script, "intake"], env=env, stderr=subprocess.DEVNULL)
-        try:
+        log = Path(tmp) / "intake.log"
+        with running(talkstream_command("intake"), log, env) as consumer:
             _publish(url, streams.intake, openings)
-            _wait_results(redis, streams.intake_results, NEGOTIATIONS, progress)
+            _wait_results(redis, streams.intake_results, NEGOTIATIONS, consumer, progress)
             progress(f"{publishers} publishers start…")
             started = time.perf_counter()
             shares = [lines[i::publishers] for i in range(publishers)]
@@ -114,13 +114,10 @@ def bench_intake(events: int, publishers: int, progress: Progress) -> dict[str, 
             procs = [ctx.Process(target=_publish, args=(url, streams.intake, s)) for s in shares]
             for p in procs:
                 p.start()
-            _wait_results(redis, streams.intake_results, NEGOTIATIONS + events, progress)
+            _wait_results(redis, streams.intake_results, NEGOTIATIONS + events, consumer, progress)
             intake_rate = events / (time.perf_counter() - started)
             for p in procs:
                 p.join()
-        finally:
-            consumer.terminate()
-            consumer.wait(timeout=30)
         progress("the same events recorded in process, one per save…")
         app = build_application(Settings(home=Path(tmp) / "direct"))
         app.record_many([_opening(i) for i in range(NEGOTIATIONS)], principal="bench")
@@ -132,10 +129,21 @@ def bench_intake(events: int, publishers: int, progress: Progress) -> dict[str, 
     return {"intake": intake_rate, "direct": direct_rate}
 
 
-def _wait_results(redis: Redis, stream: str, count: int, progress: Progress) -> None:
+def _wait_results(
+    redis: Redis,
+    stream: str,
+    count: int,
+    consumer: subprocess.Popen[bytes],
+    progress: Progress,
+) -> None:
     last_report = time.monotonic()
     deadline = time.monotonic() + 600
     while (done := int(redis.xlen(stream))) < count:
+        if consumer.poll() is not None:
+            code = consumer.returncode
+            raise BenchFailed(
+                f"talkstream intake exited with {code} after {done} of {count} results"
+            )
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {done} of {count} intake results after 600 s")
         if time.monotonic() - last_report > 2:

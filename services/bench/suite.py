@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from services.bench.catalog import Options, bench_named
@@ -20,6 +23,7 @@ from services.bench.figures import Figure
 
 Progress = Callable[[str], object]
 STOP_GRACE = 60.0  # seconds a stopped bench has to close its servers and delete its keys
+LINGER = 5.0  # seconds the processes a bench started may outlive it before they are stopped
 
 
 class _Stopped(BaseException):
@@ -68,16 +72,15 @@ def run_one(name: str, options: Options, timeout: float) -> Outcome:
     child.start()
     writer.close()
     answer: tuple[str, Any] = ("error", None)
-    if reader.poll(timeout):
-        with contextlib.suppress(EOFError):  # the process ended without answering
-            answer = reader.recv()
-    else:
-        answer = ("error", f"did not finish within {timeout:g} s (stopped)")
-        child.terminate()
-    child.join(STOP_GRACE)
-    if child.is_alive():
-        child.kill()
-        child.join()
+    try:
+        if reader.poll(timeout):
+            with contextlib.suppress(EOFError):  # the process ended without answering
+                answer = reader.recv()
+            child.join(STOP_GRACE)
+        else:
+            answer = ("error", f"did not finish within {timeout:g} s (stopped)")
+    finally:
+        _stop_group(name, child)
     seconds = time.perf_counter() - started
     kind, body = answer
     if kind == "figures":
@@ -87,11 +90,44 @@ def run_one(name: str, options: Options, timeout: float) -> Outcome:
     return Outcome(name, seconds, error=str(body))
 
 
+def _stop_group(name: str, child: BaseProcess, grace: float = STOP_GRACE) -> None:
+    """Ends the bench's process and whatever it started and left running (its process group):
+    a server a bench forgot would outlive ``bench all`` and hold its output open."""
+    if child.is_alive():
+        child.terminate()  # the bench's own context managers stop its servers, delete its keys
+        child.join(grace)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    group = child.pid
+    if group is None or not _group_lingers(group, LINGER):  # helpers, such as
+        return  # multiprocessing's resource tracker, end on their own just after it
+    print(f"[{name}] left processes running; stopping them", file=sys.stderr, flush=True)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+        if _group_lingers(group, grace):
+            os.killpg(group, signal.SIGKILL)
+
+
+def _group_lingers(group: int, seconds: float) -> bool:
+    """Whether a process of ``group`` still runs after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.05)
+
+
 def _stop(signum: int, frame: object) -> None:
     raise _Stopped
 
 
 def _child(name: str, options: Options, answer: Connection) -> None:
+    os.setpgid(0, 0)  # a group of its own, so that ``_stop_group`` ends what it leaves behind
     signal.signal(signal.SIGTERM, _stop)
 
     def progress(line: str) -> None:
@@ -102,6 +138,7 @@ def _child(name: str, options: Options, answer: Connection) -> None:
     except _Stopped:
         return
     except Exception as e:  # noqa: BLE001 (the run's whole point: the error goes in the table)
+        traceback.print_exc()  # the whole story, notes included, beside the table's one line
         answer.send(("error", f"{type(e).__name__}: {_first_line(e)}"))
         return
     answer.send(("figures", [f.as_json() for f in figures]))

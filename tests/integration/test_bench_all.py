@@ -5,9 +5,11 @@ equal a rebuild of what was recorded. Never a timing assertion."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,17 +20,30 @@ import pytest
 from services.bench.catalog import NAMES
 
 TALKSTREAM = str(Path(sys.executable).parent / "talkstream")
+TIMEOUT = 900  # seconds; `bench all --scale 0.01` takes one to three minutes on two cores
 
 
 def _talkstream(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TALKSTREAM, *args],
-        env={**os.environ, "TALKSTREAM_HOME": str(tmp_path / "home"), **env},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    """The command to its end (at most ``TIMEOUT`` s, then it and all it started are killed),
+    its output read from files: a process it leaves running cannot keep the test waiting."""
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(
+            [TALKSTREAM, *args],
+            env={**os.environ, "TALKSTREAM_HOME": str(tmp_path / "home"), **env},
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        try:
+            process.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{args} ran over {TIMEOUT} s; its stderr ends:\n{err.read_text()[-4000:]}")
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return subprocess.CompletedProcess(args, process.returncode, out.read_text(), err.read_text())
 
 
 def _finite(value: Any) -> bool:
@@ -58,6 +73,7 @@ def test_bench_all_lists_every_bench_with_numbers_and_ratios(
     assert with_ratio == set(NAMES) - {"latency"}  # save → view has a target, no baseline
     for name in NAMES:
         assert f"[{name}] done in" in done.stderr  # progress per bench, on stderr
+    assert "left processes running" not in done.stderr  # each stopped all it started
 
 
 def test_a_failing_bench_is_a_row_with_its_error_and_the_exit_is_not_zero(

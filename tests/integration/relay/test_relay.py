@@ -279,10 +279,12 @@ def test_the_comparison_finds_gaps_strays_duplicates_and_altered_bytes(
 
 
 def test_relay_publishes_after_redis_lost_its_scripts(
-    sqlite_app: Negotiations, client: Redis, stream: str
+    sqlite_app: Negotiations, private_redis: PrivateRedis
 ) -> None:
     """A restarted Redis has no scripts: a batch sent by its digest runs nothing there, and
-    is sent again with the script."""
+    is sent again with the script. (Its own server: SCRIPT FLUSH empties a whole server's
+    cache, other tests' scripts included.)"""
+    client, stream = Redis.from_url(private_redis.url), "t:events"
     open_negotiations(sqlite_app, ["talks-a"])
     write_notes(sqlite_app, ["talks-a"], 1200, 100)
     relay = Relay(sqlite_app, client, stream=stream)
