@@ -51,10 +51,6 @@ class StateCache:
     def __contains__(self, negotiation_id: object) -> bool:
         return negotiation_id in self._states
 
-    def missing(self, negotiation_ids: Iterable[str]) -> list[str]:
-        """The ids of ``negotiation_ids`` not held, sorted."""
-        return sorted(n for n in negotiation_ids if n not in self._states)
-
     def take(self, negotiation_ids: Iterable[str]) -> dict[str, State]:
         """The held states of ``negotiation_ids``, each marked as just used."""
         taken = {}

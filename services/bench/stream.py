@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from eventsourcing.persistence import Notification
@@ -75,8 +76,13 @@ def _raw_xadd(
     return len(entries) / (time.perf_counter() - started)
 
 
-def _publish(url: str, intake: str, lines: list[str]) -> None:
+def _publish(url: str, intake: str, lines: list[str], ready: Barrier | None = None) -> None:
+    """Publishes ``lines`` in pipelines of 100; with ``ready``, connected first and then held
+    until every publisher (and the clock) is ready, so no process start is timed."""
     redis = Redis.from_url(url)
+    redis.ping()
+    if ready is not None:
+        ready.wait()
     for start in range(0, len(lines), 100):
         pipe = redis.pipeline(transaction=False)
         for line in lines[start : start + 100]:
@@ -107,13 +113,18 @@ def bench_intake(events: int, publishers: int, progress: Progress) -> dict[str, 
         with running(talkstream_command("intake"), log, env) as consumer:
             _publish(url, streams.intake, openings)
             _wait_results(redis, streams.intake_results, NEGOTIATIONS, consumer, progress)
-            progress(f"{publishers} publishers start…")
-            started = time.perf_counter()
             shares = [lines[i::publishers] for i in range(publishers)]
             ctx = multiprocessing.get_context("spawn")
-            procs = [ctx.Process(target=_publish, args=(url, streams.intake, s)) for s in shares]
+            ready = ctx.Barrier(publishers + 1)
+            procs = [
+                ctx.Process(target=_publish, args=(url, streams.intake, share, ready))
+                for share in shares
+            ]
             for p in procs:
                 p.start()
+            ready.wait(timeout=120)
+            progress(f"{publishers} publishers start…")
+            started = time.perf_counter()
             _wait_results(redis, streams.intake_results, NEGOTIATIONS + events, consumer, progress)
             intake_rate = events / (time.perf_counter() - started)
             for p in procs:
