@@ -100,8 +100,10 @@ def _stop_group(name: str, child: BaseProcess, grace: float = STOP_GRACE) -> Non
         child.kill()
         child.join()
     group = child.pid
-    if group is None or not _group_lingers(group, LINGER):  # helpers, such as
-        return  # multiprocessing's resource tracker, end on their own just after it
+    # A helper such as multiprocessing's resource tracker ends on its own just after the bench:
+    # only what still runs after LINGER was left behind.
+    if group is None or not _group_lingers(group, LINGER):
+        return
     print(f"[{name}] left processes running; stopping them", file=sys.stderr, flush=True)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGTERM)

@@ -239,9 +239,15 @@ class Relay:
         """One call of the XADD_BATCH script on ``stream``, fenced by this relay's token on
         ``fence_key(stream)`` (see the script's reply above); LeaseLost when this relay has a
         lease and does not hold it, or a newer token has published on that stream."""
+        token, keys, argv = self._script_input(stream, expected, args)
+        return self._fenced(stream, token, self._xadd_batch(keys=keys, args=argv))
+
+    def _script_input(
+        self, stream: str, expected: str, args: list[bytes | str | int]
+    ) -> tuple[str, list[str], list[bytes | str | int]]:
+        """The fencing token, then the XADD_BATCH script's keys and arguments."""
         token = self._fencing_token(stream)
-        reply = self._xadd_batch(keys=[stream, fence_key(stream)], args=[expected, token, *args])
-        return self._fenced(stream, token, reply)
+        return token, [stream, fence_key(stream)], [expected, token, *args]
 
     def _xadd_later(
         self, stream: str, expected: str, args: list[bytes | str | int]
@@ -249,8 +255,7 @@ class Relay:
         """``xadd`` sent now on a connection of its own; the function returned reads its
         reply. A Redis that lost its scripts (restarted) ran nothing: the call is then made
         again the usual way, which loads the script."""
-        token = self._fencing_token(stream)
-        keys, argv = [stream, fence_key(stream)], [expected, token, *args]
+        token, keys, argv = self._script_input(stream, expected, args)
         pool = pool_reaching(self.redis, stream)
         connection = pool.get_connection()
         try:
