@@ -203,8 +203,13 @@ def _use(paths: _Paths, settings: Settings, record: ServerRecord | None) -> Serv
         log.info(
             "reusing redis-server pid=%d port=%d dir=%s", running.pid, running.port, paths.root
         )
-    _live_users(paths)  # drop entries of processes that died without leaving
-    _register(paths, settings, running, child)
+    try:
+        _live_users(paths)  # drop entries of processes that died without leaving
+        _register(paths, settings, running, child)
+    except BaseException:  # a server started here and used by nobody: its own session
+        if child is not None:  # keeps it from our signals, so it would outlive us
+            _kill(child)
+        raise
     return running
 
 
@@ -498,7 +503,12 @@ def _start(
         )
     record = ServerRecord(pid=child.pid, port=port, binary=binary, owner=os.getpid())
     deadline = time.monotonic() + settings.redis_start_timeout
-    if not _wait_ready(record, deadline, lambda: child.poll() is None):
+    try:
+        ready = _wait_ready(record, deadline, lambda: child.poll() is None)
+    except BaseException:  # stopped while waiting (SIGTERM, Ctrl-C): nobody else will end it
+        _kill(child)
+        raise
+    if not ready:
         _kill(child)
         raise RedisUnavailable(
             f"redis-server ({binary}) did not start on {HOST}:{port} within "

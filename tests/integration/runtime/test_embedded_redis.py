@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -220,3 +221,24 @@ def test_the_starting_process_may_leave_first_and_the_last_user_stops_the_server
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not Path(f"/proc/{pid}").exists(), "our exited child was never reaped"
+
+
+def test_a_process_stopped_while_its_server_starts_leaves_no_server_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server runs in a session of its own (Ctrl-C must not reach it), so a process
+    stopped while it waits for the server to answer ends it itself (a bench stopped at its
+    time limit left one running)."""
+    from services.runtime import redis_server
+
+    started: list[int] = []
+
+    def stopped_while_waiting(record: Any, deadline: float, alive: Callable[[], bool]) -> bool:
+        started.append(record.pid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(redis_server, "_wait_ready", stopped_while_waiting)
+    with pytest.raises(KeyboardInterrupt), redis_for(Settings(home=tmp_path, redis_url=None)):
+        pass
+    assert len(started) == 1
+    assert wait_gone(started[0], timeout=10)
